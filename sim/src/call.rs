@@ -1,0 +1,243 @@
+//! The calls a rank makes of the engine, and the engine's replies.
+//!
+//! A rank's program never touches engine state: each MPI call suspends the rank's green
+//! task with a [`Call`], and the engine resumes it with a [`Reply`] when the call is done.
+
+use crate::codec::Payload;
+use crate::comm::Status;
+use crate::error::MpiError;
+use crate::time::Time;
+use crate::{Rank, Tag};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Every MPI call mpisim knows, as it appears in traces and reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[allow(missing_docs)]
+pub enum CallKind {
+    Send,
+    Ssend,
+    Bsend,
+    Rsend,
+    Recv,
+    Sendrecv,
+    Probe,
+    Iprobe,
+    Isend,
+    Issend,
+    Ibsend,
+    Irsend,
+    Irecv,
+    SendInit,
+    RecvInit,
+    Start,
+    Startall,
+    Wait,
+    Waitall,
+    Waitany,
+    Waitsome,
+    Test,
+    Testall,
+    Testany,
+    Testsome,
+    Cancel,
+    RequestFree,
+    Compute,
+    Wtime,
+    Print,
+    Abort,
+}
+
+impl CallKind {
+    /// The MPI name, e.g. `MPI_Send`.
+    pub fn mpi_name(self) -> &'static str {
+        use CallKind::*;
+        match self {
+            Send => "MPI_Send",
+            Ssend => "MPI_Ssend",
+            Bsend => "MPI_Bsend",
+            Rsend => "MPI_Rsend",
+            Recv => "MPI_Recv",
+            Sendrecv => "MPI_Sendrecv",
+            Probe => "MPI_Probe",
+            Iprobe => "MPI_Iprobe",
+            Isend => "MPI_Isend",
+            Issend => "MPI_Issend",
+            Ibsend => "MPI_Ibsend",
+            Irsend => "MPI_Irsend",
+            Irecv => "MPI_Irecv",
+            SendInit => "MPI_Send_init",
+            RecvInit => "MPI_Recv_init",
+            Start => "MPI_Start",
+            Startall => "MPI_Startall",
+            Wait => "MPI_Wait",
+            Waitall => "MPI_Waitall",
+            Waitany => "MPI_Waitany",
+            Waitsome => "MPI_Waitsome",
+            Test => "MPI_Test",
+            Testall => "MPI_Testall",
+            Testany => "MPI_Testany",
+            Testsome => "MPI_Testsome",
+            Cancel => "MPI_Cancel",
+            RequestFree => "MPI_Request_free",
+            Compute => "compute",
+            Wtime => "MPI_Wtime",
+            Print => "print",
+            Abort => "MPI_Abort",
+        }
+    }
+}
+
+/// Lower-case name as in the trace: `send`, `waitall`, ...
+impl fmt::Display for CallKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let json = serde_json::to_value(self).expect("call kinds serialise");
+        f.write_str(json.as_str().unwrap_or("?"))
+    }
+}
+
+/// Point-to-point send modes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SendMode {
+    /// Eager below the platform's limit, rendezvous above it.
+    Standard,
+    /// Always rendezvous: completes only once the receive is posted.
+    Synchronous,
+    /// Always local: copied to a buffer.
+    Buffered,
+    /// Standard, but erroneous unless the receive is already posted.
+    Ready,
+}
+
+/// A source filter for receives and probes: a rank, or any.
+pub(crate) type Source = Option<Rank>;
+/// A tag filter: a tag, or any.
+pub(crate) type TagFilter = Option<Tag>;
+
+/// What a send needs.
+#[derive(Debug)]
+pub(crate) struct SendArgs {
+    pub dest: Rank,
+    pub tag: Tag,
+    pub mode: SendMode,
+    pub payload: Payload,
+}
+
+/// What a receive (or probe) needs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RecvArgs {
+    pub source: Source,
+    pub tag: TagFilter,
+}
+
+/// How a wait or test treats its requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WaitHow {
+    All,
+    Any,
+    Some,
+}
+
+/// An engine-side request handle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct ReqId {
+    pub slot: u32,
+    pub generation: u32,
+}
+
+/// One call from a rank to the engine.
+#[derive(Debug)]
+pub(crate) enum Op {
+    /// Start a send; `block` waits for it to complete.
+    Send {
+        args: SendArgs,
+        block: bool,
+    },
+    /// Post a receive; `block` waits for it to complete.
+    Recv {
+        args: RecvArgs,
+        block: bool,
+    },
+    /// Send and receive at once, waiting for both.
+    Sendrecv {
+        send: SendArgs,
+        recv: RecvArgs,
+    },
+    /// Look for a matching message without receiving it.
+    Probe {
+        args: RecvArgs,
+        block: bool,
+    },
+    /// Create an inactive persistent request.
+    SendInit {
+        args: SendArgs,
+    },
+    RecvInit {
+        args: RecvArgs,
+    },
+    /// Start persistent requests; a payload replaces the bound send value.
+    Start {
+        reqs: Vec<(ReqId, Option<Payload>)>,
+    },
+    /// Wait for (or, with `block: false`, test) requests; `None` entries are null requests.
+    Wait {
+        reqs: Vec<Option<ReqId>>,
+        how: WaitHow,
+        block: bool,
+    },
+    Cancel {
+        req: ReqId,
+    },
+    Free {
+        req: ReqId,
+    },
+    Compute {
+        duration: Time,
+    },
+    ComputeFlops {
+        flops: u64,
+    },
+    Wtime,
+    Print {
+        text: String,
+    },
+    Abort {
+        code: i32,
+    },
+    /// The program found an error of its own making (say, a receive of the wrong type).
+    Fail {
+        error: MpiError,
+    },
+}
+
+/// A call with what reports need to say where it came from.
+#[derive(Debug)]
+pub(crate) struct Call {
+    pub kind: CallKind,
+    pub site: &'static std::panic::Location<'static>,
+    pub op: Op,
+}
+
+/// One completed request in a reply: its index in the call's list, status and data.
+#[derive(Debug)]
+pub(crate) struct Completion {
+    pub index: usize,
+    pub status: Status,
+    pub payload: Option<Payload>,
+}
+
+/// The engine's answer to a [`Call`].
+#[derive(Debug)]
+pub(crate) enum Reply {
+    /// Nothing to return.
+    Done,
+    /// A new request.
+    Request(ReqId),
+    /// Requests that completed (empty when a test found none).
+    Completed(Vec<Completion>),
+    /// A probe's finding.
+    Probed(Option<Status>),
+    /// The rank's virtual clock.
+    Time(Time),
+}

@@ -1,0 +1,150 @@
+//! Values on the wire: any serde value, encoded with postcard. The encoded length is the
+//! message size the cost model charges; the type's name travels beside it so that a
+//! receive of the wrong type is an error that names both types.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// An encoded value and the name of its type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Payload {
+    pub bytes: Vec<u8>,
+    pub type_name: &'static str,
+}
+
+impl Payload {
+    pub fn len(&self) -> u64 {
+        self.bytes.len() as u64
+    }
+}
+
+/// Encodes `value`. Encoding into a `Vec` fails only for types serde cannot represent
+/// (a map with non-string keys is fine; an unsized iterator is not), which is a bug.
+pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Payload, String> {
+    postcard::to_allocvec(value)
+        .map(|bytes| Payload {
+            bytes,
+            type_name: std::any::type_name::<T>(),
+        })
+        .map_err(|e| {
+            format!(
+                "cannot encode a value of type {}: {e}",
+                std::any::type_name::<T>()
+            )
+        })
+}
+
+/// Why a payload could not be decoded as the type the receiver asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TypeMismatch {
+    pub sent: &'static str,
+    pub expected: &'static str,
+}
+
+/// Decodes a payload as `T`. The types must agree by name (up to references, slices and
+/// arrays standing for `Vec`, and `str` for `String`), and the bytes must decode fully.
+pub(crate) fn decode<T: DeserializeOwned>(payload: &Payload) -> Result<T, TypeMismatch> {
+    let expected = std::any::type_name::<T>();
+    let mismatch = TypeMismatch {
+        sent: payload.type_name,
+        expected,
+    };
+    if normalise(payload.type_name) != normalise(expected) {
+        return Err(mismatch);
+    }
+    match postcard::take_from_bytes::<T>(&payload.bytes) {
+        Ok((value, [])) => Ok(value),
+        _ => Err(mismatch),
+    }
+}
+
+/// The name under which two types encode alike: `&T` as `T`, `[T]` and `[T; N]` as
+/// `Vec<T>`, `str` as `String`.
+fn normalise(name: &str) -> String {
+    let name = name.trim_start_matches('&').trim_start_matches("mut ");
+    if let Some(inner) = name.strip_prefix('[').and_then(|n| n.strip_suffix(']')) {
+        // `[T; N]` splits at its last top-level `; `; `[T]` has none.
+        let elem = match inner.rfind("; ") {
+            Some(i) if inner[i + 2..].chars().all(|c| c.is_ascii_digit()) => &inner[..i],
+            _ => inner,
+        };
+        return format!("alloc::vec::Vec<{}>", normalise(elem));
+    }
+    match name {
+        "str" => "alloc::string::String".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// The length of `value` once encoded: the bytes a message of it costs.
+pub fn encoded_len<T: Serialize + ?Sized>(value: &T) -> u64 {
+    postcard::experimental::serialized_size(value).map_or(0, |n| n as u64)
+}
+
+/// A byte vector whose encoded message is `bytes` long, so that programs can send messages
+/// of a given size. Exact for every size but the one just past each length-prefix boundary
+/// (129, 16 386, …), which comes out one byte short; at least 1 byte (an empty vector).
+pub fn payload_of_size(bytes: u64) -> Vec<u8> {
+    let total = |len: u64| varint_len(len) + len;
+    let mut len = bytes.saturating_sub(1);
+    while len > 0 && total(len) > bytes {
+        len -= 1;
+    }
+    vec![0u8; len as usize]
+}
+
+/// Bytes of postcard's LEB128 length prefix for `n`.
+fn varint_len(n: u64) -> u64 {
+    let bits = 64 - u64::from(n.leading_zeros());
+    bits.div_ceil(7).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_sizes() {
+        let p = encode(&vec![1.5f64; 4]).unwrap();
+        assert_eq!(p.len(), 1 + 32);
+        assert_eq!(decode::<Vec<f64>>(&p).unwrap(), vec![1.5; 4]);
+    }
+
+    #[test]
+    fn slices_and_arrays_decode_as_vectors() {
+        let p = encode::<[i32]>(&[1, 2, 3][..]).unwrap();
+        assert_eq!(decode::<Vec<i32>>(&p).unwrap(), vec![1, 2, 3]);
+        let p = encode("hi").unwrap();
+        assert_eq!(decode::<String>(&p).unwrap(), "hi");
+    }
+
+    #[test]
+    fn wrong_type_names_both() {
+        let p = encode(&7i64).unwrap();
+        let err = decode::<f64>(&p).unwrap_err();
+        assert_eq!((err.sent, err.expected), ("i64", "f64"));
+    }
+
+    #[test]
+    fn payload_of_size_is_exact() {
+        for bytes in [
+            1u64,
+            2,
+            8,
+            127,
+            128,
+            130,
+            16_383,
+            16_384,
+            16_385,
+            16_387,
+            65_536,
+            65_537,
+            1 << 20,
+        ] {
+            assert_eq!(encoded_len(&payload_of_size(bytes)), bytes, "{bytes}");
+        }
+        assert_eq!(encoded_len(&payload_of_size(129)), 128);
+        assert_eq!(encoded_len(&payload_of_size(0)), 1);
+    }
+}

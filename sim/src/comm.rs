@@ -1,0 +1,789 @@
+//! The communicator a rank's program calls: MPI point-to-point in mpi4py's object style.
+//!
+//! Every public call is `#[track_caller]`, so reports name the user's file:line, and each
+//! one suspends the rank into the engine with a [`Call`](crate::call::Call).
+
+use crate::call::{
+    Call, CallKind, Completion, Op, RecvArgs, Reply, ReqId, SendArgs, SendMode, WaitHow,
+};
+use crate::codec::{self, Payload};
+use crate::error::{ErrorClass, MpiError};
+use crate::task::Yielder;
+use crate::time::Time;
+use crate::{Rank, Tag};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::cell::Cell;
+use std::panic::Location;
+use std::rc::Rc;
+
+/// Receive from any source (`MPI_ANY_SOURCE`).
+pub const ANY_SOURCE: Rank = Rank::MAX;
+/// The null process (`MPI_PROC_NULL`): sends to it and receives from it complete at once.
+pub const PROC_NULL: Rank = Rank::MAX - 1;
+/// Receive any tag (`MPI_ANY_TAG`).
+pub const ANY_TAG: Tag = -1;
+/// The largest valid tag (`MPI_TAG_UB`).
+pub const TAG_UB: Tag = i32::MAX;
+
+/// What a completed receive (or a probe) tells about its message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    /// The sender's rank ([`PROC_NULL`] for a receive from it).
+    pub source: Rank,
+    /// The message's tag ([`ANY_TAG`] for a receive from `PROC_NULL`).
+    pub tag: Tag,
+    /// The message size in bytes (a count of `MPI_BYTE`); 0 for sends.
+    pub count: u64,
+    /// Whether the request was cancelled.
+    pub cancelled: bool,
+}
+
+impl Status {
+    /// The status of a request that moved no message (sends, `PROC_NULL`, null requests).
+    pub(crate) const EMPTY: Status = Status {
+        source: PROC_NULL,
+        tag: ANY_TAG,
+        count: 0,
+        cancelled: false,
+    };
+}
+
+/// One rank's link to the engine. Shared by all communicators of the rank.
+pub(crate) struct RankCtx {
+    rank: Rank,
+    size: usize,
+    seed: u64,
+    /// The suspending end of the rank's green task; valid while `live`.
+    yielder: *const Yielder,
+    live: Cell<bool>,
+}
+
+impl RankCtx {
+    #[track_caller]
+    fn call(&self, kind: CallKind, op: Op) -> Reply {
+        assert!(
+            self.live.get(),
+            "this communicator belongs to a run that has ended: use a Comm only inside the program it was given to"
+        );
+        // SAFETY: `live` is true only while the rank's task runs, and the yielder lives on
+        // that task's stack for the whole of the program.
+        let yielder = unsafe { &*self.yielder };
+        yielder
+            .suspend(Call {
+                kind,
+                site: Location::caller(),
+                op,
+            })
+            .expect("the engine answers every call it resumes")
+    }
+
+    /// Stops the rank for an error found in the program's own process (e.g. a receive of
+    /// the wrong type). The engine ends the run and never resumes the rank.
+    #[track_caller]
+    fn fail(&self, kind: CallKind, error: MpiError) -> ! {
+        self.call(kind, Op::Fail { error });
+        unreachable!("the engine does not resume a failed rank")
+    }
+}
+
+/// A communicator: the ranks a program talks to. `COMM_WORLD` is what `World::run` hands
+/// to each rank's program.
+pub struct Comm {
+    ctx: Rc<RankCtx>,
+}
+
+/// A marker that the rank's program has returned; makes later use of `Comm` a clear panic.
+pub(crate) struct LiveGuard(Rc<RankCtx>);
+
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        self.0.live.set(false);
+    }
+}
+
+impl Comm {
+    pub(crate) fn world(
+        rank: Rank,
+        size: usize,
+        seed: u64,
+        yielder: &Yielder,
+    ) -> (Comm, LiveGuard) {
+        let ctx = Rc::new(RankCtx {
+            rank,
+            size,
+            seed,
+            yielder,
+            live: Cell::new(true),
+        });
+        (Comm { ctx: ctx.clone() }, LiveGuard(ctx))
+    }
+
+    /// This rank's number, `0..size()`.
+    pub fn rank(&self) -> Rank {
+        self.ctx.rank
+    }
+
+    /// The number of ranks.
+    pub fn size(&self) -> usize {
+        self.ctx.size
+    }
+
+    /// A seed for this rank's own random numbers: fixed by the world's seed and the rank.
+    pub fn seed(&self) -> u64 {
+        splitmix64(self.ctx.seed ^ splitmix64(self.ctx.rank as u64))
+    }
+
+    #[track_caller]
+    fn encode<T: Serialize + ?Sized>(&self, kind: CallKind, value: &T) -> Payload {
+        match codec::encode(value) {
+            Ok(payload) => payload,
+            Err(e) => self.ctx.fail(kind, MpiError::new(ErrorClass::Type, e)),
+        }
+    }
+
+    #[track_caller]
+    fn send_mode<T: Serialize + ?Sized>(
+        &self,
+        kind: CallKind,
+        mode: SendMode,
+        value: &T,
+        dest: Rank,
+        tag: Tag,
+    ) {
+        let payload = self.encode(kind, value);
+        self.ctx.call(
+            kind,
+            Op::Send {
+                args: SendArgs {
+                    dest,
+                    tag,
+                    mode,
+                    payload,
+                },
+                block: true,
+            },
+        );
+    }
+
+    /// Sends `value` to `dest` with `tag` (`MPI_Send`): returns when the value may be
+    /// reused, which for a message above the eager limit means when it is received.
+    #[track_caller]
+    pub fn send<T: Serialize + ?Sized>(&self, value: &T, dest: Rank, tag: Tag) {
+        self.send_mode(CallKind::Send, SendMode::Standard, value, dest, tag);
+    }
+
+    /// Synchronous send (`MPI_Ssend`): returns only once the matching receive has started.
+    #[track_caller]
+    pub fn ssend<T: Serialize + ?Sized>(&self, value: &T, dest: Rank, tag: Tag) {
+        self.send_mode(CallKind::Ssend, SendMode::Synchronous, value, dest, tag);
+    }
+
+    /// Buffered send (`MPI_Bsend`): always completes locally.
+    #[track_caller]
+    pub fn bsend<T: Serialize + ?Sized>(&self, value: &T, dest: Rank, tag: Tag) {
+        self.send_mode(CallKind::Bsend, SendMode::Buffered, value, dest, tag);
+    }
+
+    /// Ready send (`MPI_Rsend`): erroneous unless the matching receive is already posted.
+    #[track_caller]
+    pub fn rsend<T: Serialize + ?Sized>(&self, value: &T, dest: Rank, tag: Tag) {
+        self.send_mode(CallKind::Rsend, SendMode::Ready, value, dest, tag);
+    }
+
+    /// Receives a value (`MPI_Recv`); `source` may be [`ANY_SOURCE`], `tag` [`ANY_TAG`].
+    #[track_caller]
+    pub fn recv<T: DeserializeOwned>(&self, source: Rank, tag: Tag) -> T {
+        self.recv_status(source, tag).0
+    }
+
+    /// Receives a value and its [`Status`].
+    #[track_caller]
+    pub fn recv_status<T: DeserializeOwned>(&self, source: Rank, tag: Tag) -> (T, Status) {
+        let reply = self.ctx.call(
+            CallKind::Recv,
+            Op::Recv {
+                args: filter(source, tag),
+                block: true,
+            },
+        );
+        let c = single(reply);
+        (self.decode(CallKind::Recv, &c), c.status)
+    }
+
+    /// Receives a vector of values into `buf` (a receive with a buffer, as `MPI_Recv` of
+    /// `buf.len()` elements); returns the status with `count` in elements. A longer
+    /// message is `MPI_ERR_TRUNCATE`.
+    #[track_caller]
+    pub fn recv_into<T: DeserializeOwned>(&self, buf: &mut [T], source: Rank, tag: Tag) -> Status {
+        let reply = self.ctx.call(
+            CallKind::Recv,
+            Op::Recv {
+                args: filter(source, tag),
+                block: true,
+            },
+        );
+        let c = single(reply);
+        if c.payload.is_none() {
+            return c.status;
+        }
+        let values: Vec<T> = self.decode(CallKind::Recv, &c);
+        if values.len() > buf.len() {
+            self.ctx.fail(
+                CallKind::Recv,
+                MpiError::new(
+                    ErrorClass::Truncate,
+                    format!(
+                        "message of {} elements ({} bytes) from rank {} with tag {} does not fit the receive buffer of {} \
+                         elements; receive into a buffer at least as long as the message",
+                        values.len(),
+                        c.status.count,
+                        c.status.source,
+                        c.status.tag,
+                        buf.len()
+                    ),
+                ),
+            );
+        }
+        let n = values.len();
+        for (slot, v) in buf.iter_mut().zip(values) {
+            *slot = v;
+        }
+        Status {
+            count: n as u64,
+            ..c.status
+        }
+    }
+
+    /// Sends `value` to `dest` and receives from `source` at once (`MPI_Sendrecv`): the
+    /// safe way to exchange in a ring.
+    #[track_caller]
+    pub fn sendrecv<S: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        value: &S,
+        dest: Rank,
+        send_tag: Tag,
+        source: Rank,
+        recv_tag: Tag,
+    ) -> R {
+        self.sendrecv_status(value, dest, send_tag, source, recv_tag)
+            .0
+    }
+
+    /// [`Comm::sendrecv`] with the receive's [`Status`].
+    #[track_caller]
+    pub fn sendrecv_status<S: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        value: &S,
+        dest: Rank,
+        send_tag: Tag,
+        source: Rank,
+        recv_tag: Tag,
+    ) -> (R, Status) {
+        let payload = self.encode(CallKind::Sendrecv, value);
+        let send = SendArgs {
+            dest,
+            tag: send_tag,
+            mode: SendMode::Standard,
+            payload,
+        };
+        let reply = self.ctx.call(
+            CallKind::Sendrecv,
+            Op::Sendrecv {
+                send,
+                recv: filter(source, recv_tag),
+            },
+        );
+        let c = completions(reply)
+            .into_iter()
+            .find(|c| c.index == 1)
+            .expect("sendrecv completes its receive");
+        (self.decode(CallKind::Sendrecv, &c), c.status)
+    }
+
+    /// Waits for a matching message without receiving it (`MPI_Probe`).
+    #[track_caller]
+    pub fn probe(&self, source: Rank, tag: Tag) -> Status {
+        match self.ctx.call(
+            CallKind::Probe,
+            Op::Probe {
+                args: filter(source, tag),
+                block: true,
+            },
+        ) {
+            Reply::Probed(Some(status)) => status,
+            other => unreachable!("probe got {other:?}"),
+        }
+    }
+
+    /// Looks for a matching message without waiting or receiving it (`MPI_Iprobe`).
+    #[track_caller]
+    pub fn iprobe(&self, source: Rank, tag: Tag) -> Option<Status> {
+        match self.ctx.call(
+            CallKind::Iprobe,
+            Op::Probe {
+                args: filter(source, tag),
+                block: false,
+            },
+        ) {
+            Reply::Probed(status) => status,
+            other => unreachable!("iprobe got {other:?}"),
+        }
+    }
+
+    #[track_caller]
+    fn isend_mode<T: Serialize + ?Sized>(
+        &self,
+        kind: CallKind,
+        mode: SendMode,
+        value: &T,
+        dest: Rank,
+        tag: Tag,
+    ) -> Request {
+        let payload = self.encode(kind, value);
+        let reply = self.ctx.call(
+            kind,
+            Op::Send {
+                args: SendArgs {
+                    dest,
+                    tag,
+                    mode,
+                    payload,
+                },
+                block: false,
+            },
+        );
+        self.request(reply, false)
+    }
+
+    /// Starts a send and returns at once (`MPI_Isend`); complete it with a wait or test.
+    #[track_caller]
+    pub fn isend<T: Serialize + ?Sized>(&self, value: &T, dest: Rank, tag: Tag) -> Request {
+        self.isend_mode(CallKind::Isend, SendMode::Standard, value, dest, tag)
+    }
+
+    /// Nonblocking synchronous send (`MPI_Issend`).
+    #[track_caller]
+    pub fn issend<T: Serialize + ?Sized>(&self, value: &T, dest: Rank, tag: Tag) -> Request {
+        self.isend_mode(CallKind::Issend, SendMode::Synchronous, value, dest, tag)
+    }
+
+    /// Nonblocking buffered send (`MPI_Ibsend`).
+    #[track_caller]
+    pub fn ibsend<T: Serialize + ?Sized>(&self, value: &T, dest: Rank, tag: Tag) -> Request {
+        self.isend_mode(CallKind::Ibsend, SendMode::Buffered, value, dest, tag)
+    }
+
+    /// Nonblocking ready send (`MPI_Irsend`).
+    #[track_caller]
+    pub fn irsend<T: Serialize + ?Sized>(&self, value: &T, dest: Rank, tag: Tag) -> Request {
+        self.isend_mode(CallKind::Irsend, SendMode::Ready, value, dest, tag)
+    }
+
+    /// Posts a receive and returns at once (`MPI_Irecv`); take the value with
+    /// [`Request::wait_value`] or [`Request::value`].
+    #[track_caller]
+    pub fn irecv(&self, source: Rank, tag: Tag) -> Request {
+        let reply = self.ctx.call(
+            CallKind::Irecv,
+            Op::Recv {
+                args: filter(source, tag),
+                block: false,
+            },
+        );
+        self.request(reply, false)
+    }
+
+    /// A persistent send of `value` to `dest` (`MPI_Send_init`), inactive until started.
+    #[track_caller]
+    pub fn send_init<T: Serialize + ?Sized>(&self, value: &T, dest: Rank, tag: Tag) -> Request {
+        let payload = self.encode(CallKind::SendInit, value);
+        let args = SendArgs {
+            dest,
+            tag,
+            mode: SendMode::Standard,
+            payload,
+        };
+        let reply = self.ctx.call(CallKind::SendInit, Op::SendInit { args });
+        self.request(reply, true)
+    }
+
+    /// A persistent receive (`MPI_Recv_init`), inactive until started.
+    #[track_caller]
+    pub fn recv_init(&self, source: Rank, tag: Tag) -> Request {
+        let reply = self.ctx.call(
+            CallKind::RecvInit,
+            Op::RecvInit {
+                args: filter(source, tag),
+            },
+        );
+        self.request(reply, true)
+    }
+
+    /// Starts persistent requests (`MPI_Startall`).
+    #[track_caller]
+    pub fn startall(&self, requests: &mut [Request]) {
+        let reqs = requests
+            .iter()
+            .map(|r| (r.persistent_id(CallKind::Startall), None))
+            .collect();
+        self.ctx.call(CallKind::Startall, Op::Start { reqs });
+        for r in requests {
+            r.data = None;
+        }
+    }
+
+    /// Waits for all requests (`MPI_Waitall`); returns their statuses in order.
+    #[track_caller]
+    pub fn waitall(&self, requests: &mut [Request]) -> Vec<Status> {
+        let done = self.complete(CallKind::Waitall, requests, WaitHow::All, true);
+        let mut statuses = vec![Status::EMPTY; requests.len()];
+        for (i, s) in done {
+            statuses[i] = s;
+        }
+        statuses
+    }
+
+    /// Waits for one request (`MPI_Waitany`): its index and status, or `None` if every
+    /// request is null or inactive.
+    #[track_caller]
+    pub fn waitany(&self, requests: &mut [Request]) -> Option<(usize, Status)> {
+        self.complete(CallKind::Waitany, requests, WaitHow::Any, true)
+            .into_iter()
+            .next()
+    }
+
+    /// Waits for at least one request (`MPI_Waitsome`): the indices and statuses of all
+    /// that completed; empty if every request is null or inactive.
+    #[track_caller]
+    pub fn waitsome(&self, requests: &mut [Request]) -> Vec<(usize, Status)> {
+        self.complete(CallKind::Waitsome, requests, WaitHow::Some, true)
+    }
+
+    /// Whether all requests are complete (`MPI_Testall`); if so, completes them and
+    /// returns their statuses.
+    #[track_caller]
+    pub fn testall(&self, requests: &mut [Request]) -> Option<Vec<Status>> {
+        let done = self.complete(CallKind::Testall, requests, WaitHow::All, false);
+        let live = requests.iter().filter(|r| r.id.is_some()).count();
+        if done.is_empty() && live > 0 {
+            return None;
+        }
+        let mut statuses = vec![Status::EMPTY; requests.len()];
+        for (i, s) in done {
+            statuses[i] = s;
+        }
+        Some(statuses)
+    }
+
+    /// Completes one request if any is complete (`MPI_Testany`).
+    #[track_caller]
+    pub fn testany(&self, requests: &mut [Request]) -> Option<(usize, Status)> {
+        self.complete(CallKind::Testany, requests, WaitHow::Any, false)
+            .into_iter()
+            .next()
+    }
+
+    /// Completes every request that is complete (`MPI_Testsome`).
+    #[track_caller]
+    pub fn testsome(&self, requests: &mut [Request]) -> Vec<(usize, Status)> {
+        self.complete(CallKind::Testsome, requests, WaitHow::Some, false)
+    }
+
+    #[track_caller]
+    fn complete(
+        &self,
+        kind: CallKind,
+        requests: &mut [Request],
+        how: WaitHow,
+        block: bool,
+    ) -> Vec<(usize, Status)> {
+        let reqs = requests.iter().map(|r| r.id).collect();
+        let reply = self.ctx.call(kind, Op::Wait { reqs, how, block });
+        completions(reply)
+            .into_iter()
+            .map(|c| {
+                requests[c.index].settle(c.payload);
+                (c.index, c.status)
+            })
+            .collect()
+    }
+
+    /// Advances this rank's clock by `duration` of computation (scaled by the platform's
+    /// compute speed).
+    #[track_caller]
+    pub fn compute(&self, duration: std::time::Duration) {
+        self.ctx.call(
+            CallKind::Compute,
+            Op::Compute {
+                duration: duration.into(),
+            },
+        );
+    }
+
+    /// Advances this rank's clock by the time of `flops` floating-point operations.
+    #[track_caller]
+    pub fn compute_flops(&self, flops: u64) {
+        self.ctx.call(CallKind::Compute, Op::ComputeFlops { flops });
+    }
+
+    /// The rank's virtual clock in seconds (`MPI_Wtime`).
+    #[track_caller]
+    pub fn wtime(&self) -> f64 {
+        self.now().as_secs_f64()
+    }
+
+    /// The rank's virtual clock.
+    #[track_caller]
+    pub fn now(&self) -> Time {
+        match self.ctx.call(CallKind::Wtime, Op::Wtime) {
+            Reply::Time(t) => t,
+            other => unreachable!("wtime got {other:?}"),
+        }
+    }
+
+    /// Prints a line as this rank. Lines come out in virtual-time order (ties: rank),
+    /// the same on every run.
+    #[track_caller]
+    pub fn print(&self, text: impl std::fmt::Display) {
+        self.ctx.call(
+            CallKind::Print,
+            Op::Print {
+                text: text.to_string(),
+            },
+        );
+    }
+
+    /// Ends the whole run with `code` (`MPI_Abort`).
+    #[track_caller]
+    pub fn abort(&self, code: i32) -> ! {
+        self.ctx.call(CallKind::Abort, Op::Abort { code });
+        unreachable!("the engine does not resume an aborted rank")
+    }
+
+    #[track_caller]
+    fn decode<T: DeserializeOwned>(&self, kind: CallKind, c: &Completion) -> T {
+        decode_completion(&self.ctx, kind, c.payload.as_ref(), &c.status)
+    }
+
+    fn request(&self, reply: Reply, persistent: bool) -> Request {
+        match reply {
+            Reply::Request(id) => Request {
+                id: Some(id),
+                ctx: self.ctx.clone(),
+                persistent,
+                data: None,
+            },
+            other => unreachable!("a request-making call got {other:?}"),
+        }
+    }
+}
+
+#[track_caller]
+fn decode_completion<T: DeserializeOwned>(
+    ctx: &RankCtx,
+    kind: CallKind,
+    payload: Option<&Payload>,
+    status: &Status,
+) -> T {
+    let empty;
+    let payload = match payload {
+        Some(p) => p,
+        None => {
+            // A receive from PROC_NULL: only a unit value can come of it.
+            empty = codec::encode(&()).expect("unit encodes");
+            &empty
+        }
+    };
+    match codec::decode(payload) {
+        Ok(value) => value,
+        Err(m) => ctx.fail(
+            kind,
+            MpiError::new(
+                ErrorClass::Type,
+                format!(
+                    "the message from rank {} with tag {} holds a `{}` but the receive asked for a `{}`; \
+                     receive it as the type that was sent",
+                    status.source, status.tag, m.sent, m.expected
+                ),
+            ),
+        ),
+    }
+}
+
+fn filter(source: Rank, tag: Tag) -> RecvArgs {
+    RecvArgs {
+        source: (source != ANY_SOURCE).then_some(source),
+        tag: (tag != ANY_TAG).then_some(tag),
+    }
+}
+
+fn completions(reply: Reply) -> Vec<Completion> {
+    match reply {
+        Reply::Completed(c) => c,
+        other => unreachable!("a completing call got {other:?}"),
+    }
+}
+
+fn single(reply: Reply) -> Completion {
+    completions(reply)
+        .into_iter()
+        .next()
+        .expect("a blocking call completes its request")
+}
+
+/// SplitMix64: a small, stable mixing function for seeds.
+pub(crate) fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+/// A nonblocking or persistent operation (`MPI_Request`).
+///
+/// Complete it with [`Request::wait`] or [`Request::test`] (or the `Comm::wait*` and
+/// `Comm::test*` calls for many); a completed receive's value is then taken with
+/// [`Request::value`]. A completed non-persistent request becomes null.
+pub struct Request {
+    id: Option<ReqId>,
+    ctx: Rc<RankCtx>,
+    persistent: bool,
+    data: Option<Payload>,
+}
+
+impl Request {
+    fn settle(&mut self, payload: Option<Payload>) {
+        self.data = payload;
+        if !self.persistent {
+            self.id = None;
+        }
+    }
+
+    #[track_caller]
+    fn persistent_id(&self, kind: CallKind) -> ReqId {
+        match self.id {
+            Some(id) if self.persistent => id,
+            _ => self.ctx.fail(
+                kind,
+                MpiError::new(
+                    ErrorClass::Request,
+                    "start needs a persistent request (from send_init or recv_init) that has not been freed",
+                ),
+            ),
+        }
+    }
+
+    /// Whether this is the null request (completed, or freed).
+    pub fn is_null(&self) -> bool {
+        self.id.is_none()
+    }
+
+    #[track_caller]
+    fn complete_one(&mut self, kind: CallKind, block: bool) -> Option<Status> {
+        let reply = self.ctx.call(
+            kind,
+            Op::Wait {
+                reqs: vec![self.id],
+                how: WaitHow::All,
+                block,
+            },
+        );
+        let c = completions(reply).into_iter().next()?;
+        self.settle(c.payload);
+        Some(c.status)
+    }
+
+    /// Waits for the request to complete (`MPI_Wait`).
+    #[track_caller]
+    pub fn wait(&mut self) -> Status {
+        self.complete_one(CallKind::Wait, true)
+            .unwrap_or(Status::EMPTY)
+    }
+
+    /// Whether the request is complete (`MPI_Test`); if so, completes it.
+    #[track_caller]
+    pub fn test(&mut self) -> Option<Status> {
+        if self.id.is_none() {
+            return Some(Status::EMPTY);
+        }
+        self.complete_one(CallKind::Test, false)
+    }
+
+    /// Waits for a receive and takes its value: mpi4py's `req.wait()`.
+    #[track_caller]
+    pub fn wait_value<T: DeserializeOwned>(&mut self) -> T {
+        let status = self.wait();
+        self.take(CallKind::Wait, &status)
+    }
+
+    /// Takes the value of a completed receive.
+    #[track_caller]
+    pub fn value<T: DeserializeOwned>(&mut self) -> T {
+        self.take(CallKind::Wait, &Status::EMPTY)
+    }
+
+    #[track_caller]
+    fn take<T: DeserializeOwned>(&mut self, kind: CallKind, status: &Status) -> T {
+        match self.data.take() {
+            Some(p) => decode_completion(&self.ctx, kind, Some(&p), status),
+            None if status.source == PROC_NULL => decode_completion(&self.ctx, kind, None, status),
+            None => self.ctx.fail(
+                kind,
+                MpiError::new(
+                    ErrorClass::Request,
+                    "no received value here: the request is a send, is not complete yet, or its value was taken already",
+                ),
+            ),
+        }
+    }
+
+    /// Cancels the request if its message has not been matched (`MPI_Cancel`); it must
+    /// still be waited for, and its status says whether the cancel succeeded.
+    #[track_caller]
+    pub fn cancel(&mut self) {
+        if let Some(req) = self.id {
+            self.ctx.call(CallKind::Cancel, Op::Cancel { req });
+        }
+    }
+
+    /// Frees the request (`MPI_Request_free`); an active operation still completes.
+    #[track_caller]
+    pub fn free(mut self) {
+        if let Some(req) = self.id.take() {
+            self.ctx.call(CallKind::RequestFree, Op::Free { req });
+        }
+    }
+
+    /// Starts a persistent request (`MPI_Start`).
+    #[track_caller]
+    pub fn start(&mut self) {
+        let req = self.persistent_id(CallKind::Start);
+        self.ctx.call(
+            CallKind::Start,
+            Op::Start {
+                reqs: vec![(req, None)],
+            },
+        );
+        self.data = None;
+    }
+
+    /// Rebinds a persistent send to `value` and starts it: mpi4py's
+    /// `sendbuf[:] = …; req.Start()`.
+    #[track_caller]
+    pub fn start_with<T: Serialize + ?Sized>(&mut self, value: &T) {
+        let req = self.persistent_id(CallKind::Start);
+        let payload = match codec::encode(value) {
+            Ok(payload) => payload,
+            Err(e) => self
+                .ctx
+                .fail(CallKind::Start, MpiError::new(ErrorClass::Type, e)),
+        };
+        self.ctx.call(
+            CallKind::Start,
+            Op::Start {
+                reqs: vec![(req, Some(payload))],
+            },
+        );
+    }
+}

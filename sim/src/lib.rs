@@ -1,0 +1,56 @@
+//! # mpisim: a deterministic MPI simulator
+//!
+//! One process runs N virtual MPI ranks as green tasks on a virtual clock with a
+//! latency/bandwidth cost model (eager and rendezvous protocols). A program is a plain
+//! synchronous function of a [`Comm`], written as an mpi4py script would be:
+//!
+//! ```
+//! use mpisim::{World, SimError};
+//!
+//! fn ring(comm: &mpisim::Comm) {
+//!     let (rank, size) = (comm.rank(), comm.size());
+//!     let msg = vec![rank as f64; 1 << 17];                  // 1 MiB: above the eager limit
+//!     comm.send(&msg, (rank + 1) % size, 0);                  // blocks until matched
+//!     let _got: Vec<f64> = comm.recv((rank + size - 1) % size, 0);
+//! }
+//!
+//! match World::new(4).run(ring) {
+//!     Err(SimError::Deadlock(report)) => assert_eq!(report.blocked.len(), 4),
+//!     other => panic!("expected a deadlock, got {other:?}"),
+//! }
+//! ```
+//!
+//! Same program, platform and seed give a byte-identical [`Trace`].
+#![deny(missing_docs)]
+
+mod call;
+pub mod catalogue;
+mod codec;
+mod comm;
+mod engine;
+mod error;
+pub mod launch;
+mod matching;
+pub mod platform;
+pub mod report;
+pub mod sched;
+mod task;
+mod time;
+pub mod trace;
+mod world;
+
+/// A rank number within a communicator.
+pub type Rank = usize;
+/// A message tag: `0..=TAG_UB`, or [`ANY_TAG`] in receives.
+pub type Tag = i32;
+
+pub use call::CallKind;
+pub use codec::{encoded_len, payload_of_size};
+pub use comm::{Comm, Request, Status, ANY_SOURCE, ANY_TAG, PROC_NULL, TAG_UB};
+pub use engine::{OutputLine, RunStats};
+pub use error::{BlockedCall, DeadlockReport, ErrorClass, MpiError, Peer, RankFailure, SimError};
+pub use platform::Platform;
+pub use task::MAPS_PER_RANK;
+pub use time::Time;
+pub use trace::{Event, EventKind, Protocol, Site, Trace};
+pub use world::{Completed, Simulation, Warning, World, DEFAULT_STACK_SIZE, DEFAULT_STEP_LIMIT};

@@ -1,0 +1,229 @@
+//! Green tasks: each rank runs its program on a stackful coroutine (corosensei) with a
+//! stack from a per-thread pool, and suspends into the engine at every MPI call.
+
+use crate::call::{Call, Reply};
+use crate::trace::Site;
+use corosensei::stack::DefaultStack;
+use corosensei::{Coroutine, CoroutineResult};
+use std::cell::{Cell, RefCell};
+use std::panic::{self, AssertUnwindSafe};
+
+/// What a rank's task sees of the engine: suspend with a call, be resumed with a reply.
+pub(crate) type Yielder = corosensei::Yielder<Option<Reply>, Call>;
+
+type Task<R> = Coroutine<Option<Reply>, Call, R, DefaultStack>;
+
+/// How a task stopped running when resumed.
+pub(crate) enum Step<R> {
+    /// It made an MPI call and is suspended until the reply.
+    Call(Call),
+    /// The program returned.
+    Returned(R),
+    /// The program panicked: the message and where.
+    Panicked(String, Option<Site>),
+}
+
+/// Stacks kept across runs, so that many small worlds (tests, sweeps) reuse their maps.
+const POOL_MAX: usize = 1024;
+
+thread_local! {
+    static POOL: RefCell<(usize, Vec<DefaultStack>)> = const { RefCell::new((0, Vec::new())) };
+    static CAPTURE_PANICS: Cell<bool> = const { Cell::new(false) };
+    static LAST_PANIC: RefCell<Option<(String, Option<Site>)>> = const { RefCell::new(None) };
+}
+
+/// Installs, once per process, a panic hook that records the panics of ranks (message and
+/// location) instead of printing them; other panics go to the previous hook.
+fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if CAPTURE_PANICS.with(Cell::get) {
+                let payload = info.payload();
+                let message = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a panic with a non-text payload".into());
+                let site = info.location().map(|l| Site {
+                    file: l.file().to_string().into(),
+                    line: l.line(),
+                    column: l.column(),
+                });
+                LAST_PANIC.with(|p| *p.borrow_mut() = Some((message, site)));
+            } else {
+                previous(info);
+            }
+        }));
+    });
+}
+
+/// The tasks of one run. Dropping it unwinds every suspended task (running destructors on
+/// its stack) and returns the stacks to the pool.
+pub(crate) struct Tasks<R> {
+    tasks: Vec<Option<Task<R>>>,
+    stack_size: usize,
+}
+
+impl<R> Tasks<R> {
+    /// Room for `n` tasks of `stack_size` bytes; fails with advice when the kernel's
+    /// memory-map limit cannot hold them.
+    pub fn new(n: usize, stack_size: usize) -> Result<Tasks<R>, String> {
+        install_panic_hook();
+        let pooled = POOL.with(|p| {
+            let p = p.borrow();
+            if p.0 == stack_size {
+                p.1.len()
+            } else {
+                0
+            }
+        });
+        check_map_count(n.saturating_sub(pooled))?;
+        let mut tasks = Vec::new();
+        tasks
+            .try_reserve_exact(n)
+            .map_err(|_| format!("cannot allocate the table of {n} ranks"))?;
+        Ok(Tasks { tasks, stack_size })
+    }
+
+    /// Creates the next rank's task.
+    ///
+    /// # Safety
+    /// `body` may borrow data that must outlive this `Tasks` (it is dropped, unwinding the
+    /// tasks, before the borrow ends).
+    pub unsafe fn spawn<F>(&mut self, body: F) -> Result<(), String>
+    where
+        F: FnOnce(&Yielder) -> R,
+    {
+        let stack = take_stack(self.stack_size)?;
+        // SAFETY: the caller keeps `body`'s borrows alive for as long as `self`, and `self`
+        // drops (unwinds) every task before it goes away.
+        let task = unsafe {
+            Task::with_stack_unchecked(stack, move |yielder, _first: Option<Reply>| body(yielder))
+        };
+        self.tasks.push(Some(task));
+        Ok(())
+    }
+
+    /// Runs `rank` until its next call, its return, or its panic.
+    pub fn resume(&mut self, rank: usize, reply: Option<Reply>) -> Step<R> {
+        let task = self.tasks[rank]
+            .as_mut()
+            .expect("a finished rank is never resumed");
+        CAPTURE_PANICS.with(|c| c.set(true));
+        let result = panic::catch_unwind(AssertUnwindSafe(|| task.resume(reply)));
+        CAPTURE_PANICS.with(|c| c.set(false));
+        match result {
+            Ok(CoroutineResult::Yield(call)) => Step::Call(call),
+            Ok(CoroutineResult::Return(value)) => {
+                self.recycle(rank);
+                Step::Returned(value)
+            }
+            Err(_) => {
+                self.recycle(rank);
+                let (message, site) = LAST_PANIC
+                    .with(|p| p.borrow_mut().take())
+                    .unwrap_or_else(|| ("the rank unwound without a panic message".into(), None));
+                Step::Panicked(message, site)
+            }
+        }
+    }
+
+    fn recycle(&mut self, rank: usize) {
+        if let Some(task) = self.tasks[rank].take() {
+            if task.done() {
+                give_stack(self.stack_size, task.into_stack());
+            }
+        }
+    }
+}
+
+impl<R> Drop for Tasks<R> {
+    fn drop(&mut self) {
+        for rank in 0..self.tasks.len() {
+            if let Some(mut task) = self.tasks[rank].take() {
+                // Unwinds the suspended program, dropping its values; it makes no calls.
+                task.force_unwind();
+                give_stack(self.stack_size, task.into_stack());
+            }
+        }
+    }
+}
+
+fn take_stack(size: usize) -> Result<DefaultStack, String> {
+    if let Some(stack) = POOL.with(|p| {
+        let mut p = p.borrow_mut();
+        if p.0 == size {
+            p.1.pop()
+        } else {
+            None
+        }
+    }) {
+        return Ok(stack);
+    }
+    DefaultStack::new(size).map_err(|e| {
+        format!(
+            "cannot map a {} KiB stack for another rank: {e}; run fewer ranks, or give each a smaller stack \
+             (World::stack_size)",
+            size / 1024
+        )
+    })
+}
+
+fn give_stack(size: usize, stack: DefaultStack) {
+    POOL.with(|p| {
+        let mut p = p.borrow_mut();
+        if p.0 != size {
+            p.0 = size;
+            p.1.clear();
+        }
+        if p.1.len() < POOL_MAX {
+            p.1.push(stack);
+        }
+    });
+}
+
+/// Memory maps each rank's stack costs: the stack and its guard page.
+pub const MAPS_PER_RANK: usize = 2;
+
+/// Fails with advice when `new_stacks` more stacks would exceed `vm.max_map_count`.
+fn check_map_count(new_stacks: usize) -> Result<(), String> {
+    // Small worlds cannot come near the limit; skip reading /proc for them.
+    if new_stacks * MAPS_PER_RANK < 4096 {
+        return Ok(());
+    }
+    let Some(limit) = std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .ok()
+        .and_then(|s| s.trim().parse::<usize>().ok())
+    else {
+        return Ok(());
+    };
+    let used = std::fs::read_to_string("/proc/self/maps").map_or(0, |s| s.lines().count());
+    let margin = 512;
+    let needed = used + new_stacks * MAPS_PER_RANK + margin;
+    if needed <= limit {
+        return Ok(());
+    }
+    let fits = limit.saturating_sub(used + margin) / MAPS_PER_RANK;
+    let raise = (needed + needed / 4).next_multiple_of(1024);
+    Err(format!(
+        "{new_stacks} ranks need {} memory maps (two per rank's stack) but the kernel allows {limit} \
+         (vm.max_map_count) and this process already has {used}.\n\
+         Raise the limit as root: sysctl -w vm.max_map_count={raise}\n\
+         or run at most {fits} ranks.",
+        new_stacks * MAPS_PER_RANK
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn too_many_ranks_is_explained() {
+        let err = check_map_count(10_000_000).unwrap_err();
+        assert!(err.contains("sysctl -w vm.max_map_count="), "{err}");
+        assert!(err.contains("or run at most"), "{err}");
+    }
+}

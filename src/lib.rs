@@ -1,0 +1,1 @@
+//! Integration tests and examples of mpisim live in tests/ and examples/.
