@@ -22,16 +22,8 @@ impl Payload {
 /// (a map with non-string keys is fine; an unsized iterator is not), which is a bug.
 pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Payload, String> {
     postcard::to_allocvec(value)
-        .map(|bytes| Payload {
-            bytes,
-            type_name: std::any::type_name::<T>(),
-        })
-        .map_err(|e| {
-            format!(
-                "cannot encode a value of type {}: {e}",
-                std::any::type_name::<T>()
-            )
-        })
+        .map(|bytes| Payload { bytes, type_name: std::any::type_name::<T>() })
+        .map_err(|e| format!("cannot encode a value of type {}: {e}", std::any::type_name::<T>()))
 }
 
 /// Why a payload could not be decoded as the type the receiver asked for.
@@ -45,10 +37,7 @@ pub(crate) struct TypeMismatch {
 /// arrays standing for `Vec`, and `str` for `String`), and the bytes must decode fully.
 pub(crate) fn decode<T: DeserializeOwned>(payload: &Payload) -> Result<T, TypeMismatch> {
     let expected = std::any::type_name::<T>();
-    let mismatch = TypeMismatch {
-        sent: payload.type_name,
-        expected,
-    };
+    let mismatch = TypeMismatch { sent: payload.type_name, expected };
     if normalise(payload.type_name) != normalise(expected) {
         return Err(mismatch);
     }
@@ -127,21 +116,7 @@ mod tests {
 
     #[test]
     fn payload_of_size_is_exact() {
-        for bytes in [
-            1u64,
-            2,
-            8,
-            127,
-            128,
-            130,
-            16_383,
-            16_384,
-            16_385,
-            16_387,
-            65_536,
-            65_537,
-            1 << 20,
-        ] {
+        for bytes in [1u64, 2, 8, 127, 128, 130, 16_383, 16_384, 16_385, 16_387, 65_536, 65_537, 1 << 20] {
             assert_eq!(encoded_len(&payload_of_size(bytes)), bytes, "{bytes}");
         }
         assert_eq!(encoded_len(&payload_of_size(129)), 128);

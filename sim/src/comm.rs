@@ -3,9 +3,7 @@
 //! Every public call is `#[track_caller]`, so reports name the user's file:line, and each
 //! one suspends the rank into the engine with a [`Call`](crate::call::Call).
 
-use crate::call::{
-    Call, CallKind, Completion, Op, RecvArgs, Reply, ReqId, SendArgs, SendMode, WaitHow,
-};
+use crate::call::{Call, CallKind, Completion, Op, RecvArgs, Reply, ReqId, SendArgs, SendMode, WaitHow};
 use crate::codec::{self, Payload};
 use crate::error::{ErrorClass, MpiError};
 use crate::task::Yielder;
@@ -41,12 +39,7 @@ pub struct Status {
 
 impl Status {
     /// The status of a request that moved no message (sends, `PROC_NULL`, null requests).
-    pub(crate) const EMPTY: Status = Status {
-        source: PROC_NULL,
-        tag: ANY_TAG,
-        count: 0,
-        cancelled: false,
-    };
+    pub(crate) const EMPTY: Status = Status { source: PROC_NULL, tag: ANY_TAG, count: 0, cancelled: false };
 }
 
 /// One rank's link to the engine. Shared by all communicators of the rank.
@@ -69,13 +62,7 @@ impl RankCtx {
         // SAFETY: `live` is true only while the rank's task runs, and the yielder lives on
         // that task's stack for the whole of the program.
         let yielder = unsafe { &*self.yielder };
-        yielder
-            .suspend(Call {
-                kind,
-                site: Location::caller(),
-                op,
-            })
-            .expect("the engine answers every call it resumes")
+        yielder.suspend(Call { kind, site: Location::caller(), op }).expect("the engine answers every call it resumes")
     }
 
     /// Stops the rank for an error found in the program's own process (e.g. a receive of
@@ -103,19 +90,8 @@ impl Drop for LiveGuard {
 }
 
 impl Comm {
-    pub(crate) fn world(
-        rank: Rank,
-        size: usize,
-        seed: u64,
-        yielder: &Yielder,
-    ) -> (Comm, LiveGuard) {
-        let ctx = Rc::new(RankCtx {
-            rank,
-            size,
-            seed,
-            yielder,
-            live: Cell::new(true),
-        });
+    pub(crate) fn world(rank: Rank, size: usize, seed: u64, yielder: &Yielder) -> (Comm, LiveGuard) {
+        let ctx = Rc::new(RankCtx { rank, size, seed, yielder, live: Cell::new(true) });
         (Comm { ctx: ctx.clone() }, LiveGuard(ctx))
     }
 
@@ -143,27 +119,9 @@ impl Comm {
     }
 
     #[track_caller]
-    fn send_mode<T: Serialize + ?Sized>(
-        &self,
-        kind: CallKind,
-        mode: SendMode,
-        value: &T,
-        dest: Rank,
-        tag: Tag,
-    ) {
+    fn send_mode<T: Serialize + ?Sized>(&self, kind: CallKind, mode: SendMode, value: &T, dest: Rank, tag: Tag) {
         let payload = self.encode(kind, value);
-        self.ctx.call(
-            kind,
-            Op::Send {
-                args: SendArgs {
-                    dest,
-                    tag,
-                    mode,
-                    payload,
-                },
-                block: true,
-            },
-        );
+        self.ctx.call(kind, Op::Send { args: SendArgs { dest, tag, mode, payload }, block: true });
     }
 
     /// Sends `value` to `dest` with `tag` (`MPI_Send`): returns when the value may be
@@ -200,13 +158,7 @@ impl Comm {
     /// Receives a value and its [`Status`].
     #[track_caller]
     pub fn recv_status<T: DeserializeOwned>(&self, source: Rank, tag: Tag) -> (T, Status) {
-        let reply = self.ctx.call(
-            CallKind::Recv,
-            Op::Recv {
-                args: filter(source, tag),
-                block: true,
-            },
-        );
+        let reply = self.ctx.call(CallKind::Recv, Op::Recv { args: filter(source, tag), block: true });
         let c = single(reply);
         (self.decode(CallKind::Recv, &c), c.status)
     }
@@ -216,13 +168,7 @@ impl Comm {
     /// message is `MPI_ERR_TRUNCATE`.
     #[track_caller]
     pub fn recv_into<T: DeserializeOwned>(&self, buf: &mut [T], source: Rank, tag: Tag) -> Status {
-        let reply = self.ctx.call(
-            CallKind::Recv,
-            Op::Recv {
-                args: filter(source, tag),
-                block: true,
-            },
-        );
+        let reply = self.ctx.call(CallKind::Recv, Op::Recv { args: filter(source, tag), block: true });
         let c = single(reply);
         if c.payload.is_none() {
             return c.status;
@@ -249,10 +195,7 @@ impl Comm {
         for (slot, v) in buf.iter_mut().zip(values) {
             *slot = v;
         }
-        Status {
-            count: n as u64,
-            ..c.status
-        }
+        Status { count: n as u64, ..c.status }
     }
 
     /// Sends `value` to `dest` and receives from `source` at once (`MPI_Sendrecv`): the
@@ -266,8 +209,7 @@ impl Comm {
         source: Rank,
         recv_tag: Tag,
     ) -> R {
-        self.sendrecv_status(value, dest, send_tag, source, recv_tag)
-            .0
+        self.sendrecv_status(value, dest, send_tag, source, recv_tag).0
     }
 
     /// [`Comm::sendrecv`] with the receive's [`Status`].
@@ -281,36 +223,16 @@ impl Comm {
         recv_tag: Tag,
     ) -> (R, Status) {
         let payload = self.encode(CallKind::Sendrecv, value);
-        let send = SendArgs {
-            dest,
-            tag: send_tag,
-            mode: SendMode::Standard,
-            payload,
-        };
-        let reply = self.ctx.call(
-            CallKind::Sendrecv,
-            Op::Sendrecv {
-                send,
-                recv: filter(source, recv_tag),
-            },
-        );
-        let c = completions(reply)
-            .into_iter()
-            .find(|c| c.index == 1)
-            .expect("sendrecv completes its receive");
+        let send = SendArgs { dest, tag: send_tag, mode: SendMode::Standard, payload };
+        let reply = self.ctx.call(CallKind::Sendrecv, Op::Sendrecv { send, recv: filter(source, recv_tag) });
+        let c = completions(reply).into_iter().find(|c| c.index == 1).expect("sendrecv completes its receive");
         (self.decode(CallKind::Sendrecv, &c), c.status)
     }
 
     /// Waits for a matching message without receiving it (`MPI_Probe`).
     #[track_caller]
     pub fn probe(&self, source: Rank, tag: Tag) -> Status {
-        match self.ctx.call(
-            CallKind::Probe,
-            Op::Probe {
-                args: filter(source, tag),
-                block: true,
-            },
-        ) {
+        match self.ctx.call(CallKind::Probe, Op::Probe { args: filter(source, tag), block: true }) {
             Reply::Probed(Some(status)) => status,
             other => unreachable!("probe got {other:?}"),
         }
@@ -319,13 +241,7 @@ impl Comm {
     /// Looks for a matching message without waiting or receiving it (`MPI_Iprobe`).
     #[track_caller]
     pub fn iprobe(&self, source: Rank, tag: Tag) -> Option<Status> {
-        match self.ctx.call(
-            CallKind::Iprobe,
-            Op::Probe {
-                args: filter(source, tag),
-                block: false,
-            },
-        ) {
+        match self.ctx.call(CallKind::Iprobe, Op::Probe { args: filter(source, tag), block: false }) {
             Reply::Probed(status) => status,
             other => unreachable!("iprobe got {other:?}"),
         }
@@ -341,18 +257,7 @@ impl Comm {
         tag: Tag,
     ) -> Request {
         let payload = self.encode(kind, value);
-        let reply = self.ctx.call(
-            kind,
-            Op::Send {
-                args: SendArgs {
-                    dest,
-                    tag,
-                    mode,
-                    payload,
-                },
-                block: false,
-            },
-        );
+        let reply = self.ctx.call(kind, Op::Send { args: SendArgs { dest, tag, mode, payload }, block: false });
         self.request(reply, false)
     }
 
@@ -384,13 +289,7 @@ impl Comm {
     /// [`Request::wait_value`] or [`Request::value`].
     #[track_caller]
     pub fn irecv(&self, source: Rank, tag: Tag) -> Request {
-        let reply = self.ctx.call(
-            CallKind::Irecv,
-            Op::Recv {
-                args: filter(source, tag),
-                block: false,
-            },
-        );
+        let reply = self.ctx.call(CallKind::Irecv, Op::Recv { args: filter(source, tag), block: false });
         self.request(reply, false)
     }
 
@@ -398,12 +297,7 @@ impl Comm {
     #[track_caller]
     pub fn send_init<T: Serialize + ?Sized>(&self, value: &T, dest: Rank, tag: Tag) -> Request {
         let payload = self.encode(CallKind::SendInit, value);
-        let args = SendArgs {
-            dest,
-            tag,
-            mode: SendMode::Standard,
-            payload,
-        };
+        let args = SendArgs { dest, tag, mode: SendMode::Standard, payload };
         let reply = self.ctx.call(CallKind::SendInit, Op::SendInit { args });
         self.request(reply, true)
     }
@@ -411,22 +305,14 @@ impl Comm {
     /// A persistent receive (`MPI_Recv_init`), inactive until started.
     #[track_caller]
     pub fn recv_init(&self, source: Rank, tag: Tag) -> Request {
-        let reply = self.ctx.call(
-            CallKind::RecvInit,
-            Op::RecvInit {
-                args: filter(source, tag),
-            },
-        );
+        let reply = self.ctx.call(CallKind::RecvInit, Op::RecvInit { args: filter(source, tag) });
         self.request(reply, true)
     }
 
     /// Starts persistent requests (`MPI_Startall`).
     #[track_caller]
     pub fn startall(&self, requests: &mut [Request]) {
-        let reqs = requests
-            .iter()
-            .map(|r| (r.persistent_id(CallKind::Startall), None))
-            .collect();
+        let reqs = requests.iter().map(|r| (r.persistent_id(CallKind::Startall), None)).collect();
         self.ctx.call(CallKind::Startall, Op::Start { reqs });
         for r in requests {
             r.data = None;
@@ -448,9 +334,7 @@ impl Comm {
     /// request is null or inactive.
     #[track_caller]
     pub fn waitany(&self, requests: &mut [Request]) -> Option<(usize, Status)> {
-        self.complete(CallKind::Waitany, requests, WaitHow::Any, true)
-            .into_iter()
-            .next()
+        self.complete(CallKind::Waitany, requests, WaitHow::Any, true).into_iter().next()
     }
 
     /// Waits for at least one request (`MPI_Waitsome`): the indices and statuses of all
@@ -479,9 +363,7 @@ impl Comm {
     /// Completes one request if any is complete (`MPI_Testany`).
     #[track_caller]
     pub fn testany(&self, requests: &mut [Request]) -> Option<(usize, Status)> {
-        self.complete(CallKind::Testany, requests, WaitHow::Any, false)
-            .into_iter()
-            .next()
+        self.complete(CallKind::Testany, requests, WaitHow::Any, false).into_iter().next()
     }
 
     /// Completes every request that is complete (`MPI_Testsome`).
@@ -491,13 +373,7 @@ impl Comm {
     }
 
     #[track_caller]
-    fn complete(
-        &self,
-        kind: CallKind,
-        requests: &mut [Request],
-        how: WaitHow,
-        block: bool,
-    ) -> Vec<(usize, Status)> {
+    fn complete(&self, kind: CallKind, requests: &mut [Request], how: WaitHow, block: bool) -> Vec<(usize, Status)> {
         let reqs = requests.iter().map(|r| r.id).collect();
         let reply = self.ctx.call(kind, Op::Wait { reqs, how, block });
         completions(reply)
@@ -513,12 +389,7 @@ impl Comm {
     /// compute speed).
     #[track_caller]
     pub fn compute(&self, duration: std::time::Duration) {
-        self.ctx.call(
-            CallKind::Compute,
-            Op::Compute {
-                duration: duration.into(),
-            },
-        );
+        self.ctx.call(CallKind::Compute, Op::Compute { duration: duration.into() });
     }
 
     /// Advances this rank's clock by the time of `flops` floating-point operations.
@@ -546,12 +417,7 @@ impl Comm {
     /// the same on every run.
     #[track_caller]
     pub fn print(&self, text: impl std::fmt::Display) {
-        self.ctx.call(
-            CallKind::Print,
-            Op::Print {
-                text: text.to_string(),
-            },
-        );
+        self.ctx.call(CallKind::Print, Op::Print { text: text.to_string() });
     }
 
     /// Ends the whole run with `code` (`MPI_Abort`).
@@ -568,12 +434,7 @@ impl Comm {
 
     fn request(&self, reply: Reply, persistent: bool) -> Request {
         match reply {
-            Reply::Request(id) => Request {
-                id: Some(id),
-                ctx: self.ctx.clone(),
-                persistent,
-                data: None,
-            },
+            Reply::Request(id) => Request { id: Some(id), ctx: self.ctx.clone(), persistent, data: None },
             other => unreachable!("a request-making call got {other:?}"),
         }
     }
@@ -612,10 +473,7 @@ fn decode_completion<T: DeserializeOwned>(
 }
 
 fn filter(source: Rank, tag: Tag) -> RecvArgs {
-    RecvArgs {
-        source: (source != ANY_SOURCE).then_some(source),
-        tag: (tag != ANY_TAG).then_some(tag),
-    }
+    RecvArgs { source: (source != ANY_SOURCE).then_some(source), tag: (tag != ANY_TAG).then_some(tag) }
 }
 
 fn completions(reply: Reply) -> Vec<Completion> {
@@ -626,10 +484,7 @@ fn completions(reply: Reply) -> Vec<Completion> {
 }
 
 fn single(reply: Reply) -> Completion {
-    completions(reply)
-        .into_iter()
-        .next()
-        .expect("a blocking call completes its request")
+    completions(reply).into_iter().next().expect("a blocking call completes its request")
 }
 
 /// SplitMix64: a small, stable mixing function for seeds.
@@ -681,14 +536,7 @@ impl Request {
 
     #[track_caller]
     fn complete_one(&mut self, kind: CallKind, block: bool) -> Option<Status> {
-        let reply = self.ctx.call(
-            kind,
-            Op::Wait {
-                reqs: vec![self.id],
-                how: WaitHow::All,
-                block,
-            },
-        );
+        let reply = self.ctx.call(kind, Op::Wait { reqs: vec![self.id], how: WaitHow::All, block });
         let c = completions(reply).into_iter().next()?;
         self.settle(c.payload);
         Some(c.status)
@@ -697,8 +545,7 @@ impl Request {
     /// Waits for the request to complete (`MPI_Wait`).
     #[track_caller]
     pub fn wait(&mut self) -> Status {
-        self.complete_one(CallKind::Wait, true)
-            .unwrap_or(Status::EMPTY)
+        self.complete_one(CallKind::Wait, true).unwrap_or(Status::EMPTY)
     }
 
     /// Whether the request is complete (`MPI_Test`); if so, completes it.
@@ -759,12 +606,7 @@ impl Request {
     #[track_caller]
     pub fn start(&mut self) {
         let req = self.persistent_id(CallKind::Start);
-        self.ctx.call(
-            CallKind::Start,
-            Op::Start {
-                reqs: vec![(req, None)],
-            },
-        );
+        self.ctx.call(CallKind::Start, Op::Start { reqs: vec![(req, None)] });
         self.data = None;
     }
 
@@ -775,15 +617,8 @@ impl Request {
         let req = self.persistent_id(CallKind::Start);
         let payload = match codec::encode(value) {
             Ok(payload) => payload,
-            Err(e) => self
-                .ctx
-                .fail(CallKind::Start, MpiError::new(ErrorClass::Type, e)),
+            Err(e) => self.ctx.fail(CallKind::Start, MpiError::new(ErrorClass::Type, e)),
         };
-        self.ctx.call(
-            CallKind::Start,
-            Op::Start {
-                reqs: vec![(req, Some(payload))],
-            },
-        );
+        self.ctx.call(CallKind::Start, Op::Start { reqs: vec![(req, Some(payload))] });
     }
 }

@@ -8,14 +8,10 @@
 //!   sees exactly the messages that have arrived by its own virtual time.
 //! - Nothing here reads the wall clock or iterates a hash map.
 
-use crate::call::{
-    Call, CallKind, Completion, Op, RecvArgs, Reply, ReqId, SendArgs, SendMode, WaitHow,
-};
+use crate::call::{Call, CallKind, Completion, Op, RecvArgs, Reply, ReqId, SendArgs, SendMode, WaitHow};
 use crate::codec::Payload;
 use crate::comm::{Status, PROC_NULL, TAG_UB};
-use crate::error::{
-    list, BlockedCall, DeadlockReport, ErrorClass, MpiError, Peer, RankFailure, SimError,
-};
+use crate::error::{list, BlockedCall, DeadlockReport, ErrorClass, MpiError, Peer, RankFailure, SimError};
 use crate::matching::{Envelope, Mailbox, Posted};
 use crate::platform::Platform;
 use crate::sched::{Choice, Oracle};
@@ -100,23 +96,14 @@ impl Ord for Pending {
 /// What a blocked rank waits for.
 #[derive(Debug)]
 enum Wait {
-    Requests {
-        reqs: Vec<Option<ReqId>>,
-        how: WaitHow,
-    },
-    Probe {
-        filter: RecvArgs,
-    },
+    Requests { reqs: Vec<Option<ReqId>>, how: WaitHow },
+    Probe { filter: RecvArgs },
 }
 
 #[derive(Debug)]
 enum RankState {
     Ready,
-    Blocked {
-        kind: CallKind,
-        site: &'static Location<'static>,
-        wait: Wait,
-    },
+    Blocked { kind: CallKind, site: &'static Location<'static>, wait: Wait },
     Done,
 }
 
@@ -136,16 +123,8 @@ struct RankSlot {
 
 #[derive(Debug)]
 enum ReqOp {
-    Send {
-        dest: Rank,
-        tag: Tag,
-        mode: SendMode,
-        payload: Option<Payload>,
-        msg: Option<u32>,
-    },
-    Recv {
-        filter: RecvArgs,
-    },
+    Send { dest: Rank, tag: Tag, mode: SendMode, payload: Option<Payload>, msg: Option<u32> },
+    Recv { filter: RecvArgs },
 }
 
 #[derive(Debug)]
@@ -194,26 +173,17 @@ struct Slab<T> {
 
 impl<T> Slab<T> {
     fn new() -> Self {
-        Slab {
-            slots: Vec::new(),
-            free: Vec::new(),
-        }
+        Slab { slots: Vec::new(), free: Vec::new() }
     }
 
     fn insert(&mut self, value: T) -> ReqId {
         if let Some(slot) = self.free.pop() {
             let entry = &mut self.slots[slot as usize];
             entry.1 = Some(value);
-            ReqId {
-                slot,
-                generation: entry.0,
-            }
+            ReqId { slot, generation: entry.0 }
         } else {
             self.slots.push((0, Some(value)));
-            ReqId {
-                slot: (self.slots.len() - 1) as u32,
-                generation: 0,
-            }
+            ReqId { slot: (self.slots.len() - 1) as u32, generation: 0 }
         }
     }
 
@@ -339,30 +309,18 @@ impl<'o> Engine<'o> {
         if results.iter().any(Option::is_none) {
             return Err(SimError::Deadlock(self.deadlock_report()));
         }
-        Ok(results
-            .into_iter()
-            .map(|r| r.expect("every rank returned"))
-            .collect())
+        Ok(results.into_iter().map(|r| r.expect("every rank returned")).collect())
     }
 
     fn push(&mut self, time: Time, class: u8, rank: Rank, action: Action) {
         self.seq += 1;
-        let key = Key {
-            time,
-            class,
-            rank: rank as u32,
-            seq: self.seq,
-        };
+        let key = Key { time, class, rank: rank as u32, seq: self.seq };
         self.queue.push(Reverse(Pending { key, action }));
     }
 
     fn record(&mut self, time: Time, rank: Rank, kind: impl FnOnce() -> EventKind) {
         if self.cfg.record_trace {
-            self.events.push(Event {
-                time,
-                rank,
-                kind: kind(),
-            });
+            self.events.push(Event { time, rank, kind: kind() });
         }
     }
 
@@ -375,10 +333,7 @@ impl<'o> Engine<'o> {
             }
             self.steps += 1;
             if self.steps > self.cfg.step_limit {
-                self.failure = Some(SimError::StepLimit {
-                    steps: self.cfg.step_limit,
-                    time: self.now,
-                });
+                self.failure = Some(SimError::StepLimit { steps: self.cfg.step_limit, time: self.now });
                 return;
             }
             match tasks.resume(rank, reply) {
@@ -390,10 +345,7 @@ impl<'o> Engine<'o> {
                             let slot = &mut self.ranks[rank];
                             slot.clock = at;
                             slot.reply = Some(reply);
-                            let next = self
-                                .queue
-                                .peek()
-                                .map(|p| (p.0.key.time, p.0.key.class, p.0.key.rank));
+                            let next = self.queue.peek().map(|p| (p.0.key.time, p.0.key.class, p.0.key.rank));
                             if next.is_none_or(|next| (at, RESUME, rank as u32) < next) {
                                 self.now = at;
                                 continue;
@@ -425,13 +377,7 @@ impl<'o> Engine<'o> {
         }
     }
 
-    fn fail(
-        &mut self,
-        rank: Rank,
-        kind: CallKind,
-        site: &'static Location<'static>,
-        error: MpiError,
-    ) -> Flow {
+    fn fail(&mut self, rank: Rank, kind: CallKind, site: &'static Location<'static>, error: MpiError) -> Flow {
         self.failure = Some(SimError::RankFailed(RankFailure {
             rank,
             time: self.now,
@@ -450,21 +396,11 @@ impl<'o> Engine<'o> {
             Op::Send { args, .. } | Op::SendInit { args } => {
                 (Some(args.dest), Some(args.tag), Some(args.payload.len()))
             }
-            Op::Sendrecv { send, .. } => {
-                (Some(send.dest), Some(send.tag), Some(send.payload.len()))
-            }
-            Op::Recv { args, .. } | Op::RecvInit { args } | Op::Probe { args, .. } => {
-                (args.source, args.tag, None)
-            }
+            Op::Sendrecv { send, .. } => (Some(send.dest), Some(send.tag), Some(send.payload.len())),
+            Op::Recv { args, .. } | Op::RecvInit { args } | Op::Probe { args, .. } => (args.source, args.tag, None),
             _ => (None, None, None),
         };
-        self.record(now, rank, || EventKind::Enter {
-            call: kind,
-            site: Site::from_location(site),
-            peer,
-            tag,
-            bytes,
-        });
+        self.record(now, rank, || EventKind::Enter { call: kind, site: Site::from_location(site), peer, tag, bytes });
         if let Err(error) = self.validate(&op) {
             return self.fail(rank, kind, site, error);
         }
@@ -497,55 +433,30 @@ impl<'o> Engine<'o> {
             Op::Probe { args, block } => match self.mailboxes[rank].peek(&args, WORLD_CONTEXT) {
                 Some(env) => Flow::Reply(Reply::Probed(Some(envelope_status(env))), now),
                 None if block => {
-                    self.ranks[rank].state = RankState::Blocked {
-                        kind,
-                        site,
-                        wait: Wait::Probe { filter: args },
-                    };
+                    self.ranks[rank].state = RankState::Blocked { kind, site, wait: Wait::Probe { filter: args } };
                     Flow::Block
                 }
                 None => Flow::Reply(Reply::Probed(None), now + Time(self.cfg.platform.poll_ns)),
             },
-            Op::SendInit { args } => Flow::Reply(
-                Reply::Request(self.new_request(rank, kind, site, send_op(args), true)),
-                now,
-            ),
-            Op::RecvInit { args } => Flow::Reply(
-                Reply::Request(self.new_request(
-                    rank,
-                    kind,
-                    site,
-                    ReqOp::Recv { filter: args },
-                    true,
-                )),
-                now,
-            ),
+            Op::SendInit { args } => {
+                Flow::Reply(Reply::Request(self.new_request(rank, kind, site, send_op(args), true)), now)
+            }
+            Op::RecvInit { args } => {
+                Flow::Reply(Reply::Request(self.new_request(rank, kind, site, ReqOp::Recv { filter: args }, true)), now)
+            }
             Op::Start { reqs } => {
                 for (id, payload) in &reqs {
                     match self.requests.get(*id) {
-                        Some(r)
-                            if r.owner == rank
-                                && r.persistent
-                                && matches!(r.state, ReqState::Inactive) => {}
+                        Some(r) if r.owner == rank && r.persistent && matches!(r.state, ReqState::Inactive) => {}
                         Some(r) if r.owner == rank && r.persistent => {
                             let e = "start of a persistent request that is still active: wait for it (or test it to \
                                      completion) before starting it again";
-                            return self.fail(
-                                rank,
-                                kind,
-                                site,
-                                MpiError::new(ErrorClass::Request, e),
-                            );
+                            return self.fail(rank, kind, site, MpiError::new(ErrorClass::Request, e));
                         }
                         _ => return self.fail(rank, kind, site, stale_request()),
                     }
-                    if let (
-                        Some(p),
-                        Some(Req {
-                            op: ReqOp::Send { payload, .. },
-                            ..
-                        }),
-                    ) = (payload, self.requests.get_mut(*id))
+                    if let (Some(p), Some(Req { op: ReqOp::Send { payload, .. }, .. })) =
+                        (payload, self.requests.get_mut(*id))
                     {
                         *payload = Some(p.clone());
                     }
@@ -564,17 +475,10 @@ impl<'o> Engine<'o> {
                 if let Some(done) = self.try_complete(rank, &reqs, how) {
                     Flow::Reply(Reply::Completed(done), now)
                 } else if block {
-                    self.ranks[rank].state = RankState::Blocked {
-                        kind,
-                        site,
-                        wait: Wait::Requests { reqs, how },
-                    };
+                    self.ranks[rank].state = RankState::Blocked { kind, site, wait: Wait::Requests { reqs, how } };
                     Flow::Block
                 } else {
-                    Flow::Reply(
-                        Reply::Completed(Vec::new()),
-                        now + Time(self.cfg.platform.poll_ns),
-                    )
+                    Flow::Reply(Reply::Completed(Vec::new()), now + Time(self.cfg.platform.poll_ns))
                 }
             }
             Op::Cancel { req } => {
@@ -595,31 +499,18 @@ impl<'o> Engine<'o> {
                 }
                 Flow::Reply(Reply::Done, now)
             }
-            Op::Compute { duration } => {
-                self.compute(rank, self.cfg.platform.compute_time(duration))
-            }
+            Op::Compute { duration } => self.compute(rank, self.cfg.platform.compute_time(duration)),
             Op::ComputeFlops { flops } => self.compute(rank, self.cfg.platform.flops_time(flops)),
             Op::Wtime => Flow::Reply(Reply::Time(now), now),
             Op::Print { text } => {
                 for line in text.lines() {
-                    self.output.push(OutputLine {
-                        rank,
-                        time: now,
-                        text: line.to_string(),
-                    });
-                    self.record(now, rank, || EventKind::Print {
-                        text: line.to_string(),
-                    });
+                    self.output.push(OutputLine { rank, time: now, text: line.to_string() });
+                    self.record(now, rank, || EventKind::Print { text: line.to_string() });
                 }
                 Flow::Reply(Reply::Done, now)
             }
             Op::Abort { code } => {
-                self.failure = Some(SimError::Aborted {
-                    rank,
-                    code,
-                    location: Site::from_location(site),
-                    time: now,
-                });
+                self.failure = Some(SimError::Aborted { rank, code, location: Site::from_location(site), time: now });
                 Flow::Stop
             }
             Op::Fail { error } => self.fail(rank, kind, site, error),
@@ -652,11 +543,7 @@ impl<'o> Engine<'o> {
                 ErrorClass::Tag,
                 format!(
                     "invalid tag {t}: tags run from 0 to {TAG_UB}{}",
-                    if recv {
-                        " (or ANY_TAG to receive any)"
-                    } else {
-                        "; only receives may use ANY_TAG"
-                    }
+                    if recv { " (or ANY_TAG to receive any)" } else { "; only receives may use ANY_TAG" }
                 ),
             )
         };
@@ -676,9 +563,7 @@ impl<'o> Engine<'o> {
         };
         match op {
             Op::Send { args, .. } | Op::SendInit { args } => check_send(args),
-            Op::Recv { args, .. } | Op::RecvInit { args } | Op::Probe { args, .. } => {
-                check_recv(args)
-            }
+            Op::Recv { args, .. } | Op::RecvInit { args } | Op::Probe { args, .. } => check_recv(args),
             Op::Sendrecv { send, recv } => check_send(send).and_then(|_| check_recv(recv)),
             _ => Ok(()),
         }
@@ -692,15 +577,7 @@ impl<'o> Engine<'o> {
         op: ReqOp,
         persistent: bool,
     ) -> ReqId {
-        self.requests.insert(Req {
-            owner,
-            kind,
-            site,
-            op,
-            state: ReqState::Inactive,
-            persistent,
-            freed: false,
-        })
+        self.requests.insert(Req { owner, kind, site, op, state: ReqState::Inactive, persistent, freed: false })
     }
 
     /// Activates a request: a send injects its message, a receive is matched or posted.
@@ -709,58 +586,33 @@ impl<'o> Engine<'o> {
         req.state = ReqState::Active;
         let (owner, persistent, kind, site) = (req.owner, req.persistent, req.kind, req.site);
         match &mut req.op {
-            ReqOp::Send {
-                dest,
-                tag,
-                mode,
-                payload,
-                ..
-            } => {
+            ReqOp::Send { dest, tag, mode, payload, .. } => {
                 let (dest, tag, mode) = (*dest, *tag, *mode);
-                let payload = if persistent {
-                    payload.clone()
-                } else {
-                    payload.take()
-                }
-                .expect("sends have data");
+                let payload = if persistent { payload.clone() } else { payload.take() }.expect("sends have data");
                 if dest == PROC_NULL {
                     self.complete_at(id, self.now, Status::EMPTY, None);
                     return;
                 }
                 let m = self.inject(owner, dest, tag, mode, payload, id, kind, site);
-                if let Some(Req {
-                    op: ReqOp::Send { msg, .. },
-                    ..
-                }) = self.requests.get_mut(id)
-                {
+                if let Some(Req { op: ReqOp::Send { msg, .. }, .. }) = self.requests.get_mut(id) {
                     *msg = Some(m);
                 }
             }
             ReqOp::Recv { filter } => {
                 let filter = *filter;
                 if filter.source == Some(PROC_NULL) {
-                    let status = Status {
-                        source: PROC_NULL,
-                        tag: crate::comm::ANY_TAG,
-                        count: 0,
-                        cancelled: false,
-                    };
+                    let status = Status { source: PROC_NULL, tag: crate::comm::ANY_TAG, count: 0, cancelled: false };
                     self.complete_at(id, self.now, status, None);
                     return;
                 }
                 let candidates = self.mailboxes[owner].candidates(&filter, WORLD_CONTEXT);
                 if candidates.is_empty() {
-                    self.mailboxes[owner].push_posted(Posted {
-                        req: id,
-                        filter,
-                        context: WORLD_CONTEXT,
-                    });
+                    self.mailboxes[owner].push_posted(Posted { req: id, filter, context: WORLD_CONTEXT });
                 } else {
                     let pick = if candidates.len() == 1 {
                         0
                     } else {
-                        self.oracle
-                            .choose(Choice::WildcardMatch { rank: owner }, candidates.len())
+                        self.oracle.choose(Choice::WildcardMatch { rank: owner }, candidates.len())
                     };
                     let env = self.mailboxes[owner].take_unexpected(candidates[pick]);
                     self.matched(env.msg, id);
@@ -788,11 +640,7 @@ impl<'o> Engine<'o> {
         let protocol = match mode {
             SendMode::Buffered => Protocol::Eager,
             SendMode::Synchronous => Protocol::Rendezvous,
-            SendMode::Standard | SendMode::Ready
-                if !self.cfg.strict && platform.is_eager(bytes) =>
-            {
-                Protocol::Eager
-            }
+            SendMode::Standard | SendMode::Ready if !self.cfg.strict && platform.is_eager(bytes) => Protocol::Eager,
             SendMode::Standard | SendMode::Ready => Protocol::Rendezvous,
         };
         let sent = self.now + Time(link.send_overhead_ns);
@@ -805,25 +653,14 @@ impl<'o> Engine<'o> {
             }
             Protocol::Rendezvous => (None, None),
         };
-        let last = self.ranks[src]
-            .channel
-            .get(&dst)
-            .copied()
-            .unwrap_or(Time::ZERO);
+        let last = self.ranks[src].channel.get(&dst).copied().unwrap_or(Time::ZERO);
         let visible = arrival.unwrap_or(sent).max(last);
         self.ranks[src].channel.insert(dst, visible);
         let id = self.next_msg_id;
         self.next_msg_id += 1;
         self.stats.messages += 1;
         self.stats.bytes += bytes;
-        self.record(self.now, src, || EventKind::Send {
-            msg: id,
-            dst,
-            tag,
-            bytes,
-            protocol,
-            arrival,
-        });
+        self.record(self.now, src, || EventKind::Send { msg: id, dst, tag, bytes, protocol, arrival });
         let m = self.messages.insert(Message {
             id,
             src,
@@ -858,13 +695,7 @@ impl<'o> Engine<'o> {
             self.messages.remove(mid);
             return;
         }
-        let env = Envelope {
-            msg: slot,
-            src: m.src,
-            tag: m.tag,
-            context: WORLD_CONTEXT,
-            bytes: m.payload.len(),
-        };
+        let env = Envelope { msg: slot, src: m.src, tag: m.tag, context: WORLD_CONTEXT, bytes: m.payload.len() };
         let (dst, id, mode, src) = (m.dst, m.id, m.mode, m.src);
         self.record(self.now, dst, || EventKind::Arrive { msg: id, src });
         if let Some(posted) = self.mailboxes[dst].take_posted(&env) {
@@ -882,11 +713,7 @@ impl<'o> Engine<'o> {
             return;
         }
         self.mailboxes[dst].push_unexpected(env);
-        if let RankState::Blocked {
-            wait: Wait::Probe { filter },
-            ..
-        } = &self.ranks[dst].state
-        {
+        if let RankState::Blocked { wait: Wait::Probe { filter }, .. } = &self.ranks[dst].state {
             if let Some(env) = self.mailboxes[dst].peek(filter, WORLD_CONTEXT) {
                 let status = envelope_status(env);
                 self.wake(dst, Reply::Probed(Some(status)));
@@ -900,12 +727,7 @@ impl<'o> Engine<'o> {
         let m = self.messages.remove(mid).expect("matched messages exist");
         let link = self.cfg.platform.link(m.src, m.dst).clone();
         let bytes = m.payload.len();
-        let status = Status {
-            source: m.src,
-            tag: m.tag,
-            count: bytes,
-            cancelled: false,
-        };
+        let status = Status { source: m.src, tag: m.tag, count: bytes, cancelled: false };
         let arrival = match m.protocol {
             Protocol::Eager => m.arrival.max(self.now),
             Protocol::Rendezvous => {
@@ -918,25 +740,13 @@ impl<'o> Engine<'o> {
             }
         };
         let (id, src) = (m.id, m.src);
-        self.record(self.now, m.dst, || EventKind::Match {
-            msg: id,
-            src,
-            arrival,
-        });
-        self.complete_at(
-            recv,
-            arrival + Time(link.recv_overhead_ns),
-            status,
-            Some(m.payload),
-        );
+        self.record(self.now, m.dst, || EventKind::Match { msg: id, src, arrival });
+        self.complete_at(recv, arrival + Time(link.recv_overhead_ns), status, Some(m.payload));
     }
 
     /// Completes a request at `time`: now, or by a scheduled event.
     fn complete_at(&mut self, id: ReqId, time: Time, status: Status, payload: Option<Payload>) {
-        let req = self
-            .requests
-            .get_mut(id)
-            .expect("completing requests exist");
+        let req = self.requests.get_mut(id).expect("completing requests exist");
         if time <= self.now {
             req.state = ReqState::Done(status, payload);
             self.completed(id);
@@ -952,9 +762,7 @@ impl<'o> Engine<'o> {
         let Some(req) = self.requests.get_mut(id) else {
             return;
         };
-        if let ReqState::Completing(status, payload) =
-            std::mem::replace(&mut req.state, ReqState::Inactive)
-        {
+        if let ReqState::Completing(status, payload) = std::mem::replace(&mut req.state, ReqState::Inactive) {
             req.state = ReqState::Done(status, payload);
             self.completed(id);
         }
@@ -969,10 +777,7 @@ impl<'o> Engine<'o> {
             return;
         }
         let reply = match &self.ranks[owner].state {
-            RankState::Blocked {
-                wait: Wait::Requests { reqs, how },
-                ..
-            } if reqs.contains(&Some(id)) => {
+            RankState::Blocked { wait: Wait::Requests { reqs, how }, .. } if reqs.contains(&Some(id)) => {
                 let (reqs, how) = (reqs.clone(), *how);
                 self.try_complete(owner, &reqs, how)
             }
@@ -1003,11 +808,7 @@ impl<'o> Engine<'o> {
         match self.try_complete(rank, &reqs, how) {
             Some(done) => Flow::Reply(Reply::Completed(done), self.now),
             None => {
-                self.ranks[rank].state = RankState::Blocked {
-                    kind,
-                    site,
-                    wait: Wait::Requests { reqs, how },
-                };
+                self.ranks[rank].state = RankState::Blocked { kind, site, wait: Wait::Requests { reqs, how } };
                 Flow::Block
             }
         }
@@ -1015,12 +816,7 @@ impl<'o> Engine<'o> {
 
     /// If `reqs` satisfy `how`, completes them (taking their status and data) and returns
     /// the completions; inactive and null requests count as complete and return nothing.
-    fn try_complete(
-        &mut self,
-        rank: Rank,
-        reqs: &[Option<ReqId>],
-        how: WaitHow,
-    ) -> Option<Vec<Completion>> {
+    fn try_complete(&mut self, rank: Rank, reqs: &[Option<ReqId>], how: WaitHow) -> Option<Vec<Completion>> {
         let mut active = 0;
         let mut done = Vec::new();
         for (index, id) in reqs.iter().enumerate() {
@@ -1054,18 +850,13 @@ impl<'o> Engine<'o> {
 
     fn take_completion(&mut self, index: usize, id: ReqId) -> Completion {
         let req = self.requests.get_mut(id).expect("completion exists");
-        let ReqState::Done(status, payload) = std::mem::replace(&mut req.state, ReqState::Inactive)
-        else {
+        let ReqState::Done(status, payload) = std::mem::replace(&mut req.state, ReqState::Inactive) else {
             unreachable!("only done requests complete")
         };
         if !req.persistent {
             self.requests.remove(id);
         }
-        Completion {
-            index,
-            status,
-            payload,
-        }
+        Completion { index, status, payload }
     }
 
     /// Cancels a request whose message has not been matched; otherwise does nothing.
@@ -1077,9 +868,7 @@ impl<'o> Engine<'o> {
         let owner = req.owner;
         let cancelled = match &req.op {
             ReqOp::Recv { .. } => self.mailboxes[owner].cancel_posted(id),
-            ReqOp::Send {
-                msg: Some(slot), ..
-            } => {
+            ReqOp::Send { msg: Some(slot), .. } => {
                 let slot = *slot;
                 let mid = self.message_id(slot);
                 match self.messages.get_mut(mid) {
@@ -1099,10 +888,7 @@ impl<'o> Engine<'o> {
             ReqOp::Send { msg: None, .. } => false,
         };
         if cancelled {
-            let status = Status {
-                cancelled: true,
-                ..Status::EMPTY
-            };
+            let status = Status { cancelled: true, ..Status::EMPTY };
             self.complete_at(id, self.now, status, None);
         }
     }
@@ -1113,35 +899,16 @@ impl<'o> Engine<'o> {
         for (rank, slot) in self.ranks.iter().enumerate() {
             match &slot.state {
                 RankState::Done => finished.push(rank),
-                RankState::Blocked { kind, site, wait } => {
-                    blocked.push(self.describe(rank, *kind, site, wait))
-                }
+                RankState::Blocked { kind, site, wait } => blocked.push(self.describe(rank, *kind, site, wait)),
                 RankState::Ready => unreachable!("a ready rank always has a pending resume"),
             }
         }
         let hint = deadlock_hint(&blocked, &finished, &self.cfg.platform, self.cfg.strict);
-        let time = self
-            .ranks
-            .iter()
-            .map(|r| r.clock)
-            .max()
-            .unwrap_or(Time::ZERO);
-        DeadlockReport {
-            time,
-            blocked,
-            finished,
-            eager_limit: self.cfg.platform.eager_limit,
-            hint,
-        }
+        let time = self.ranks.iter().map(|r| r.clock).max().unwrap_or(Time::ZERO);
+        DeadlockReport { time, blocked, finished, eager_limit: self.cfg.platform.eager_limit, hint }
     }
 
-    fn describe(
-        &self,
-        rank: Rank,
-        call: CallKind,
-        site: &'static Location<'static>,
-        wait: &Wait,
-    ) -> BlockedCall {
+    fn describe(&self, rank: Rank, call: CallKind, site: &'static Location<'static>, wait: &Wait) -> BlockedCall {
         let location = Site::from_location(site);
         let any = |s: Option<Rank>| s.map_or(Peer::Any, Peer::Rank);
         let tag_text = |t: Option<Tag>| t.map_or("any tag".to_string(), |t| format!("tag {t}"));
@@ -1177,13 +944,7 @@ impl<'o> Engine<'o> {
                     };
                 };
                 match &req.op {
-                    ReqOp::Send {
-                        dest,
-                        tag,
-                        mode,
-                        msg,
-                        payload,
-                    } => {
+                    ReqOp::Send { dest, tag, mode, msg, payload } => {
                         let bytes = msg
                             .and_then(|m| self.messages.get(self.message_id(m)))
                             .map(|m| m.payload.len())
@@ -1252,22 +1013,11 @@ impl<'o> Engine<'o> {
 }
 
 fn send_op(args: SendArgs) -> ReqOp {
-    ReqOp::Send {
-        dest: args.dest,
-        tag: args.tag,
-        mode: args.mode,
-        payload: Some(args.payload),
-        msg: None,
-    }
+    ReqOp::Send { dest: args.dest, tag: args.tag, mode: args.mode, payload: Some(args.payload), msg: None }
 }
 
 fn envelope_status(env: &Envelope) -> Status {
-    Status {
-        source: env.src,
-        tag: env.tag,
-        count: env.bytes,
-        cancelled: false,
-    }
+    Status { source: env.src, tag: env.tag, count: env.bytes, cancelled: false }
 }
 
 fn stale_request() -> MpiError {
@@ -1278,16 +1028,9 @@ fn stale_request() -> MpiError {
 }
 
 /// Advice for a deadlock, chosen by the pattern of the blocked calls.
-fn deadlock_hint(
-    blocked: &[BlockedCall],
-    finished: &[Rank],
-    platform: &Platform,
-    strict: bool,
-) -> String {
+fn deadlock_hint(blocked: &[BlockedCall], finished: &[Rank], platform: &Platform, strict: bool) -> String {
     let sends = blocked.iter().filter(|b| b.bytes.is_some()).count();
-    let waits_on_finished = blocked
-        .iter()
-        .any(|b| matches!(b.peer, Some(Peer::Rank(p)) if finished.contains(&p)));
+    let waits_on_finished = blocked.iter().any(|b| matches!(b.peer, Some(Peer::Rank(p)) if finished.contains(&p)));
     if waits_on_finished {
         return format!(
             "rank{} {} finished while others still wait for {}: a matching send or receive is missing there",
@@ -1300,10 +1043,7 @@ fn deadlock_hint(
         let limit = if strict {
             "in strict mode no send is buffered, so every send".to_string()
         } else {
-            format!(
-                "messages above the eager limit ({}) are not buffered, so each send",
-                platform.eager_limit_text()
-            )
+            format!("messages above the eager limit ({}) are not buffered, so each send", platform.eager_limit_text())
         };
         return format!(
             "every blocked rank is sending and none is receiving; {limit} waits for its receiver. Order the calls by \

@@ -62,10 +62,7 @@ pub struct MpiError {
 
 impl MpiError {
     pub(crate) fn new(class: ErrorClass, message: impl Into<String>) -> MpiError {
-        MpiError {
-            class,
-            message: message.into(),
-        }
+        MpiError { class, message: message.into() }
     }
 }
 
@@ -210,13 +207,7 @@ impl SimError {
 
 impl fmt::Display for BlockedCall {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "rank {:>3}  {:<9} {}",
-            self.rank,
-            self.call.to_string(),
-            self.waiting_for
-        )?;
+        write!(f, "rank {:>3}  {:<9} {}", self.rank, self.call.to_string(), self.waiting_for)?;
         write!(f, "\n            at {}", self.location)
     }
 }
@@ -273,9 +264,5 @@ pub(crate) fn plural(n: usize) -> &'static str {
 }
 
 pub(crate) fn list(ranks: &[Rank]) -> String {
-    ranks
-        .iter()
-        .map(|r| r.to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
+    ranks.iter().map(|r| r.to_string()).collect::<Vec<_>>().join(", ")
 }

@@ -30,9 +30,7 @@ pub(crate) struct Posted {
 }
 
 fn accepts(filter: &RecvArgs, context: u32, env: &Envelope) -> bool {
-    context == env.context
-        && filter.source.is_none_or(|s| s == env.src)
-        && filter.tag.is_none_or(|t| t == env.tag)
+    context == env.context && filter.source.is_none_or(|s| s == env.src) && filter.tag.is_none_or(|t| t == env.tag)
 }
 
 /// The two queues of one rank.
@@ -45,10 +43,7 @@ pub(crate) struct Mailbox {
 impl Mailbox {
     /// The earliest posted receive that accepts `env`, removed from the queue.
     pub fn take_posted(&mut self, env: &Envelope) -> Option<Posted> {
-        let i = self
-            .posted
-            .iter()
-            .position(|p| accepts(&p.filter, p.context, env))?;
+        let i = self.posted.iter().position(|p| accepts(&p.filter, p.context, env))?;
         self.posted.remove(i)
     }
 
@@ -68,9 +63,7 @@ impl Mailbox {
     pub fn candidates(&self, filter: &RecvArgs, context: u32) -> Vec<usize> {
         let mut out: Vec<usize> = Vec::new();
         for (i, env) in self.unexpected.iter().enumerate() {
-            if accepts(filter, context, env)
-                && out.iter().all(|&j| self.unexpected[j].src != env.src)
-            {
+            if accepts(filter, context, env) && out.iter().all(|&j| self.unexpected[j].src != env.src) {
                 out.push(i);
                 if filter.source.is_some() {
                     break;
@@ -82,16 +75,12 @@ impl Mailbox {
 
     /// The first envelope a receive or probe would take, without removing it.
     pub fn peek(&self, filter: &RecvArgs, context: u32) -> Option<&Envelope> {
-        self.unexpected
-            .iter()
-            .find(|env| accepts(filter, context, env))
+        self.unexpected.iter().find(|env| accepts(filter, context, env))
     }
 
     /// Whether an unexpected envelope is at `index`, and takes it.
     pub fn take_unexpected(&mut self, index: usize) -> Envelope {
-        self.unexpected
-            .remove(index)
-            .expect("candidate index is in range")
+        self.unexpected.remove(index).expect("candidate index is in range")
     }
 
     /// Removes a posted receive (it was cancelled). Returns whether it was there.
@@ -119,13 +108,7 @@ mod tests {
     use super::*;
 
     fn env(msg: u32, src: Rank, tag: Tag) -> Envelope {
-        Envelope {
-            msg,
-            src,
-            tag,
-            context: 0,
-            bytes: 1,
-        }
+        Envelope { msg, src, tag, context: 0, bytes: 1 }
     }
 
     fn filter(source: Option<Rank>, tag: Option<Tag>) -> RecvArgs {
@@ -141,34 +124,16 @@ mod tests {
         assert_eq!(mb.candidates(&filter(None, None), 0), vec![0, 1]);
         assert_eq!(mb.candidates(&filter(None, Some(1)), 0), vec![2]);
         assert_eq!(mb.candidates(&filter(Some(1), None), 0), vec![1]);
-        assert!(
-            mb.candidates(&filter(None, None), 7).is_empty(),
-            "other contexts never match"
-        );
+        assert!(mb.candidates(&filter(None, None), 7).is_empty(), "other contexts never match");
     }
 
     #[test]
     fn envelopes_go_to_the_earliest_posted_receive() {
         let mut mb = Mailbox::default();
-        let req = |slot| ReqId {
-            slot,
-            generation: 0,
-        };
-        mb.push_posted(Posted {
-            req: req(1),
-            filter: filter(Some(3), None),
-            context: 0,
-        });
-        mb.push_posted(Posted {
-            req: req(2),
-            filter: filter(None, None),
-            context: 0,
-        });
-        mb.push_posted(Posted {
-            req: req(3),
-            filter: filter(None, None),
-            context: 0,
-        });
+        let req = |slot| ReqId { slot, generation: 0 };
+        mb.push_posted(Posted { req: req(1), filter: filter(Some(3), None), context: 0 });
+        mb.push_posted(Posted { req: req(2), filter: filter(None, None), context: 0 });
+        mb.push_posted(Posted { req: req(3), filter: filter(None, None), context: 0 });
         assert_eq!(mb.take_posted(&env(0, 4, 0)).unwrap().req, req(2));
         assert_eq!(mb.take_posted(&env(1, 3, 0)).unwrap().req, req(1));
         assert!(mb.cancel_posted(req(3)));

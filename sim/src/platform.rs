@@ -24,13 +24,7 @@ pub struct Link {
 
 impl Default for Link {
     fn default() -> Link {
-        Link {
-            latency_ns: 1_000,
-            bandwidth: 1_000_000_000,
-            send_overhead_ns: 0,
-            recv_overhead_ns: 0,
-            gap_ns: 0,
-        }
+        Link { latency_ns: 1_000, bandwidth: 1_000_000_000, send_overhead_ns: 0, recv_overhead_ns: 0, gap_ns: 0 }
     }
 }
 
@@ -99,37 +93,13 @@ impl Default for Platform {
 /// Built-in presets: `(name, eager limit, what it stands for)`. They differ in the eager
 /// limit, because real libraries differ there and that is the lesson; calibrate for α and β.
 pub const PRESETS: &[(&str, u64, &str)] = &[
-    (
-        "default",
-        DEFAULT_EAGER_LIMIT,
-        "1 µs, 1 GB/s, eager up to 64 KiB",
-    ),
-    (
-        "smpi",
-        65_536,
-        "SimGrid SMPI's detached threshold (LogGOPSim S = 65535)",
-    ),
-    (
-        "mpich",
-        131_072,
-        "MPICH ch3 MPIR_CVAR_CH3_EAGER_MAX_MSG_SIZE",
-    ),
-    (
-        "openmpi",
-        4_096,
-        "Open MPI shared-memory btl_sm_eager_limit",
-    ),
+    ("default", DEFAULT_EAGER_LIMIT, "1 µs, 1 GB/s, eager up to 64 KiB"),
+    ("smpi", 65_536, "SimGrid SMPI's detached threshold (LogGOPSim S = 65535)"),
+    ("mpich", 131_072, "MPICH ch3 MPIR_CVAR_CH3_EAGER_MAX_MSG_SIZE"),
+    ("openmpi", 4_096, "Open MPI shared-memory btl_sm_eager_limit"),
     ("openmpi-tcp", 65_536, "Open MPI btl_tcp_eager_limit"),
-    (
-        "zero",
-        0,
-        "no buffering: every send is synchronous (exposes unsafe programs)",
-    ),
-    (
-        "infinite",
-        u64::MAX,
-        "unlimited buffering: every standard send completes locally",
-    ),
+    ("zero", 0, "no buffering: every send is synchronous (exposes unsafe programs)"),
+    ("infinite", u64::MAX, "unlimited buffering: every standard send completes locally"),
 ];
 
 /// Why a platform could not be had.
@@ -181,16 +151,8 @@ impl fmt::Display for PlatformError {
             PlatformError::Io { path, reason } => {
                 write!(f, "cannot read platform file {path}: {reason}")
             }
-            PlatformError::Syntax {
-                origin,
-                line,
-                column,
-                message,
-            } => {
-                write!(
-                    f,
-                    "{origin}:{line}:{column}: malformed platform file: {message}"
-                )
+            PlatformError::Syntax { origin, line, column, message } => {
+                write!(f, "{origin}:{line}:{column}: malformed platform file: {message}")
             }
             PlatformError::Invalid { origin, message } => {
                 write!(f, "{origin}: invalid platform: {message}")
@@ -205,11 +167,7 @@ impl Platform {
     /// A built-in preset by name, or `None`.
     pub fn preset(name: &str) -> Option<Platform> {
         let &(name, eager_limit, _) = PRESETS.iter().find(|p| p.0 == name)?;
-        Some(Platform {
-            name: name.to_string(),
-            eager_limit,
-            ..Platform::default()
-        })
+        Some(Platform { name: name.to_string(), eager_limit, ..Platform::default() })
     }
 
     /// A preset name, or else a path to a RON platform file.
@@ -221,17 +179,13 @@ impl Platform {
         if path.exists() {
             return Platform::load(path);
         }
-        Err(PlatformError::Unknown {
-            name: name_or_path.to_string(),
-        })
+        Err(PlatformError::Unknown { name: name_or_path.to_string() })
     }
 
     /// Reads a RON platform file. Missing fields take the default platform's values.
     pub fn load(path: &Path) -> Result<Platform, PlatformError> {
-        let text = std::fs::read_to_string(path).map_err(|e| PlatformError::Io {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| PlatformError::Io { path: path.display().to_string(), reason: e.to_string() })?;
         Platform::from_ron(&text, &path.display().to_string())
     }
 
@@ -243,12 +197,7 @@ impl Platform {
             column: e.position.col,
             message: e.code.to_string(),
         })?;
-        platform
-            .validate()
-            .map_err(|message| PlatformError::Invalid {
-                origin: origin.to_string(),
-                message,
-            })?;
+        platform.validate().map_err(|message| PlatformError::Invalid { origin: origin.to_string(), message })?;
         Ok(platform)
     }
 
@@ -261,31 +210,20 @@ impl Platform {
     fn validate(&self) -> Result<(), String> {
         for (which, link) in [("intra", &self.intra), ("inter", &self.inter)] {
             if link.bandwidth == 0 {
-                return Err(format!(
-                    "{which}.bandwidth is 0; give bytes per second, e.g. 1_000_000_000"
-                ));
+                return Err(format!("{which}.bandwidth is 0; give bytes per second, e.g. 1_000_000_000"));
             }
         }
         if self.ranks_per_node == 0 {
             return Err("ranks_per_node is 0; give at least 1".into());
         }
         if self.poll_ns == 0 {
-            return Err(
-                "poll_ns is 0; a poll must cost time or a polling loop never sees its message"
-                    .into(),
-            );
+            return Err("poll_ns is 0; a poll must cost time or a polling loop never sees its message".into());
         }
         if !(self.compute_speed.is_finite() && self.compute_speed > 0.0) {
-            return Err(format!(
-                "compute_speed is {}; give a positive number (1.0 = as written)",
-                self.compute_speed
-            ));
+            return Err(format!("compute_speed is {}; give a positive number (1.0 = as written)", self.compute_speed));
         }
         if !(self.flops.is_finite() && self.flops > 0.0) {
-            return Err(format!(
-                "flops is {}; give a positive number of operations per second",
-                self.flops
-            ));
+            return Err(format!("flops is {}; give a positive number of operations per second", self.flops));
         }
         Ok(())
     }
@@ -332,10 +270,7 @@ mod tests {
 
     #[test]
     fn wire_time_rounds_up_once() {
-        let link = Link {
-            bandwidth: 3_000_000_000,
-            ..Link::default()
-        };
+        let link = Link { bandwidth: 3_000_000_000, ..Link::default() };
         assert_eq!(link.wire_time(3), Time(1));
         assert_eq!(link.wire_time(4), Time(2));
         assert_eq!(Link::default().transfer_time(1024), Time(2_024));
@@ -346,18 +281,12 @@ mod tests {
         for &(name, limit, _) in PRESETS {
             assert_eq!(Platform::resolve(name).unwrap().eager_limit, limit);
         }
-        assert!(matches!(
-            Platform::resolve("nosuch"),
-            Err(PlatformError::Unknown { .. })
-        ));
+        assert!(matches!(Platform::resolve("nosuch"), Err(PlatformError::Unknown { .. })));
     }
 
     #[test]
     fn ron_round_trip() {
-        let p = Platform {
-            ranks_per_node: 4,
-            ..Platform::preset("mpich").unwrap()
-        };
+        let p = Platform { ranks_per_node: 4, ..Platform::preset("mpich").unwrap() };
         assert_eq!(Platform::from_ron(&p.to_ron(), "x").unwrap(), p);
     }
 
@@ -370,8 +299,7 @@ mod tests {
 
     #[test]
     fn malformed_file_names_line_and_column() {
-        let err = Platform::from_ron("(\n  name: \"lab\",\n  eager_limit: \"big\",\n)", "lab.ron")
-            .unwrap_err();
+        let err = Platform::from_ron("(\n  name: \"lab\",\n  eager_limit: \"big\",\n)", "lab.ron").unwrap_err();
         let text = err.to_string();
         assert!(text.starts_with("lab.ron:3:"), "{text}");
         let err = Platform::from_ron("(latency: 5)", "lab.ron").unwrap_err();

@@ -81,9 +81,7 @@ impl<R> Tasks<R> {
         });
         check_map_count(n.saturating_sub(pooled))?;
         let mut tasks = Vec::new();
-        tasks
-            .try_reserve_exact(n)
-            .map_err(|_| format!("cannot allocate the table of {n} ranks"))?;
+        tasks.try_reserve_exact(n).map_err(|_| format!("cannot allocate the table of {n} ranks"))?;
         Ok(Tasks { tasks, stack_size })
     }
 
@@ -99,18 +97,14 @@ impl<R> Tasks<R> {
         let stack = take_stack(self.stack_size)?;
         // SAFETY: the caller keeps `body`'s borrows alive for as long as `self`, and `self`
         // drops (unwinds) every task before it goes away.
-        let task = unsafe {
-            Task::with_stack_unchecked(stack, move |yielder, _first: Option<Reply>| body(yielder))
-        };
+        let task = unsafe { Task::with_stack_unchecked(stack, move |yielder, _first: Option<Reply>| body(yielder)) };
         self.tasks.push(Some(task));
         Ok(())
     }
 
     /// Runs `rank` until its next call, its return, or its panic.
     pub fn resume(&mut self, rank: usize, reply: Option<Reply>) -> Step<R> {
-        let task = self.tasks[rank]
-            .as_mut()
-            .expect("a finished rank is never resumed");
+        let task = self.tasks[rank].as_mut().expect("a finished rank is never resumed");
         CAPTURE_PANICS.with(|c| c.set(true));
         let result = panic::catch_unwind(AssertUnwindSafe(|| task.resume(reply)));
         CAPTURE_PANICS.with(|c| c.set(false));
@@ -193,9 +187,8 @@ fn check_map_count(new_stacks: usize) -> Result<(), String> {
     if new_stacks * MAPS_PER_RANK < 4096 {
         return Ok(());
     }
-    let Some(limit) = std::fs::read_to_string("/proc/sys/vm/max_map_count")
-        .ok()
-        .and_then(|s| s.trim().parse::<usize>().ok())
+    let Some(limit) =
+        std::fs::read_to_string("/proc/sys/vm/max_map_count").ok().and_then(|s| s.trim().parse::<usize>().ok())
     else {
         return Ok(());
     };

@@ -8,9 +8,7 @@ use std::ops::{Add, AddAssign, Sub};
 ///
 /// Integer time keeps runs exact and deterministic: no rounding drift, no platform-dependent
 /// floating point in the event order.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Time(pub u64);
 
@@ -81,12 +79,7 @@ impl fmt::Display for Time {
         } else if ns < 1_000_000_000 {
             write!(f, "{}.{:03} ms", ns / 1_000_000, (ns / 1_000) % 1_000)
         } else {
-            write!(
-                f,
-                "{}.{:03} s",
-                ns / 1_000_000_000,
-                (ns / 1_000_000) % 1_000
-            )
+            write!(f, "{}.{:03} s", ns / 1_000_000_000, (ns / 1_000_000) % 1_000)
         }
     }
 }

@@ -26,11 +26,7 @@ pub struct Site {
 impl Site {
     /// The site of a `#[track_caller]` location; costs no allocation.
     pub fn from_location(loc: &'static std::panic::Location<'static>) -> Site {
-        Site {
-            file: Cow::Borrowed(loc.file()),
-            line: loc.line(),
-            column: loc.column(),
-        }
+        Site { file: Cow::Borrowed(loc.file()), line: loc.line(), column: loc.column() }
     }
 }
 
@@ -182,8 +178,7 @@ impl Trace {
         struct Header {
             schema: u32,
         }
-        let header: Header = serde_json::from_str(text)
-            .map_err(|e| TraceError(format!("not an mpisim trace: {e}")))?;
+        let header: Header = serde_json::from_str(text).map_err(|e| TraceError(format!("not an mpisim trace: {e}")))?;
         if header.schema != TRACE_SCHEMA {
             return Err(TraceError(format!(
                 "trace schema {} is not supported by this mpisim (it reads schema {TRACE_SCHEMA}); re-run the program to record it again",

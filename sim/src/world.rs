@@ -102,10 +102,9 @@ pub enum Warning {
 impl std::fmt::Display for Warning {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Warning::Unreceived { rank, source, tag, bytes } => write!(
-                f,
-                "a message from rank {source} to rank {rank} (tag {tag}, {bytes} bytes) was never received"
-            ),
+            Warning::Unreceived { rank, source, tag, bytes } => {
+                write!(f, "a message from rank {source} to rank {rank} (tag {tag}, {bytes} bytes) was never received")
+            }
             Warning::DanglingRequest { rank, call, location } => write!(
                 f,
                 "rank {rank}: the request of {} at {location} was never completed (wait or test it) or freed",
@@ -238,10 +237,7 @@ impl World {
             return setup_error("a world needs at least 1 rank".into());
         }
         if self.ranks > u32::MAX as usize {
-            return setup_error(format!(
-                "{} ranks is more than mpisim can number",
-                self.ranks
-            ));
+            return setup_error(format!("{} ranks is more than mpisim can number", self.ranks));
         }
         let mut tasks = match Tasks::<R>::new(self.ranks, self.stack_size) {
             Ok(t) => t,
@@ -275,19 +271,10 @@ impl World {
         let mut warnings = Vec::new();
         if outcome.is_ok() {
             for (rank, source, tag, bytes) in engine.unreceived() {
-                warnings.push(Warning::Unreceived {
-                    rank,
-                    source,
-                    tag,
-                    bytes,
-                });
+                warnings.push(Warning::Unreceived { rank, source, tag, bytes });
             }
             for (rank, call, location) in engine.dangling_requests() {
-                warnings.push(Warning::DanglingRequest {
-                    rank,
-                    call,
-                    location,
-                });
+                warnings.push(Warning::DanglingRequest { rank, call, location });
             }
         }
         Simulation {
