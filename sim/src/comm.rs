@@ -312,7 +312,7 @@ impl Comm {
     /// Starts persistent requests (`MPI_Startall`).
     #[track_caller]
     pub fn startall(&self, requests: &mut [Request]) {
-        let reqs = requests.iter().map(|r| (r.persistent_id(CallKind::Startall), None)).collect();
+        let reqs = requests.iter_mut().map(|r| (r.persistent_id(CallKind::Startall), r.bound.take())).collect();
         self.ctx.call(CallKind::Startall, Op::Start { reqs });
         for r in requests {
             r.data = None;
@@ -434,7 +434,7 @@ impl Comm {
 
     fn request(&self, reply: Reply, persistent: bool) -> Request {
         match reply {
-            Reply::Request(id) => Request { id: Some(id), ctx: self.ctx.clone(), persistent, data: None },
+            Reply::Request(id) => Request { id: Some(id), ctx: self.ctx.clone(), persistent, data: None, bound: None },
             other => unreachable!("a request-making call got {other:?}"),
         }
     }
@@ -505,6 +505,8 @@ pub struct Request {
     ctx: Rc<RankCtx>,
     persistent: bool,
     data: Option<Payload>,
+    /// A persistent send's new value, handed to the engine at the next start.
+    bound: Option<Payload>,
 }
 
 impl Request {
@@ -606,19 +608,27 @@ impl Request {
     #[track_caller]
     pub fn start(&mut self) {
         let req = self.persistent_id(CallKind::Start);
-        self.ctx.call(CallKind::Start, Op::Start { reqs: vec![(req, None)] });
+        self.ctx.call(CallKind::Start, Op::Start { reqs: vec![(req, self.bound.take())] });
         self.data = None;
+    }
+
+    /// Rebinds a persistent send to `value` without starting it: mpi4py's
+    /// `sendbuf[:] = …` before `Startall`.
+    #[track_caller]
+    pub fn bind<T: Serialize + ?Sized>(&mut self, value: &T) {
+        self.persistent_id(CallKind::Start);
+        let payload = match codec::encode(value) {
+            Ok(payload) => payload,
+            Err(e) => self.ctx.fail(CallKind::Start, MpiError::new(ErrorClass::Type, e)),
+        };
+        self.bound = Some(payload);
     }
 
     /// Rebinds a persistent send to `value` and starts it: mpi4py's
     /// `sendbuf[:] = …; req.Start()`.
     #[track_caller]
     pub fn start_with<T: Serialize + ?Sized>(&mut self, value: &T) {
-        let req = self.persistent_id(CallKind::Start);
-        let payload = match codec::encode(value) {
-            Ok(payload) => payload,
-            Err(e) => self.ctx.fail(CallKind::Start, MpiError::new(ErrorClass::Type, e)),
-        };
-        self.ctx.call(CallKind::Start, Op::Start { reqs: vec![(req, Some(payload))] });
+        self.bind(value);
+        self.start();
     }
 }

@@ -468,7 +468,7 @@ impl<'o> Engine<'o> {
             }
             Op::Wait { reqs, how, block } => {
                 for id in reqs.iter().flatten() {
-                    if !self.requests.get(*id).is_some_and(|r| r.owner == rank) {
+                    if !self.owns(rank, *id) {
                         return self.fail(rank, kind, site, stale_request());
                     }
                 }
@@ -482,7 +482,7 @@ impl<'o> Engine<'o> {
                 }
             }
             Op::Cancel { req } => {
-                if !self.requests.get(req).is_some_and(|r| r.owner == rank) {
+                if !self.owns(rank, req) {
                     return self.fail(rank, kind, site, stale_request());
                 }
                 self.cancel(req);
@@ -515,6 +515,11 @@ impl<'o> Engine<'o> {
             }
             Op::Fail { error } => self.fail(rank, kind, site, error),
         }
+    }
+
+    /// Whether `id` is a live request of `rank`.
+    fn owns(&self, rank: Rank, id: ReqId) -> bool {
+        self.requests.get(id).is_some_and(|r| r.owner == rank)
     }
 
     fn compute(&mut self, rank: Rank, duration: Time) -> Flow {
@@ -1004,7 +1009,7 @@ impl<'o> Engine<'o> {
         let mut out: Vec<_> = self
             .requests
             .iter()
-            .filter(|r| !r.freed && !(r.persistent && matches!(r.state, ReqState::Inactive)))
+            .filter(|r| !(r.freed || r.persistent && matches!(r.state, ReqState::Inactive)))
             .map(|r| (r.owner, r.kind, Site::from_location(r.site)))
             .collect();
         out.sort();

@@ -1,1 +1,101 @@
-fn main() {}
+//! `mpisim`: the command line of the simulator.
+//!
+//! It owns no simulation logic: it parses arguments, asks the engine (`mpisim`) to run a
+//! catalogue program, and prints what the engine reports.
+
+use mpisim::catalogue::{self, ParamKind};
+use mpisim::launch::{self, emit, RUN_FLAGS};
+use mpisim::platform::PRESETS;
+use mpisim::report::EXIT_USAGE;
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+mpisim: a deterministic MPI simulator and teaching tool
+
+usage:
+  mpisim list                         the program catalogue and its parameters
+  mpisim run PROGRAM [-n N] [--PARAM VALUE ...] [flags]
+                                      simulate a catalogue program
+  mpisim platforms                    the built-in platform presets
+  mpisim platform NAME|FILE           print a platform as a RON file (a template for your own)
+  mpisim help                         this text
+
+exit codes: 0 completed, 2 usage error, 3 deadlock, 4 program error (a rank failed, aborted or a limit stopped it)
+
+flags of run:";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let code = match args.first().map(String::as_str) {
+        None => {
+            emit(&format!("{USAGE}\n{RUN_FLAGS}\n\n{}\ntry: mpisim run ring -n 4 --bytes 1MiB\n", list()));
+            0
+        }
+        Some("help" | "-h" | "--help") => {
+            emit(&format!("{USAGE}\n{RUN_FLAGS}\n"));
+            0
+        }
+        Some("--version" | "-V") => {
+            emit(&format!("mpisim {}\n", env!("CARGO_PKG_VERSION")));
+            0
+        }
+        Some("list") => {
+            emit(&list());
+            0
+        }
+        Some("platforms") => {
+            let mut out = String::new();
+            for (name, limit, what) in PRESETS {
+                let p = mpisim::Platform { eager_limit: *limit, ..Default::default() };
+                out += &format!("{name:<12} eager limit {:<10} {what}\n", p.eager_limit_text());
+            }
+            emit(&out);
+            0
+        }
+        Some("platform") => match args.get(1).map(|n| mpisim::Platform::resolve(n)) {
+            Some(Ok(p)) => {
+                emit(&format!("{}\n", p.to_ron()));
+                0
+            }
+            Some(Err(e)) => usage_error(&e.to_string()),
+            None => usage_error("platform needs a preset name or a file"),
+        },
+        Some("run") => run(&args[1..]),
+        Some(other) => usage_error(&format!("unknown command `{other}`")),
+    };
+    ExitCode::from(code as u8)
+}
+
+fn usage_error(message: &str) -> i32 {
+    eprintln!("error: {message}\n(run `mpisim help` for usage)");
+    EXIT_USAGE
+}
+
+fn list() -> String {
+    let mut out = String::from("programs:\n");
+    for p in catalogue::programs() {
+        out += &format!("  {:<14} {} (n ≥ {}, default {})\n", p.name, p.summary, p.min_ranks, p.default_ranks);
+        for param in p.params {
+            let kind = match param.kind {
+                ParamKind::Bytes => "BYTES".to_string(),
+                ParamKind::Count => "N".to_string(),
+                ParamKind::Choice(c) => c.join("|"),
+            };
+            out += &format!("      --{} {kind}  {} (default {})\n", param.name, param.help, param.default);
+        }
+    }
+    out
+}
+
+fn run(args: &[String]) -> i32 {
+    let Some(name) = args.first() else {
+        return usage_error("run needs a program name; `mpisim list` shows them");
+    };
+    match catalogue::find(name) {
+        Some(program) => launch::run_program(program, &args[1..]),
+        None => {
+            let names: Vec<&str> = catalogue::programs().iter().map(|p| p.name).collect();
+            usage_error(&format!("unknown program `{name}`; the catalogue has {}", names.join(", ")))
+        }
+    }
+}
