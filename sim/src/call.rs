@@ -47,6 +47,8 @@ pub enum CallKind {
     Wtime,
     Print,
     Abort,
+    CommSplit,
+    CommDup,
 }
 
 impl CallKind {
@@ -85,6 +87,8 @@ impl CallKind {
             Wtime => "MPI_Wtime",
             Print => "print",
             Abort => "MPI_Abort",
+            CommSplit => "MPI_Comm_split",
+            CommDup => "MPI_Comm_dup",
         }
     }
 }
@@ -115,18 +119,36 @@ pub(crate) type Source = Option<Rank>;
 /// A tag filter: a tag, or any.
 pub(crate) type TagFilter = Option<Tag>;
 
-/// What a send needs.
+/// The communicator a message travels in, and which of its two contexts: point-to-point,
+/// or collective (so collective traffic never matches a user's receive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Channel {
+    pub comm: u32,
+    pub collective: bool,
+}
+
+impl Channel {
+    /// The matching context: two per communicator.
+    pub fn context(self) -> u32 {
+        self.comm * 2 + u32::from(self.collective)
+    }
+}
+
+/// What a send needs. Ranks are ranks of the channel's communicator.
 #[derive(Debug)]
 pub(crate) struct SendArgs {
+    pub chan: Channel,
     pub dest: Rank,
     pub tag: Tag,
     pub mode: SendMode,
     pub payload: Payload,
 }
 
-/// What a receive (or probe) needs.
+/// What a receive (or probe) needs. The source is a rank of the channel's communicator
+/// until the engine translates it to a world rank.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RecvArgs {
+    pub chan: Channel,
     pub source: Source,
     pub tag: TagFilter,
 }
@@ -205,6 +227,14 @@ pub(crate) enum Op {
     Abort {
         code: i32,
     },
+    /// Split a communicator (collective over its members); `color: None` is MPI_UNDEFINED.
+    CommSplit {
+        comm: u32,
+        color: Option<u32>,
+        key: i32,
+    },
+    /// A communicator of this rank alone.
+    CommSelf,
     /// The program found an error of its own making (say, a receive of the wrong type).
     Fail {
         error: MpiError,
@@ -217,6 +247,14 @@ pub(crate) struct Call {
     pub kind: CallKind,
     pub site: &'static std::panic::Location<'static>,
     pub op: Op,
+}
+
+/// A communicator as a rank sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CommHandle {
+    pub id: u32,
+    pub rank: Rank,
+    pub size: usize,
 }
 
 /// One completed request in a reply: its index in the call's list, status and data.
@@ -240,4 +278,6 @@ pub(crate) enum Reply {
     Probed(Option<Status>),
     /// The rank's virtual clock.
     Time(Time),
+    /// A communicator this rank belongs to (`None`: not a member of any, MPI_COMM_NULL).
+    Comm(Option<CommHandle>),
 }

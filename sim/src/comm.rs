@@ -3,7 +3,9 @@
 //! Every public call is `#[track_caller]`, so reports name the user's file:line, and each
 //! one suspends the rank into the engine with a [`Call`](crate::call::Call).
 
-use crate::call::{Call, CallKind, Completion, Op, RecvArgs, Reply, ReqId, SendArgs, SendMode, WaitHow};
+use crate::call::{
+    Call, CallKind, Channel, CommHandle, Completion, Op, RecvArgs, Reply, ReqId, SendArgs, SendMode, WaitHow,
+};
 use crate::codec::{self, Payload};
 use crate::error::{ErrorClass, MpiError};
 use crate::task::Yielder;
@@ -44,9 +46,11 @@ impl Status {
 
 /// One rank's link to the engine. Shared by all communicators of the rank.
 pub(crate) struct RankCtx {
-    rank: Rank,
-    size: usize,
+    /// The rank in `COMM_WORLD`.
+    world_rank: Rank,
     seed: u64,
+    /// This rank's `COMM_SELF`, made on first use.
+    self_comm: Cell<Option<CommHandle>>,
     /// The suspending end of the rank's green task; valid while `live`.
     yielder: *const Yielder,
     live: Cell<bool>,
@@ -74,10 +78,15 @@ impl RankCtx {
     }
 }
 
-/// A communicator: the ranks a program talks to. `COMM_WORLD` is what `World::run` hands
-/// to each rank's program.
+/// The color of a rank that joins no communicator in [`Comm::split`] (`MPI_UNDEFINED`).
+pub const UNDEFINED: u32 = u32::MAX;
+
+/// A communicator: a group of ranks and a private space for their messages. `COMM_WORLD`
+/// is what `World::run` hands to each rank's program; `dup`, `split` and `self_comm`
+/// make others.
 pub struct Comm {
     ctx: Rc<RankCtx>,
+    handle: CommHandle,
 }
 
 /// A marker that the rank's program has returned; makes later use of `Comm` a clear panic.
@@ -91,23 +100,81 @@ impl Drop for LiveGuard {
 
 impl Comm {
     pub(crate) fn world(rank: Rank, size: usize, seed: u64, yielder: &Yielder) -> (Comm, LiveGuard) {
-        let ctx = Rc::new(RankCtx { rank, size, seed, yielder, live: Cell::new(true) });
-        (Comm { ctx: ctx.clone() }, LiveGuard(ctx))
+        let ctx =
+            Rc::new(RankCtx { world_rank: rank, seed, self_comm: Cell::new(None), yielder, live: Cell::new(true) });
+        let handle = CommHandle { id: crate::engine::WORLD_COMM, rank, size };
+        (Comm { ctx: ctx.clone(), handle }, LiveGuard(ctx))
     }
 
-    /// This rank's number, `0..size()`.
+    /// This rank's number in the communicator, `0..size()`.
     pub fn rank(&self) -> Rank {
-        self.ctx.rank
+        self.handle.rank
     }
 
-    /// The number of ranks.
+    /// The number of ranks in the communicator.
     pub fn size(&self) -> usize {
-        self.ctx.size
+        self.handle.size
     }
 
-    /// A seed for this rank's own random numbers: fixed by the world's seed and the rank.
+    /// This rank's number in `COMM_WORLD`.
+    pub fn world_rank(&self) -> Rank {
+        self.ctx.world_rank
+    }
+
+    /// A seed for this rank's own random numbers: fixed by the world's seed and the world
+    /// rank.
     pub fn seed(&self) -> u64 {
-        splitmix64(self.ctx.seed ^ splitmix64(self.ctx.rank as u64))
+        splitmix64(self.ctx.seed ^ splitmix64(self.ctx.world_rank as u64))
+    }
+
+    /// The point-to-point channel of this communicator; collectives use the other one.
+    pub(crate) fn channel(&self, collective: bool) -> Channel {
+        Channel { comm: self.handle.id, collective }
+    }
+
+    fn filter(&self, source: Rank, tag: Tag) -> RecvArgs {
+        RecvArgs {
+            chan: self.channel(false),
+            source: (source != ANY_SOURCE).then_some(source),
+            tag: (tag != ANY_TAG).then_some(tag),
+        }
+    }
+
+    fn derived(&self, reply: Reply) -> Option<Comm> {
+        match reply {
+            Reply::Comm(handle) => handle.map(|handle| Comm { ctx: self.ctx.clone(), handle }),
+            other => unreachable!("a communicator-making call got {other:?}"),
+        }
+    }
+
+    /// Splits the communicator (`MPI_Comm_split`, collective): ranks with the same `color`
+    /// form a new communicator, numbered by `key` (ties: old rank). A rank with color
+    /// [`UNDEFINED`] gets `None`.
+    #[track_caller]
+    pub fn split(&self, color: u32, key: i32) -> Option<Comm> {
+        let color = (color != UNDEFINED).then_some(color);
+        self.derived(self.ctx.call(CallKind::CommSplit, Op::CommSplit { comm: self.handle.id, color, key }))
+    }
+
+    /// A copy of the communicator with its own message space (`MPI_Comm_dup`, collective).
+    #[track_caller]
+    pub fn dup(&self) -> Comm {
+        let op = Op::CommSplit { comm: self.handle.id, color: Some(0), key: self.handle.rank as i32 };
+        self.derived(self.ctx.call(CallKind::CommDup, op)).expect("every rank takes part in a dup")
+    }
+
+    /// `COMM_SELF`: a communicator of this rank alone.
+    #[track_caller]
+    pub fn self_comm(&self) -> Comm {
+        let handle = match self.ctx.self_comm.get() {
+            Some(h) => h,
+            None => {
+                let made = self.derived(self.ctx.call(CallKind::CommDup, Op::CommSelf)).expect("self is a member");
+                self.ctx.self_comm.set(Some(made.handle));
+                made.handle
+            }
+        };
+        Comm { ctx: self.ctx.clone(), handle }
     }
 
     #[track_caller]
@@ -121,7 +188,10 @@ impl Comm {
     #[track_caller]
     fn send_mode<T: Serialize + ?Sized>(&self, kind: CallKind, mode: SendMode, value: &T, dest: Rank, tag: Tag) {
         let payload = self.encode(kind, value);
-        self.ctx.call(kind, Op::Send { args: SendArgs { dest, tag, mode, payload }, block: true });
+        self.ctx.call(
+            kind,
+            Op::Send { args: SendArgs { chan: self.channel(false), dest, tag, mode, payload }, block: true },
+        );
     }
 
     /// Sends `value` to `dest` with `tag` (`MPI_Send`): returns when the value may be
@@ -158,7 +228,7 @@ impl Comm {
     /// Receives a value and its [`Status`].
     #[track_caller]
     pub fn recv_status<T: DeserializeOwned>(&self, source: Rank, tag: Tag) -> (T, Status) {
-        let reply = self.ctx.call(CallKind::Recv, Op::Recv { args: filter(source, tag), block: true });
+        let reply = self.ctx.call(CallKind::Recv, Op::Recv { args: self.filter(source, tag), block: true });
         let c = single(reply);
         (self.decode(CallKind::Recv, &c), c.status)
     }
@@ -168,7 +238,7 @@ impl Comm {
     /// message is `MPI_ERR_TRUNCATE`.
     #[track_caller]
     pub fn recv_into<T: DeserializeOwned>(&self, buf: &mut [T], source: Rank, tag: Tag) -> Status {
-        let reply = self.ctx.call(CallKind::Recv, Op::Recv { args: filter(source, tag), block: true });
+        let reply = self.ctx.call(CallKind::Recv, Op::Recv { args: self.filter(source, tag), block: true });
         let c = single(reply);
         if c.payload.is_none() {
             return c.status;
@@ -223,8 +293,8 @@ impl Comm {
         recv_tag: Tag,
     ) -> (R, Status) {
         let payload = self.encode(CallKind::Sendrecv, value);
-        let send = SendArgs { dest, tag: send_tag, mode: SendMode::Standard, payload };
-        let reply = self.ctx.call(CallKind::Sendrecv, Op::Sendrecv { send, recv: filter(source, recv_tag) });
+        let send = SendArgs { chan: self.channel(false), dest, tag: send_tag, mode: SendMode::Standard, payload };
+        let reply = self.ctx.call(CallKind::Sendrecv, Op::Sendrecv { send, recv: self.filter(source, recv_tag) });
         let c = completions(reply).into_iter().find(|c| c.index == 1).expect("sendrecv completes its receive");
         (self.decode(CallKind::Sendrecv, &c), c.status)
     }
@@ -232,7 +302,7 @@ impl Comm {
     /// Waits for a matching message without receiving it (`MPI_Probe`).
     #[track_caller]
     pub fn probe(&self, source: Rank, tag: Tag) -> Status {
-        match self.ctx.call(CallKind::Probe, Op::Probe { args: filter(source, tag), block: true }) {
+        match self.ctx.call(CallKind::Probe, Op::Probe { args: self.filter(source, tag), block: true }) {
             Reply::Probed(Some(status)) => status,
             other => unreachable!("probe got {other:?}"),
         }
@@ -241,7 +311,7 @@ impl Comm {
     /// Looks for a matching message without waiting or receiving it (`MPI_Iprobe`).
     #[track_caller]
     pub fn iprobe(&self, source: Rank, tag: Tag) -> Option<Status> {
-        match self.ctx.call(CallKind::Iprobe, Op::Probe { args: filter(source, tag), block: false }) {
+        match self.ctx.call(CallKind::Iprobe, Op::Probe { args: self.filter(source, tag), block: false }) {
             Reply::Probed(status) => status,
             other => unreachable!("iprobe got {other:?}"),
         }
@@ -257,7 +327,8 @@ impl Comm {
         tag: Tag,
     ) -> Request {
         let payload = self.encode(kind, value);
-        let reply = self.ctx.call(kind, Op::Send { args: SendArgs { dest, tag, mode, payload }, block: false });
+        let args = SendArgs { chan: self.channel(false), dest, tag, mode, payload };
+        let reply = self.ctx.call(kind, Op::Send { args, block: false });
         self.request(reply, false)
     }
 
@@ -289,7 +360,7 @@ impl Comm {
     /// [`Request::wait_value`] or [`Request::value`].
     #[track_caller]
     pub fn irecv(&self, source: Rank, tag: Tag) -> Request {
-        let reply = self.ctx.call(CallKind::Irecv, Op::Recv { args: filter(source, tag), block: false });
+        let reply = self.ctx.call(CallKind::Irecv, Op::Recv { args: self.filter(source, tag), block: false });
         self.request(reply, false)
     }
 
@@ -297,7 +368,7 @@ impl Comm {
     #[track_caller]
     pub fn send_init<T: Serialize + ?Sized>(&self, value: &T, dest: Rank, tag: Tag) -> Request {
         let payload = self.encode(CallKind::SendInit, value);
-        let args = SendArgs { dest, tag, mode: SendMode::Standard, payload };
+        let args = SendArgs { chan: self.channel(false), dest, tag, mode: SendMode::Standard, payload };
         let reply = self.ctx.call(CallKind::SendInit, Op::SendInit { args });
         self.request(reply, true)
     }
@@ -305,7 +376,7 @@ impl Comm {
     /// A persistent receive (`MPI_Recv_init`), inactive until started.
     #[track_caller]
     pub fn recv_init(&self, source: Rank, tag: Tag) -> Request {
-        let reply = self.ctx.call(CallKind::RecvInit, Op::RecvInit { args: filter(source, tag) });
+        let reply = self.ctx.call(CallKind::RecvInit, Op::RecvInit { args: self.filter(source, tag) });
         self.request(reply, true)
     }
 
@@ -470,10 +541,6 @@ fn decode_completion<T: DeserializeOwned>(
             ),
         ),
     }
-}
-
-fn filter(source: Rank, tag: Tag) -> RecvArgs {
-    RecvArgs { source: (source != ANY_SOURCE).then_some(source), tag: (tag != ANY_TAG).then_some(tag) }
 }
 
 fn completions(reply: Reply) -> Vec<Completion> {

@@ -8,7 +8,7 @@
 //!   sees exactly the messages that have arrived by its own virtual time.
 //! - Nothing here reads the wall clock or iterates a hash map.
 
-use crate::call::{Call, CallKind, Completion, Op, RecvArgs, Reply, ReqId, SendArgs, SendMode, WaitHow};
+use crate::call::{Call, CallKind, CommHandle, Completion, Op, RecvArgs, Reply, ReqId, SendArgs, SendMode, WaitHow};
 use crate::codec::Payload;
 use crate::comm::{Status, PROC_NULL, TAG_UB};
 use crate::error::{list, BlockedCall, DeadlockReport, ErrorClass, MpiError, Peer, RankFailure, SimError};
@@ -23,8 +23,45 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::panic::Location;
 
-/// The context id of `COMM_WORLD`'s point-to-point traffic.
-pub(crate) const WORLD_CONTEXT: u32 = 0;
+/// The id of `COMM_WORLD` in the engine's table of communicators.
+pub(crate) const WORLD_COMM: u32 = 0;
+
+/// A communicator: its members as world ranks, indexed by their rank in it.
+#[derive(Debug)]
+struct CommEntry {
+    /// `None` for `COMM_WORLD`, whose ranks are the world ranks.
+    members: Option<Vec<Rank>>,
+    /// World rank to rank in this communicator (empty for `COMM_WORLD`).
+    local: BTreeMap<Rank, Rank>,
+    size: usize,
+    /// Per member (by rank here): how many splits it has called on this communicator.
+    splits_called: Vec<u32>,
+    /// Splits in progress: (sequence number, the callers so far as (rank, color, key)).
+    splits: BTreeMap<u32, Vec<(Rank, Option<u32>, i32)>>,
+}
+
+impl CommEntry {
+    fn new(members: Option<Vec<Rank>>, size: usize) -> CommEntry {
+        let local = members.iter().flatten().enumerate().map(|(i, &w)| (w, i)).collect();
+        CommEntry { members, local, size, splits_called: vec![0; size], splits: BTreeMap::new() }
+    }
+
+    /// The world rank of `rank` here (`PROC_NULL` stays).
+    fn world(&self, rank: Rank) -> Rank {
+        match &self.members {
+            Some(m) if rank != PROC_NULL => m[rank],
+            _ => rank,
+        }
+    }
+
+    /// The rank here of world rank `world`.
+    fn local(&self, world: Rank) -> Rank {
+        match &self.members {
+            Some(_) => self.local.get(&world).copied().unwrap_or(world),
+            None => world,
+        }
+    }
+}
 
 /// What the engine needs to know of a world.
 pub(crate) struct Config {
@@ -96,8 +133,18 @@ impl Ord for Pending {
 /// What a blocked rank waits for.
 #[derive(Debug)]
 enum Wait {
-    Requests { reqs: Vec<Option<ReqId>>, how: WaitHow },
-    Probe { filter: RecvArgs },
+    Requests {
+        reqs: Vec<Option<ReqId>>,
+        how: WaitHow,
+    },
+    Probe {
+        filter: RecvArgs,
+    },
+    /// A communicator split, until every member has called it.
+    Split {
+        comm: u32,
+        seq: u32,
+    },
 }
 
 #[derive(Debug)]
@@ -123,7 +170,7 @@ struct RankSlot {
 
 #[derive(Debug)]
 enum ReqOp {
-    Send { dest: Rank, tag: Tag, mode: SendMode, payload: Option<Payload>, msg: Option<u32> },
+    Send { dest: Rank, tag: Tag, context: u32, mode: SendMode, payload: Option<Payload>, msg: Option<u32> },
     Recv { filter: RecvArgs },
 }
 
@@ -154,6 +201,7 @@ struct Message {
     src: Rank,
     dst: Rank,
     tag: Tag,
+    context: u32,
     payload: Payload,
     protocol: Protocol,
     mode: SendMode,
@@ -235,6 +283,7 @@ pub(crate) struct Engine<'o> {
     queue: BinaryHeap<Reverse<Pending>>,
     ranks: Vec<RankSlot>,
     mailboxes: Vec<Mailbox>,
+    comms: Vec<CommEntry>,
     requests: Slab<Req>,
     messages: Slab<Message>,
     next_msg_id: u64,
@@ -265,6 +314,7 @@ impl<'o> Engine<'o> {
                 })
                 .collect(),
             mailboxes: (0..n).map(|_| Mailbox::default()).collect(),
+            comms: vec![CommEntry::new(None, n)],
             cfg,
             now: Time::ZERO,
             seq: 0,
@@ -404,6 +454,7 @@ impl<'o> Engine<'o> {
         if let Err(error) = self.validate(&op) {
             return self.fail(rank, kind, site, error);
         }
+        let op = self.to_world(op);
         match op {
             Op::Send { args, block } => {
                 let req = self.new_request(rank, kind, site, send_op(args), false);
@@ -430,8 +481,8 @@ impl<'o> Engine<'o> {
                 self.start(r);
                 self.wait(rank, kind, site, vec![Some(s), Some(r)], WaitHow::All)
             }
-            Op::Probe { args, block } => match self.mailboxes[rank].peek(&args, WORLD_CONTEXT) {
-                Some(env) => Flow::Reply(Reply::Probed(Some(envelope_status(env))), now),
+            Op::Probe { args, block } => match self.mailboxes[rank].peek(&args) {
+                Some(env) => Flow::Reply(Reply::Probed(Some(self.envelope_status(env, args.chan.comm))), now),
                 None if block => {
                     self.ranks[rank].state = RankState::Blocked { kind, site, wait: Wait::Probe { filter: args } };
                     Flow::Block
@@ -514,7 +565,87 @@ impl<'o> Engine<'o> {
                 Flow::Stop
             }
             Op::Fail { error } => self.fail(rank, kind, site, error),
+            Op::CommSplit { comm, color, key } => self.split(rank, kind, site, comm, color, key),
+            Op::CommSelf => {
+                self.comms.push(CommEntry::new(Some(vec![rank]), 1));
+                let id = (self.comms.len() - 1) as u32;
+                Flow::Reply(Reply::Comm(Some(CommHandle { id, rank: 0, size: 1 })), now)
+            }
         }
+    }
+
+    /// Ranks in `op` are ranks of its communicator; the engine works in world ranks.
+    fn to_world(&self, op: Op) -> Op {
+        let send = |mut a: SendArgs| {
+            a.dest = self.comms[a.chan.comm as usize].world(a.dest);
+            a
+        };
+        let recv = |mut a: RecvArgs| {
+            a.source = a.source.map(|s| self.comms[a.chan.comm as usize].world(s));
+            a
+        };
+        match op {
+            Op::Send { args, block } => Op::Send { args: send(args), block },
+            Op::SendInit { args } => Op::SendInit { args: send(args) },
+            Op::Recv { args, block } => Op::Recv { args: recv(args), block },
+            Op::RecvInit { args } => Op::RecvInit { args: recv(args) },
+            Op::Probe { args, block } => Op::Probe { args: recv(args), block },
+            Op::Sendrecv { send: s, recv: r } => Op::Sendrecv { send: send(s), recv: recv(r) },
+            other => other,
+        }
+    }
+
+    /// A rank calls `MPI_Comm_split`: it waits until every member has; the last one makes
+    /// the new communicators (one per color, ranked by key, then old rank) and wakes all.
+    fn split(
+        &mut self,
+        world_rank: Rank,
+        kind: CallKind,
+        site: &'static Location<'static>,
+        comm: u32,
+        color: Option<u32>,
+        key: i32,
+    ) -> Flow {
+        let entry = &mut self.comms[comm as usize];
+        let rank = entry.local(world_rank);
+        let seq = entry.splits_called[rank];
+        entry.splits_called[rank] += 1;
+        let callers = entry.splits.entry(seq).or_default();
+        callers.push((rank, color, key));
+        if callers.len() < entry.size {
+            self.ranks[world_rank].state = RankState::Blocked { kind, site, wait: Wait::Split { comm, seq } };
+            return Flow::Block;
+        }
+        let callers = entry.splits.remove(&seq).expect("just filled");
+        let mut groups: BTreeMap<u32, Vec<(i32, Rank)>> = BTreeMap::new();
+        for &(r, color, key) in &callers {
+            if let Some(c) = color {
+                groups.entry(c).or_default().push((key, r));
+            }
+        }
+        let mut handles: BTreeMap<Rank, CommHandle> = BTreeMap::new();
+        for (_, mut members) in groups {
+            members.sort();
+            let parent = &self.comms[comm as usize];
+            let world: Vec<Rank> = members.iter().map(|&(_, r)| parent.world(r)).collect();
+            let id = self.comms.len() as u32;
+            for (new_rank, &w) in world.iter().enumerate() {
+                handles.insert(w, CommHandle { id, rank: new_rank, size: world.len() });
+            }
+            let size = world.len();
+            self.comms.push(CommEntry::new(Some(world), size));
+        }
+        let parent = &self.comms[comm as usize];
+        let others: Vec<Rank> = callers.iter().map(|&(r, ..)| parent.world(r)).filter(|&w| w != world_rank).collect();
+        for w in others {
+            self.wake(w, Reply::Comm(handles.get(&w).copied()));
+        }
+        Flow::Reply(Reply::Comm(handles.get(&world_rank).copied()), self.now)
+    }
+
+    /// What a probe on communicator `comm` tells of an envelope.
+    fn envelope_status(&self, env: &Envelope, comm: u32) -> Status {
+        Status { source: self.comms[comm as usize].local(env.src), tag: env.tag, count: env.bytes, cancelled: false }
     }
 
     /// Whether `id` is a live request of `rank`.
@@ -530,7 +661,12 @@ impl<'o> Engine<'o> {
 
     /// Checks ranks and tags before anything happens, as MPI's argument checks do.
     fn validate(&self, op: &Op) -> Result<(), MpiError> {
-        let n = self.cfg.ranks;
+        let comm = match op {
+            Op::Send { args, .. } | Op::SendInit { args } | Op::Sendrecv { send: args, .. } => args.chan.comm,
+            Op::Recv { args, .. } | Op::RecvInit { args } | Op::Probe { args, .. } => args.chan.comm,
+            _ => return Ok(()),
+        };
+        let n = self.comms[comm as usize].size;
         let rank_ok = |r: Rank| r < n || r == PROC_NULL;
         let bad_rank = |what: &str, r: Rank| {
             MpiError::new(
@@ -591,14 +727,14 @@ impl<'o> Engine<'o> {
         req.state = ReqState::Active;
         let (owner, persistent, kind, site) = (req.owner, req.persistent, req.kind, req.site);
         match &mut req.op {
-            ReqOp::Send { dest, tag, mode, payload, .. } => {
-                let (dest, tag, mode) = (*dest, *tag, *mode);
+            ReqOp::Send { dest, tag, mode, payload, context, .. } => {
+                let (dest, tag, mode, context) = (*dest, *tag, *mode, *context);
                 let payload = if persistent { payload.clone() } else { payload.take() }.expect("sends have data");
                 if dest == PROC_NULL {
                     self.complete_at(id, self.now, Status::EMPTY, None);
                     return;
                 }
-                let m = self.inject(owner, dest, tag, mode, payload, id, kind, site);
+                let m = self.inject(owner, dest, tag, context, mode, payload, id, kind, site);
                 if let Some(Req { op: ReqOp::Send { msg, .. }, .. }) = self.requests.get_mut(id) {
                     *msg = Some(m);
                 }
@@ -610,9 +746,9 @@ impl<'o> Engine<'o> {
                     self.complete_at(id, self.now, status, None);
                     return;
                 }
-                let candidates = self.mailboxes[owner].candidates(&filter, WORLD_CONTEXT);
+                let candidates = self.mailboxes[owner].candidates(&filter);
                 if candidates.is_empty() {
-                    self.mailboxes[owner].push_posted(Posted { req: id, filter, context: WORLD_CONTEXT });
+                    self.mailboxes[owner].push_posted(Posted { req: id, filter });
                 } else {
                     let pick = if candidates.len() == 1 {
                         0
@@ -633,6 +769,7 @@ impl<'o> Engine<'o> {
         src: Rank,
         dst: Rank,
         tag: Tag,
+        context: u32,
         mode: SendMode,
         payload: Payload,
         send_req: ReqId,
@@ -671,6 +808,7 @@ impl<'o> Engine<'o> {
             src,
             dst,
             tag,
+            context,
             payload,
             protocol,
             mode,
@@ -700,7 +838,7 @@ impl<'o> Engine<'o> {
             self.messages.remove(mid);
             return;
         }
-        let env = Envelope { msg: slot, src: m.src, tag: m.tag, context: WORLD_CONTEXT, bytes: m.payload.len() };
+        let env = Envelope { msg: slot, src: m.src, tag: m.tag, context: m.context, bytes: m.payload.len() };
         let (dst, id, mode, src) = (m.dst, m.id, m.mode, m.src);
         self.record(self.now, dst, || EventKind::Arrive { msg: id, src });
         if let Some(posted) = self.mailboxes[dst].take_posted(&env) {
@@ -719,8 +857,8 @@ impl<'o> Engine<'o> {
         }
         self.mailboxes[dst].push_unexpected(env);
         if let RankState::Blocked { wait: Wait::Probe { filter }, .. } = &self.ranks[dst].state {
-            if let Some(env) = self.mailboxes[dst].peek(filter, WORLD_CONTEXT) {
-                let status = envelope_status(env);
+            if let Some(env) = self.mailboxes[dst].peek(filter) {
+                let status = self.envelope_status(env, filter.chan.comm);
                 self.wake(dst, Reply::Probed(Some(status)));
             }
         }
@@ -732,7 +870,12 @@ impl<'o> Engine<'o> {
         let m = self.messages.remove(mid).expect("matched messages exist");
         let link = self.cfg.platform.link(m.src, m.dst).clone();
         let bytes = m.payload.len();
-        let status = Status { source: m.src, tag: m.tag, count: bytes, cancelled: false };
+        let comm = match self.requests.get(recv).map(|r| &r.op) {
+            Some(ReqOp::Recv { filter }) => filter.chan.comm,
+            _ => WORLD_COMM,
+        };
+        let source = self.comms[comm as usize].local(m.src);
+        let status = Status { source, tag: m.tag, count: bytes, cancelled: false };
         let arrival = match m.protocol {
             Protocol::Eager => m.arrival.max(self.now),
             Protocol::Rendezvous => {
@@ -918,6 +1061,28 @@ impl<'o> Engine<'o> {
         let any = |s: Option<Rank>| s.map_or(Peer::Any, Peer::Rank);
         let tag_text = |t: Option<Tag>| t.map_or("any tag".to_string(), |t| format!("tag {t}"));
         match wait {
+            Wait::Split { comm, seq } => {
+                let entry = &self.comms[*comm as usize];
+                let missing: Vec<Rank> =
+                    (0..entry.size).filter(|&r| entry.splits_called[r] <= *seq).map(|r| entry.world(r)).collect();
+                BlockedCall {
+                    rank,
+                    call,
+                    peer: match missing[..] {
+                        [one] => Some(Peer::Rank(one)),
+                        _ => None,
+                    },
+                    tag: None,
+                    bytes: None,
+                    location,
+                    waiting_for: format!(
+                        "{} of communicator {comm}: waits for rank{} {} to call it too",
+                        call.mpi_name(),
+                        crate::error::plural(missing.len()),
+                        list(&missing)
+                    ),
+                }
+            }
             Wait::Probe { filter } => BlockedCall {
                 rank,
                 call,
@@ -949,7 +1114,7 @@ impl<'o> Engine<'o> {
                     };
                 };
                 match &req.op {
-                    ReqOp::Send { dest, tag, mode, msg, payload } => {
+                    ReqOp::Send { dest, tag, mode, msg, payload, .. } => {
                         let bytes = msg
                             .and_then(|m| self.messages.get(self.message_id(m)))
                             .map(|m| m.payload.len())
@@ -1018,11 +1183,14 @@ impl<'o> Engine<'o> {
 }
 
 fn send_op(args: SendArgs) -> ReqOp {
-    ReqOp::Send { dest: args.dest, tag: args.tag, mode: args.mode, payload: Some(args.payload), msg: None }
-}
-
-fn envelope_status(env: &Envelope) -> Status {
-    Status { source: env.src, tag: env.tag, count: env.bytes, cancelled: false }
+    ReqOp::Send {
+        dest: args.dest,
+        tag: args.tag,
+        context: args.chan.context(),
+        mode: args.mode,
+        payload: Some(args.payload),
+        msg: None,
+    }
 }
 
 fn stale_request() -> MpiError {

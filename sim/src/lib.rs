@@ -46,7 +46,7 @@ pub type Tag = i32;
 
 pub use call::CallKind;
 pub use codec::{encoded_len, payload_of_size};
-pub use comm::{Comm, Request, Status, ANY_SOURCE, ANY_TAG, PROC_NULL, TAG_UB};
+pub use comm::{Comm, Request, Status, ANY_SOURCE, ANY_TAG, PROC_NULL, TAG_UB, UNDEFINED};
 pub use engine::{OutputLine, RunStats};
 pub use error::{BlockedCall, DeadlockReport, ErrorClass, MpiError, Peer, RankFailure, SimError};
 pub use platform::Platform;

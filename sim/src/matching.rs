@@ -25,12 +25,14 @@ pub(crate) struct Envelope {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Posted {
     pub req: ReqId,
+    /// With the source as a world rank.
     pub filter: RecvArgs,
-    pub context: u32,
 }
 
-fn accepts(filter: &RecvArgs, context: u32, env: &Envelope) -> bool {
-    context == env.context && filter.source.is_none_or(|s| s == env.src) && filter.tag.is_none_or(|t| t == env.tag)
+fn accepts(filter: &RecvArgs, env: &Envelope) -> bool {
+    filter.chan.context() == env.context
+        && filter.source.is_none_or(|s| s == env.src)
+        && filter.tag.is_none_or(|t| t == env.tag)
 }
 
 /// The two queues of one rank.
@@ -43,7 +45,7 @@ pub(crate) struct Mailbox {
 impl Mailbox {
     /// The earliest posted receive that accepts `env`, removed from the queue.
     pub fn take_posted(&mut self, env: &Envelope) -> Option<Posted> {
-        let i = self.posted.iter().position(|p| accepts(&p.filter, p.context, env))?;
+        let i = self.posted.iter().position(|p| accepts(&p.filter, env))?;
         self.posted.remove(i)
     }
 
@@ -60,10 +62,10 @@ impl Mailbox {
     /// The envelopes a receive could legally take: the first accepted envelope of each
     /// sender, in queue order. A wildcard receive may take any of them; the first is the
     /// earliest arrival (ties: lowest rank).
-    pub fn candidates(&self, filter: &RecvArgs, context: u32) -> Vec<usize> {
+    pub fn candidates(&self, filter: &RecvArgs) -> Vec<usize> {
         let mut out: Vec<usize> = Vec::new();
         for (i, env) in self.unexpected.iter().enumerate() {
-            if accepts(filter, context, env) && out.iter().all(|&j| self.unexpected[j].src != env.src) {
+            if accepts(filter, env) && out.iter().all(|&j| self.unexpected[j].src != env.src) {
                 out.push(i);
                 if filter.source.is_some() {
                     break;
@@ -74,8 +76,8 @@ impl Mailbox {
     }
 
     /// The first envelope a receive or probe would take, without removing it.
-    pub fn peek(&self, filter: &RecvArgs, context: u32) -> Option<&Envelope> {
-        self.unexpected.iter().find(|env| accepts(filter, context, env))
+    pub fn peek(&self, filter: &RecvArgs) -> Option<&Envelope> {
+        self.unexpected.iter().find(|env| accepts(filter, env))
     }
 
     /// Whether an unexpected envelope is at `index`, and takes it.
@@ -106,13 +108,14 @@ impl Mailbox {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::call::Channel;
 
     fn env(msg: u32, src: Rank, tag: Tag) -> Envelope {
         Envelope { msg, src, tag, context: 0, bytes: 1 }
     }
 
     fn filter(source: Option<Rank>, tag: Option<Tag>) -> RecvArgs {
-        RecvArgs { source, tag }
+        RecvArgs { chan: Channel { comm: 0, collective: false }, source, tag }
     }
 
     #[test]
@@ -121,19 +124,20 @@ mod tests {
         for (i, (src, tag)) in [(2, 0), (1, 0), (2, 1), (1, 5)].into_iter().enumerate() {
             mb.push_unexpected(env(i as u32, src, tag));
         }
-        assert_eq!(mb.candidates(&filter(None, None), 0), vec![0, 1]);
-        assert_eq!(mb.candidates(&filter(None, Some(1)), 0), vec![2]);
-        assert_eq!(mb.candidates(&filter(Some(1), None), 0), vec![1]);
-        assert!(mb.candidates(&filter(None, None), 7).is_empty(), "other contexts never match");
+        assert_eq!(mb.candidates(&filter(None, None)), vec![0, 1]);
+        assert_eq!(mb.candidates(&filter(None, Some(1))), vec![2]);
+        assert_eq!(mb.candidates(&filter(Some(1), None)), vec![1]);
+        let collective = RecvArgs { chan: Channel { comm: 0, collective: true }, ..filter(None, None) };
+        assert!(mb.candidates(&collective).is_empty(), "other contexts never match");
     }
 
     #[test]
     fn envelopes_go_to_the_earliest_posted_receive() {
         let mut mb = Mailbox::default();
         let req = |slot| ReqId { slot, generation: 0 };
-        mb.push_posted(Posted { req: req(1), filter: filter(Some(3), None), context: 0 });
-        mb.push_posted(Posted { req: req(2), filter: filter(None, None), context: 0 });
-        mb.push_posted(Posted { req: req(3), filter: filter(None, None), context: 0 });
+        mb.push_posted(Posted { req: req(1), filter: filter(Some(3), None) });
+        mb.push_posted(Posted { req: req(2), filter: filter(None, None) });
+        mb.push_posted(Posted { req: req(3), filter: filter(None, None) });
         assert_eq!(mb.take_posted(&env(0, 4, 0)).unwrap().req, req(2));
         assert_eq!(mb.take_posted(&env(1, 3, 0)).unwrap().req, req(1));
         assert!(mb.cancel_posted(req(3)));
