@@ -49,9 +49,70 @@ pub enum CallKind {
     Abort,
     CommSplit,
     CommDup,
+    Barrier,
+    Bcast,
+    Scatter,
+    Scatterv,
+    Gather,
+    Gatherv,
+    Allgather,
+    Allgatherv,
+    Alltoall,
+    Alltoallv,
+    Reduce,
+    Allreduce,
+    Scan,
+    Exscan,
+    ReduceScatter,
+    ReduceScatterBlock,
+    Ibarrier,
+    Ibcast,
+    Iscatter,
+    Igather,
+    Iallgather,
+    Ialltoall,
+    Ireduce,
+    Iallreduce,
+    Iscan,
+    Iexscan,
 }
 
 impl CallKind {
+    /// Whether this is a collective operation (its phase spans the point-to-point calls
+    /// of its algorithm in the trace).
+    pub fn is_collective(self) -> bool {
+        use CallKind::*;
+        matches!(
+            self,
+            Barrier
+                | Bcast
+                | Scatter
+                | Scatterv
+                | Gather
+                | Gatherv
+                | Allgather
+                | Allgatherv
+                | Alltoall
+                | Alltoallv
+                | Reduce
+                | Allreduce
+                | Scan
+                | Exscan
+                | ReduceScatter
+                | ReduceScatterBlock
+                | Ibarrier
+                | Ibcast
+                | Iscatter
+                | Igather
+                | Iallgather
+                | Ialltoall
+                | Ireduce
+                | Iallreduce
+                | Iscan
+                | Iexscan
+        )
+    }
+
     /// The MPI name, e.g. `MPI_Send`.
     pub fn mpi_name(self) -> &'static str {
         use CallKind::*;
@@ -89,6 +150,32 @@ impl CallKind {
             Abort => "MPI_Abort",
             CommSplit => "MPI_Comm_split",
             CommDup => "MPI_Comm_dup",
+            Barrier => "MPI_Barrier",
+            Bcast => "MPI_Bcast",
+            Scatter => "MPI_Scatter",
+            Scatterv => "MPI_Scatterv",
+            Gather => "MPI_Gather",
+            Gatherv => "MPI_Gatherv",
+            Allgather => "MPI_Allgather",
+            Allgatherv => "MPI_Allgatherv",
+            Alltoall => "MPI_Alltoall",
+            Alltoallv => "MPI_Alltoallv",
+            Reduce => "MPI_Reduce",
+            Allreduce => "MPI_Allreduce",
+            Scan => "MPI_Scan",
+            Exscan => "MPI_Exscan",
+            ReduceScatter => "MPI_Reduce_scatter",
+            ReduceScatterBlock => "MPI_Reduce_scatter_block",
+            Ibarrier => "MPI_Ibarrier",
+            Ibcast => "MPI_Ibcast",
+            Iscatter => "MPI_Iscatter",
+            Igather => "MPI_Igather",
+            Iallgather => "MPI_Iallgather",
+            Ialltoall => "MPI_Ialltoall",
+            Ireduce => "MPI_Ireduce",
+            Iallreduce => "MPI_Iallreduce",
+            Iscan => "MPI_Iscan",
+            Iexscan => "MPI_Iexscan",
         }
     }
 }
@@ -235,6 +322,16 @@ pub(crate) enum Op {
     },
     /// A communicator of this rank alone.
     CommSelf,
+    /// A collective operation (the call's kind) begins on `comm`: the point-to-point calls
+    /// up to the matching `CollEnd` are its algorithm's steps.
+    CollBegin {
+        comm: u32,
+        root: Option<Rank>,
+        bytes: Option<u64>,
+        algorithm: &'static str,
+    },
+    /// The collective begun last on this rank ends.
+    CollEnd,
     /// The program found an error of its own making (say, a receive of the wrong type).
     Fail {
         error: MpiError,

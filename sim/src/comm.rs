@@ -58,7 +58,7 @@ pub(crate) struct RankCtx {
 
 impl RankCtx {
     #[track_caller]
-    fn call(&self, kind: CallKind, op: Op) -> Reply {
+    pub(crate) fn call(&self, kind: CallKind, op: Op) -> Reply {
         assert!(
             self.live.get(),
             "this communicator belongs to a run that has ended: use a Comm only inside the program it was given to"
@@ -72,7 +72,7 @@ impl RankCtx {
     /// Stops the rank for an error found in the program's own process (e.g. a receive of
     /// the wrong type). The engine ends the run and never resumes the rank.
     #[track_caller]
-    fn fail(&self, kind: CallKind, error: MpiError) -> ! {
+    pub(crate) fn fail(&self, kind: CallKind, error: MpiError) -> ! {
         self.call(kind, Op::Fail { error });
         unreachable!("the engine does not resume a failed rank")
     }
@@ -85,8 +85,8 @@ pub const UNDEFINED: u32 = u32::MAX;
 /// is what `World::run` hands to each rank's program; `dup`, `split` and `self_comm`
 /// make others.
 pub struct Comm {
-    ctx: Rc<RankCtx>,
-    handle: CommHandle,
+    pub(crate) ctx: Rc<RankCtx>,
+    pub(crate) handle: CommHandle,
 }
 
 /// A marker that the rank's program has returned; makes later use of `Comm` a clear panic.

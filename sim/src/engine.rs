@@ -161,6 +161,9 @@ struct RankSlot {
     reply: Option<Reply>,
     /// The call the rank is in, for its `Leave` event.
     in_call: Option<CallKind>,
+    /// The collectives the rank is inside (kind, user's call site, communicator, world
+    /// root), innermost last.
+    collective: Vec<(CallKind, &'static Location<'static>, u32, Option<Rank>)>,
     /// When this rank's NIC can inject its next message (LogGP injection serialisation).
     nic_free: Time,
     /// Visibility time of the last envelope sent to each destination: keeps messages
@@ -309,6 +312,7 @@ impl<'o> Engine<'o> {
                     state: RankState::Ready,
                     reply: None,
                     in_call: None,
+                    collective: Vec::new(),
                     nic_free: Time::ZERO,
                     channel: BTreeMap::new(),
                 })
@@ -389,7 +393,16 @@ impl<'o> Engine<'o> {
             match tasks.resume(rank, reply) {
                 Step::Call(call) => {
                     self.stats.calls += 1;
-                    self.ranks[rank].in_call = Some(call.kind);
+                    // A collective's phase is entered by its begin marker and left by its
+                    // end marker, so the phase spans the calls of its algorithm.
+                    self.ranks[rank].in_call = match call.op {
+                        Op::CollBegin { .. } => None,
+                        Op::CollEnd => {
+                            let (kind, ..) = self.ranks[rank].collective.pop().expect("a collective is open");
+                            Some(kind)
+                        }
+                        _ => Some(call.kind),
+                    };
                     match self.handle(rank, call) {
                         Flow::Reply(reply, at) => {
                             let slot = &mut self.ranks[rank];
@@ -450,7 +463,19 @@ impl<'o> Engine<'o> {
             Op::Recv { args, .. } | Op::RecvInit { args } | Op::Probe { args, .. } => (args.source, args.tag, None),
             _ => (None, None, None),
         };
-        self.record(now, rank, || EventKind::Enter { call: kind, site: Site::from_location(site), peer, tag, bytes });
+        let (peer, bytes) = match &op {
+            Op::CollBegin { root, bytes, .. } => (*root, *bytes),
+            _ => (peer, bytes),
+        };
+        if !matches!(op, Op::CollEnd) {
+            self.record(now, rank, || EventKind::Enter {
+                call: kind,
+                site: Site::from_location(site),
+                peer,
+                tag,
+                bytes,
+            });
+        }
         if let Err(error) = self.validate(&op) {
             return self.fail(rank, kind, site, error);
         }
@@ -566,6 +591,12 @@ impl<'o> Engine<'o> {
             }
             Op::Fail { error } => self.fail(rank, kind, site, error),
             Op::CommSplit { comm, color, key } => self.split(rank, kind, site, comm, color, key),
+            Op::CollBegin { comm, root, .. } => {
+                let world_root = root.map(|r| self.comms[comm as usize].world(r));
+                self.ranks[rank].collective.push((kind, site, comm, world_root));
+                Flow::Reply(Reply::Done, now)
+            }
+            Op::CollEnd => Flow::Reply(Reply::Done, now),
             Op::CommSelf => {
                 self.comms.push(CommEntry::new(Some(vec![rank]), 1));
                 let id = (self.comms.len() - 1) as u32;
@@ -1047,7 +1078,18 @@ impl<'o> Engine<'o> {
         for (rank, slot) in self.ranks.iter().enumerate() {
             match &slot.state {
                 RankState::Done => finished.push(rank),
-                RankState::Blocked { kind, site, wait } => blocked.push(self.describe(rank, *kind, site, wait)),
+                RankState::Blocked { kind, site, wait } => {
+                    let mut b = self.describe(rank, *kind, site, wait);
+                    // Blocked inside a collective's algorithm: name the collective the user called.
+                    if let Some(&(coll, site, comm, root)) = slot.collective.last() {
+                        let root = root.map_or(String::new(), |r| format!(" (root {r})"));
+                        b.waiting_for =
+                            format!("{}{root} on communicator {comm}: its {}", coll.mpi_name(), b.waiting_for);
+                        b.call = coll;
+                        b.location = Site::from_location(site);
+                    }
+                    blocked.push(b)
+                }
                 RankState::Ready => unreachable!("a ready rank always has a pending resume"),
             }
         }
