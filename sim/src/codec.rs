@@ -33,8 +33,9 @@ pub(crate) struct TypeMismatch {
     pub expected: &'static str,
 }
 
-/// Decodes a payload as `T`. The types must agree by name (up to references, slices and
-/// arrays standing for `Vec`, and `str` for `String`), and the bytes must decode fully.
+/// Decodes a payload as `T`. The types must agree by name (up to references, slices
+/// standing for `Vec`, and `str` for `String`), and the bytes must decode fully. Arrays
+/// `[T; N]` encode as tuples, without a length, so they do not stand for `Vec`.
 pub(crate) fn decode<T: DeserializeOwned>(payload: &Payload) -> Result<T, TypeMismatch> {
     let expected = std::any::type_name::<T>();
     let mismatch = TypeMismatch { sent: payload.type_name, expected };
@@ -47,17 +48,15 @@ pub(crate) fn decode<T: DeserializeOwned>(payload: &Payload) -> Result<T, TypeMi
     }
 }
 
-/// The name under which two types encode alike: `&T` as `T`, `[T]` and `[T; N]` as
-/// `Vec<T>`, `str` as `String`.
+/// The name under which two types encode alike: `&T` as `T`, `[T]` as `Vec<T>`, `str` as
+/// `String`.
 fn normalise(name: &str) -> String {
     let name = name.trim_start_matches('&').trim_start_matches("mut ");
-    if let Some(inner) = name.strip_prefix('[').and_then(|n| n.strip_suffix(']')) {
-        // `[T; N]` splits at its last top-level `; `; `[T]` has none.
-        let elem = match inner.rfind("; ") {
-            Some(i) if inner[i + 2..].chars().all(|c| c.is_ascii_digit()) => &inner[..i],
-            _ => inner,
-        };
-        return format!("alloc::vec::Vec<{}>", normalise(elem));
+    if let Some(elem) = name.strip_prefix('[').and_then(|n| n.strip_suffix(']')) {
+        let is_array = elem.rsplit_once("; ").is_some_and(|(_, n)| n.chars().all(|c| c.is_ascii_digit()));
+        if !is_array {
+            return format!("alloc::vec::Vec<{}>", normalise(elem));
+        }
     }
     match name {
         "str" => "alloc::string::String".to_string(),
@@ -105,6 +104,9 @@ mod tests {
         assert_eq!(decode::<Vec<i32>>(&p).unwrap(), vec![1, 2, 3]);
         let p = encode("hi").unwrap();
         assert_eq!(decode::<String>(&p).unwrap(), "hi");
+        let p = encode(&[1u32, 2, 3]).unwrap();
+        assert!(decode::<Vec<u32>>(&p).is_err(), "arrays encode without a length: not a Vec");
+        assert_eq!(decode::<[u32; 3]>(&p).unwrap(), [1, 2, 3]);
     }
 
     #[test]

@@ -161,6 +161,8 @@ struct RankSlot {
     reply: Option<Reply>,
     /// The call the rank is in, for its `Leave` event.
     in_call: Option<CallKind>,
+    /// Blocked, with a resume scheduled that will make the reply to its wait.
+    woken: bool,
     /// The collectives the rank is inside (kind, user's call site, communicator, world
     /// root), innermost last.
     collective: Vec<(CallKind, &'static Location<'static>, u32, Option<Rank>)>,
@@ -312,6 +314,7 @@ impl<'o> Engine<'o> {
                     state: RankState::Ready,
                     reply: None,
                     in_call: None,
+                    woken: false,
                     collective: Vec::new(),
                     nic_free: Time::ZERO,
                     channel: BTreeMap::new(),
@@ -380,6 +383,10 @@ impl<'o> Engine<'o> {
 
     /// Resumes `rank` and keeps it running while it stays the earliest thing pending.
     fn drive<R>(&mut self, rank: Rank, tasks: &mut Tasks<R>, results: &mut [Option<R>]) {
+        if self.ranks[rank].woken {
+            let reply = self.reply_to_wait(rank);
+            self.ranks[rank].reply = Some(reply);
+        }
         loop {
             let reply = self.ranks[rank].reply.take();
             if let Some(call) = self.ranks[rank].in_call.take() {
@@ -888,9 +895,8 @@ impl<'o> Engine<'o> {
         }
         self.mailboxes[dst].push_unexpected(env);
         if let RankState::Blocked { wait: Wait::Probe { filter }, .. } = &self.ranks[dst].state {
-            if let Some(env) = self.mailboxes[dst].peek(filter) {
-                let status = self.envelope_status(env, filter.chan.comm);
-                self.wake(dst, Reply::Probed(Some(status)));
+            if !self.ranks[dst].woken && self.mailboxes[dst].peek(filter).is_some() {
+                self.schedule_wake(dst);
             }
         }
     }
@@ -947,7 +953,9 @@ impl<'o> Engine<'o> {
         }
     }
 
-    /// A request just became done: release it if freed, or wake its owner if it waits.
+    /// A request just became done: release it if freed, or wake its owner if its wait is
+    /// now satisfied. The owner's reply is made when it resumes, so that every request
+    /// completing at this same instant is in it.
     fn completed(&mut self, id: ReqId) {
         let req = self.requests.get(id).expect("completed requests exist");
         let owner = req.owner;
@@ -955,18 +963,41 @@ impl<'o> Engine<'o> {
             self.requests.remove(id);
             return;
         }
-        let reply = match &self.ranks[owner].state {
+        let due = match &self.ranks[owner].state {
             RankState::Blocked { wait: Wait::Requests { reqs, how }, .. } if reqs.contains(&Some(id)) => {
-                let (reqs, how) = (reqs.clone(), *how);
-                self.try_complete(owner, &reqs, how)
+                !self.ranks[owner].woken && self.done_indices(reqs, *how).is_some()
             }
-            _ => None,
+            _ => false,
         };
-        if let Some(done) = reply {
-            self.wake(owner, Reply::Completed(done));
+        if due {
+            self.schedule_wake(owner);
         }
     }
 
+    /// Resumes a blocked rank at the current time; its reply is made when it runs.
+    fn schedule_wake(&mut self, rank: Rank) {
+        let slot = &mut self.ranks[rank];
+        slot.woken = true;
+        slot.clock = self.now;
+        self.push(self.now, RESUME, rank, Action::Resume(rank));
+    }
+
+    /// The reply to the wait a woken rank was blocked in, made as it resumes.
+    fn reply_to_wait(&mut self, rank: Rank) -> Reply {
+        self.ranks[rank].woken = false;
+        match std::mem::replace(&mut self.ranks[rank].state, RankState::Ready) {
+            RankState::Blocked { wait: Wait::Requests { reqs, how }, .. } => {
+                Reply::Completed(self.try_complete(rank, &reqs, how).expect("a woken wait is satisfied"))
+            }
+            RankState::Blocked { wait: Wait::Probe { filter }, .. } => {
+                let env = self.mailboxes[rank].peek(&filter).expect("a woken probe has its message");
+                Reply::Probed(Some(self.envelope_status(env, filter.chan.comm)))
+            }
+            other => unreachable!("rank {rank} woken in state {other:?}"),
+        }
+    }
+
+    /// Resumes a rank with a reply made now (for calls that complete all their ranks at once).
     fn wake(&mut self, rank: Rank, reply: Reply) {
         let slot = &mut self.ranks[rank];
         slot.state = RankState::Ready;
@@ -993,15 +1024,13 @@ impl<'o> Engine<'o> {
         }
     }
 
-    /// If `reqs` satisfy `how`, completes them (taking their status and data) and returns
-    /// the completions; inactive and null requests count as complete and return nothing.
-    fn try_complete(&mut self, rank: Rank, reqs: &[Option<ReqId>], how: WaitHow) -> Option<Vec<Completion>> {
+    /// The indices of the done requests among `reqs` if they satisfy `how` (inactive and
+    /// null requests count as complete and are not listed), or `None`.
+    fn done_indices(&self, reqs: &[Option<ReqId>], how: WaitHow) -> Option<Vec<usize>> {
         let mut active = 0;
         let mut done = Vec::new();
         for (index, id) in reqs.iter().enumerate() {
-            let Some(req) = id.and_then(|id| self.requests.get(id)) else {
-                continue;
-            };
+            let Some(req) = id.and_then(|id| self.requests.get(id)) else { continue };
             match req.state {
                 ReqState::Inactive => {}
                 ReqState::Done(..) => {
@@ -1011,14 +1040,20 @@ impl<'o> Engine<'o> {
                 _ => active += 1,
             }
         }
-        let chosen = match how {
-            WaitHow::All if done.len() < active => return None,
-            WaitHow::Any | WaitHow::Some if active > 0 && done.is_empty() => return None,
-            WaitHow::Any if done.len() > 1 => {
-                vec![done[self.oracle.choose(Choice::AnyRequest { rank }, done.len())]]
-            }
-            _ => done,
-        };
+        match how {
+            WaitHow::All if done.len() < active => None,
+            WaitHow::Any | WaitHow::Some if active > 0 && done.is_empty() => None,
+            _ => Some(done),
+        }
+    }
+
+    /// If `reqs` satisfy `how`, completes them (taking their status and data) and returns
+    /// the completions; `Any` completes one, chosen by the oracle among the done ones.
+    fn try_complete(&mut self, rank: Rank, reqs: &[Option<ReqId>], how: WaitHow) -> Option<Vec<Completion>> {
+        let mut chosen = self.done_indices(reqs, how)?;
+        if how == WaitHow::Any && chosen.len() > 1 {
+            chosen = vec![chosen[self.oracle.choose(Choice::AnyRequest { rank }, chosen.len())]];
+        }
         Some(
             chosen
                 .into_iter()

@@ -268,6 +268,9 @@ impl World {
         let mut engine = Engine::new(cfg, oracle);
         let outcome = engine.run(&mut tasks);
         drop(tasks);
+        // Printed lines in virtual-time order, ties by rank (a stable sort keeps each
+        // rank's own order).
+        engine.output.sort_by_key(|line| (line.time, line.rank));
         let mut warnings = Vec::new();
         if outcome.is_ok() {
             for (rank, source, tag, bytes) in engine.unreceived() {
