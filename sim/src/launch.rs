@@ -4,8 +4,10 @@
 
 use crate::catalogue::Program;
 use crate::comm::Comm;
+use crate::error::SimError;
 use crate::platform::Platform;
 use crate::report::{self, RunHeader, EXIT_USAGE};
+use crate::trace::Trace;
 use crate::world::{Simulation, World};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -18,6 +20,19 @@ pub enum Format {
     /// One JSON object.
     Json,
 }
+
+/// How `--trace FILE` writes the trace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TraceFormat {
+    /// mpisim's own JSON (versioned schema), with how the run ended: `mpisim view` opens it.
+    Json,
+    /// Chrome trace event JSON: opens in Perfetto and chrome://tracing.
+    Chrome,
+}
+
+/// Shows a finished run before its report is printed: the terminal UI of the
+/// `mpisim-tui` crate (`--tui`). The engine has no UI of its own.
+pub type Viewer<'a> = &'a dyn Fn(&Trace, Option<&SimError>, &RunHeader, &RunOptions) -> Result<(), String>;
 
 /// The flags of a simulated run.
 #[derive(Clone, Debug)]
@@ -36,6 +51,12 @@ pub struct RunOptions {
     pub format: Format,
     /// `--trace FILE`.
     pub trace: Option<PathBuf>,
+    /// `--trace-format json|chrome`.
+    pub trace_format: TraceFormat,
+    /// `--tui`: show the run in the terminal UI, then print the report.
+    pub tui: bool,
+    /// `--mouse`: let the terminal UI take mouse clicks and the wheel.
+    pub mouse: bool,
 }
 
 /// The flags every run takes, for help texts.
@@ -46,7 +67,11 @@ pub const RUN_FLAGS: &str = "\
   --strict                 every standard send synchronous: exposes reliance on buffering
   --seed S                 seed of the run (default: MPISIM_SEED, else 0)
   --format text|json       output format (default text)
-  --trace FILE             save the trace as JSON";
+  --trace FILE             save the trace (mpisim JSON; `mpisim view FILE` opens it)
+  --trace-format json|chrome
+                           format of --trace: mpisim's JSON, or Chrome trace events for Perfetto
+  --tui                    explore the run in the terminal UI, then print the report
+  --mouse                  with --tui: clicks and the wheel select ranks, events and messages";
 
 impl Default for RunOptions {
     fn default() -> RunOptions {
@@ -58,6 +83,9 @@ impl Default for RunOptions {
             seed: 0,
             format: Format::Text,
             trace: None,
+            trace_format: TraceFormat::Json,
+            tui: false,
+            mouse: false,
         }
     }
 }
@@ -110,6 +138,15 @@ impl RunOptions {
                     }
                 }
                 "--trace" => opts.trace = Some(PathBuf::from(value(flag)?)),
+                "--trace-format" => {
+                    opts.trace_format = match value(flag)?.as_str() {
+                        "json" => TraceFormat::Json,
+                        "chrome" => TraceFormat::Chrome,
+                        other => return Err(format!("--trace-format: `{other}` is not json or chrome")),
+                    }
+                }
+                "--tui" => opts.tui = true,
+                "--mouse" => opts.mouse = true,
                 f if f.starts_with("--") && f.len() > 2 => {
                     let name = f.trim_start_matches("--").to_string();
                     rest.push((name, value(f)?));
@@ -132,7 +169,11 @@ impl RunOptions {
     /// Prints the run as the options ask, saves its trace, and returns the exit code.
     pub fn report<R: Serialize>(&self, sim: &Simulation<R>, header: &RunHeader) -> i32 {
         if let Some(path) = &self.trace {
-            if let Err(e) = std::fs::write(path, sim.trace.to_json()) {
+            let text = match self.trace_format {
+                TraceFormat::Json => sim.trace.to_json_with_outcome(sim.outcome.as_ref().err()),
+                TraceFormat::Chrome => crate::chrome::to_string(&sim.trace),
+            };
+            if let Err(e) = std::fs::write(path, text) {
                 eprintln!("error: cannot write the trace to {}: {e}", path.display());
                 return EXIT_USAGE;
             }
@@ -156,8 +197,14 @@ pub fn emit(text: &str) {
 /// Runs a catalogue program with its parameters and the run flags from `args`, prints the
 /// report, and returns the exit code (usage errors are printed to standard error).
 pub fn run_program(program: &Program, args: &[String]) -> i32 {
+    run_program_with(program, args, None)
+}
+
+/// [`run_program`] with a viewer for `--tui`; without one, `--tui` is a usage error.
+pub fn run_program_with(program: &Program, args: &[String], viewer: Option<Viewer>) -> i32 {
     let prepared = RunOptions::parse(args).and_then(|(opts, rest)| {
         let params = program.params(rest.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+        check_viewer(&opts, viewer)?;
         match opts.ranks {
             Some(n) if n < program.min_ranks => {
                 Err(format!("program `{}` needs at least {} ranks; -n {n} was given", program.name, program.min_ranks))
@@ -168,13 +215,35 @@ pub fn run_program(program: &Program, args: &[String]) -> i32 {
     match prepared {
         Ok((opts, params)) => {
             let sim = opts.world(program.default_ranks).simulate(|comm| (program.run)(comm, &params));
-            opts.report(&sim, &RunHeader { program: program.name.to_string(), params: params.describe() })
+            let header = RunHeader { program: program.name.to_string(), params: params.describe() };
+            finish(&opts, &sim, &header, viewer)
         }
         Err(e) => {
             eprintln!("error: {e}\n(flags of a run:\n{RUN_FLAGS})");
             EXIT_USAGE
         }
     }
+}
+
+/// `--tui` needs a viewer: the engine has none.
+fn check_viewer(opts: &RunOptions, viewer: Option<Viewer>) -> Result<(), String> {
+    if opts.tui && viewer.is_none() {
+        return Err("--tui: this program has no terminal UI; call mpisim_tui::main(program) from the mpisim-tui \
+                    crate in its main, or save the trace with --trace FILE and open it with `mpisim view FILE`"
+            .into());
+    }
+    Ok(())
+}
+
+/// Shows the run if `--tui` asked for it, then prints the report; returns the exit code.
+fn finish<R: Serialize>(opts: &RunOptions, sim: &Simulation<R>, header: &RunHeader, viewer: Option<Viewer>) -> i32 {
+    if let (true, Some(view)) = (opts.tui, viewer) {
+        if let Err(e) = view(&sim.trace, sim.outcome.as_ref().err(), header, opts) {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    }
+    opts.report(sim, header)
 }
 
 /// `main` of an example: runs the named catalogue program with the process's arguments.
@@ -191,6 +260,11 @@ pub fn catalogue_main(name: &str) -> ! {
 /// mpisim::launch::main(|comm| comm.rank() * 2)
 /// ```
 pub fn main<R: Serialize, F: Fn(&Comm) -> R>(program: F) -> ! {
+    main_with(program, None)
+}
+
+/// [`main`] with a viewer for `--tui` (see `mpisim_tui::main`).
+pub fn main_with<R: Serialize, F: Fn(&Comm) -> R>(program: F, viewer: Option<Viewer>) -> ! {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let name = std::env::args().next().map_or("program".into(), |a| {
         std::path::Path::new(&a).file_name().map_or(a.clone(), |f| f.to_string_lossy().into_owned())
@@ -204,8 +278,11 @@ pub fn main<R: Serialize, F: Fn(&Comm) -> R>(program: F) -> ! {
         Ok((_, rest)) => usage_exit(&format!("unknown flag --{}", rest[0].0), &name),
         Err(e) => usage_exit(&e, &name),
     };
+    if let Err(e) = check_viewer(&opts, viewer) {
+        usage_exit(&e, &name);
+    }
     let sim = opts.world(4).simulate(program);
-    std::process::exit(opts.report(&sim, &RunHeader { program: name, params: Vec::new() }))
+    std::process::exit(finish(&opts, &sim, &RunHeader { program: name, params: Vec::new() }, viewer))
 }
 
 fn usage_exit(message: &str, name: &str) -> ! {

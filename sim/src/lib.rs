@@ -25,6 +25,7 @@
 
 mod call;
 pub mod catalogue;
+pub mod chrome;
 mod codec;
 mod comm;
 mod engine;
@@ -36,6 +37,7 @@ pub mod report;
 pub mod sched;
 mod task;
 mod time;
+pub mod timeline;
 pub mod trace;
 mod world;
 

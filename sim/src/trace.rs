@@ -2,6 +2,7 @@
 //! clock. Same program, platform and seed give a byte-identical trace.
 
 use crate::call::CallKind;
+use crate::error::SimError;
 use crate::platform::Platform;
 use crate::time::Time;
 use crate::{Rank, Tag};
@@ -186,6 +187,36 @@ impl Trace {
             )));
         }
         serde_json::from_str(text).map_err(|e| TraceError(format!("malformed trace: {e}")))
+    }
+
+    /// The trace as JSON with the error that ended its run, if one did (an `"error"` key
+    /// after the trace's own; readers of the schema that do not know it ignore it). This is
+    /// what `--trace FILE` saves, so a viewer can show a deadlock's report later.
+    pub fn to_json_with_outcome(&self, error: Option<&SimError>) -> String {
+        let mut text = self.to_json();
+        if let Some(error) = error {
+            text.pop(); // the trace object's closing brace
+            text += ",\"error\":";
+            text += &serde_json::to_string(error).expect("errors always serialise");
+            text.push('}');
+        }
+        text
+    }
+
+    /// Reads a trace saved by [`Trace::to_json_with_outcome`] (or [`Trace::to_json`]), with
+    /// the error that ended its run. An error this version cannot read is left out.
+    pub fn from_json_with_outcome(text: &str) -> Result<(Trace, Option<SimError>), TraceError> {
+        #[derive(Deserialize)]
+        struct Outcome {
+            #[serde(default)]
+            error: Option<serde_json::Value>,
+        }
+        let trace = Trace::from_json(text)?;
+        let error = serde_json::from_str::<Outcome>(text)
+            .ok()
+            .and_then(|o| o.error)
+            .and_then(|e| serde_json::from_value::<SimError>(e).ok());
+        Ok((trace, error))
     }
 
     /// Virtual time of the last event.

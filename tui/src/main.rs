@@ -1,7 +1,7 @@
 //! `mpisim`: the command line of the simulator.
 //!
 //! It owns no simulation logic: it parses arguments, asks the engine (`mpisim`) to run a
-//! catalogue program, and prints what the engine reports.
+//! catalogue program, and prints what the engine reports or shows it in the terminal UI.
 
 use mpisim::catalogue::{self, ParamKind};
 use mpisim::launch::{self, emit, RUN_FLAGS};
@@ -18,6 +18,7 @@ usage:
                                       simulate a catalogue program
   mpisim platforms                    the built-in platform presets
   mpisim platform NAME|FILE           print a platform as a RON file (a template for your own)
+  mpisim view TRACE [--mouse]         explore a trace saved with --trace in the terminal UI
   mpisim help                         this text
 
 exit codes: 0 completed, 2 usage error, 3 deadlock, 4 program error (a rank failed, aborted or a limit stopped it)
@@ -61,6 +62,7 @@ fn main() -> ExitCode {
             None => usage_error("platform needs a preset name or a file"),
         },
         Some("run") => run(&args[1..]),
+        Some("view") => view(&args[1..]),
         Some(other) => usage_error(&format!("unknown command `{other}`")),
     };
     ExitCode::from(code as u8)
@@ -92,10 +94,45 @@ fn run(args: &[String]) -> i32 {
         return usage_error("run needs a program name; `mpisim list` shows them");
     };
     match catalogue::find(name) {
-        Some(program) => launch::run_program(program, &args[1..]),
+        Some(program) => launch::run_program_with(program, &args[1..], Some(&mpisim_tui::viewer)),
         None => {
             let names: Vec<&str> = catalogue::programs().iter().map(|p| p.name).collect();
             usage_error(&format!("unknown program `{name}`; the catalogue has {}", names.join(", ")))
+        }
+    }
+}
+
+/// `mpisim view TRACE [--mouse]`: a saved trace in the terminal UI.
+fn view(args: &[String]) -> i32 {
+    let mouse = args.iter().any(|a| a == "--mouse");
+    let files: Vec<&String> = args.iter().filter(|a| *a != "--mouse").collect();
+    let [path] = files[..] else {
+        return usage_error("view needs one trace file, saved by `mpisim run ... --trace FILE`");
+    };
+    if let Some(flag) = path.strip_prefix("--") {
+        return usage_error(&format!("view: unknown flag --{flag} (it takes --mouse)"));
+    }
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) => return usage_error(&format!("cannot read {path}: {e}")),
+    };
+    let (trace, error) = match mpisim::Trace::from_json_with_outcome(&text) {
+        Ok(read) => read,
+        Err(_) if text.contains("\"traceEvents\"") => {
+            return usage_error(&format!(
+                "{path} is a Chrome trace: open it in Perfetto (ui.perfetto.dev) or chrome://tracing; \
+                 `mpisim view` reads traces saved with --trace-format json (the default)"
+            ))
+        }
+        Err(e) => return usage_error(&format!("{path}: {e}")),
+    };
+    let name = std::path::Path::new(path).file_name().map_or(path.clone(), |f| f.to_string_lossy().into_owned());
+    let title = format!("{name} · {} ranks · {}", trace.ranks, trace.platform.name);
+    match mpisim_tui::run(mpisim_tui::App::new(trace, error.as_ref(), title), mouse) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: terminal UI: {e}");
+            EXIT_USAGE
         }
     }
 }

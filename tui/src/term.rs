@@ -1,0 +1,93 @@
+//! The terminal: raw mode and the alternate screen for the life of the UI, always undone,
+//! on return, on error and on panic; and the loop that feeds events to the model.
+
+use crate::app::{App, Control, Msg};
+use crate::keys;
+use crate::theme::Theme;
+use crate::view;
+use crossterm::event::{self, DisableMouseCapture, EnableMouseCapture};
+use crossterm::execute;
+use crossterm::terminal::{self, EnterAlternateScreen, LeaveAlternateScreen};
+use ratatui::backend::CrosstermBackend;
+use ratatui::Terminal;
+use std::io::{self, IsTerminal};
+use std::sync::Once;
+use std::time::Duration;
+
+/// Milliseconds between playback ticks.
+const TICK_MS: u32 = 50;
+
+/// Runs the UI on the terminal until the user quits.
+pub fn run(mut app: App, mouse: bool) -> io::Result<()> {
+    if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
+        return Err(io::Error::other(
+            "the terminal UI needs a terminal on standard input and output; save the trace with --trace FILE \
+             and open it later with `mpisim view FILE`",
+        ));
+    }
+    let _session = Session::start(mouse)?;
+    let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+    let size = terminal.size()?;
+    app.update(Msg::Resize(size.width, size.height));
+    let theme = Theme::from_env();
+    loop {
+        terminal.draw(|frame| view::view(&app, theme, frame))?;
+        // Block until input, or tick while playing.
+        let timeout = if app.playing { Duration::from_millis(u64::from(TICK_MS)) } else { Duration::from_secs(60) };
+        let msg = if event::poll(timeout)? {
+            keys::msg_for(&app, &event::read()?)
+        } else if app.playing {
+            Some(Msg::Tick(TICK_MS))
+        } else {
+            None
+        };
+        if let Some(msg) = msg {
+            if app.update(msg) == Control::Quit {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// The terminal in the UI's modes; dropping it restores the terminal.
+struct Session;
+
+impl Session {
+    fn start(mouse: bool) -> io::Result<Session> {
+        install_panic_hook();
+        terminal::enable_raw_mode()?;
+        // From here on, `Drop` restores whatever was set, even if a later step fails.
+        let session = Session;
+        execute!(io::stdout(), EnterAlternateScreen)?;
+        if mouse {
+            execute!(io::stdout(), EnableMouseCapture)?;
+        }
+        Ok(session)
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        restore();
+    }
+}
+
+/// Leaves raw mode, the alternate screen and mouse capture, and shows the cursor.
+/// Harmless when they are not set.
+fn restore() {
+    let _ = terminal::disable_raw_mode();
+    let _ = execute!(io::stdout(), DisableMouseCapture, LeaveAlternateScreen, crossterm::cursor::Show);
+}
+
+/// A panic restores the terminal before its message is printed, so the message is
+/// readable and the shell is usable.
+fn install_panic_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            restore();
+            previous(info);
+        }));
+    });
+}

@@ -1,0 +1,140 @@
+//! The view: a pure function from the model to a frame.
+
+mod deadlock;
+mod diagram;
+mod matrix;
+mod panes;
+mod summary;
+pub mod text;
+
+pub use deadlock::Deadlock;
+
+use crate::app::{App, Outcome, Screen};
+use crate::keys::KEYS;
+use crate::theme::Theme;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget};
+use ratatui::Frame;
+use text::short_time;
+
+/// Draws `app` on the whole frame.
+pub fn view(app: &App, theme: Theme, frame: &mut Frame) {
+    let area = frame.area();
+    render(app, theme, area, frame.buffer_mut());
+}
+
+/// Draws `app` into `buf` over `area` (the size the model was told).
+pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let areas = app.areas();
+    title(app, theme, areas.title, buf);
+    tabs(app, theme, areas.tabs, buf);
+    match app.screen {
+        Screen::Timeline => {
+            diagram::render(app, &areas, theme, buf);
+            let panes = areas.panes;
+            if panes.height > 2 {
+                match Deadlock::of(app).filter(|_| app.cursor >= app.tl.event_count) {
+                    Some(dl) => deadlock::pane(app, &dl, panes, theme, buf),
+                    None => {
+                        let left = Rect::new(panes.x, panes.y, panes.width / 2 + panes.width % 2, panes.height);
+                        let right = Rect::new(left.x + left.width, panes.y, panes.width / 2, panes.height);
+                        panes::inspector(app, left, theme, buf);
+                        panes::rank_state(app, right, theme, buf);
+                    }
+                }
+            }
+        }
+        Screen::Deadlock => deadlock::screen(app, areas.body, theme, buf),
+        Screen::Matrix => matrix::screen(app, areas.body, theme, buf),
+        Screen::Summary => summary::screen(app, areas.body, theme, buf),
+    }
+    footer(app, theme, areas.footer, buf);
+    if app.help {
+        help(theme, area, buf);
+    }
+}
+
+fn title(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let (word, style) = match &app.outcome {
+        Outcome::Completed => ("completed".to_string(), theme.good()),
+        Outcome::Deadlock(d) => (format!("DEADLOCK at {}", short_time(d.time)), theme.alert()),
+        Outcome::Failed(_) => ("ERROR".to_string(), theme.alert()),
+        Outcome::Unfinished => ("unfinished: ranks still in calls".to_string(), theme.alert()),
+    };
+    let line = Line::from(vec![
+        Span::styled(" mpisim ", theme.title()),
+        Span::raw(format!("{} · ", app.title)),
+        Span::styled(word, style),
+    ]);
+    Paragraph::new(line).render(area, buf);
+}
+
+fn tabs(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let mut spans = vec![Span::raw(" ")];
+    for (i, screen) in Screen::ALL.iter().enumerate() {
+        let text = format!("{} {}", i + 1, screen.title());
+        let style = if *screen == app.screen { theme.selected() } else { theme.dim() };
+        spans.push(Span::styled(text, style));
+        spans.push(Span::raw(" "));
+    }
+    let left: usize = spans.iter().map(|s| s.width()).sum();
+    let play = if app.playing { "▶" } else { "‖" };
+    let status = format!(
+        "event {}/{} · t = {} · {play} {}/s ",
+        app.cursor,
+        app.tl.event_count,
+        short_time(app.now()),
+        app.speed()
+    );
+    let pad = (area.width as usize).saturating_sub(left + status.chars().count());
+    spans.push(Span::raw(" ".repeat(pad)));
+    spans.push(Span::styled(status, theme.title()));
+    Paragraph::new(Line::from(spans)).render(area, buf);
+}
+
+fn footer(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let line = if let Some(input) = &app.input {
+        Line::from(vec![
+            Span::styled(" filter ranks: ", theme.title()),
+            Span::raw(format!("{input}█")),
+            Span::styled("  0-7,12 blocked peers all · Enter · Esc", theme.dim()),
+        ])
+    } else if let Some(notice) = &app.notice {
+        Line::styled(format!(" {notice}"), theme.alert())
+    } else {
+        let hints = [
+            ("→←", "step"),
+            ("n/p", "rank"),
+            ("spc", "play"),
+            ("+-", "zoom"),
+            ("t", "axis"),
+            ("/", "filter"),
+            ("?", "help"),
+            ("q", "quit"),
+        ];
+        let mut spans = vec![Span::raw(" ")];
+        for (key, what) in hints {
+            spans.push(Span::styled(key, theme.key()));
+            spans.push(Span::raw(format!(" {what}  ")));
+        }
+        Line::from(spans)
+    };
+    Paragraph::new(line).render(area, buf);
+}
+
+fn help(theme: Theme, area: Rect, buf: &mut Buffer) {
+    let width = 64.min(area.width);
+    let height = (KEYS.len() as u16 + 3).min(area.height);
+    let popup = Rect::new(area.x + (area.width - width) / 2, area.y + (area.height - height) / 2, width, height);
+    Clear.render(popup, buf);
+    let mut lines: Vec<Line> = KEYS
+        .iter()
+        .map(|(keys, what)| Line::from(vec![Span::styled(format!(" {keys:<15}"), theme.key()), Span::raw(*what)]))
+        .collect();
+    lines.push(Line::styled(" Esc or ? closes this help", theme.dim()));
+    Paragraph::new(lines)
+        .block(Block::default().borders(Borders::ALL).title(Span::styled(" Keys ", theme.title())))
+        .render(popup, buf);
+}

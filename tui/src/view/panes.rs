@@ -1,0 +1,131 @@
+//! The panes under the diagram: the event and message at the cursor, and the selected
+//! rank's pending call and queues.
+
+use super::text::{bytes, call_text, short_time};
+use crate::app::App;
+use crate::theme::Theme;
+use mpisim::timeline::{Filter, State};
+use mpisim::EventKind;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Widget};
+
+/// The inspector: the event just stepped over, and the selected message (or the event's).
+pub fn inspector(app: &App, area: Rect, theme: Theme, buf: &mut Buffer) {
+    let tl = &app.tl;
+    let mut lines: Vec<Line> = Vec::new();
+    let title = if app.cursor == 0 {
+        lines.push(Line::raw("The start of the run: nothing has happened yet."));
+        lines.push(Line::styled("→ steps one event, space plays, ? shows every key.", theme.dim()));
+        " Event ".to_string()
+    } else {
+        let index = app.cursor - 1;
+        let event = &app.trace.events[index];
+        let who = format!("r{}", event.rank);
+        let text = match &event.kind {
+            EventKind::Enter { .. } => {
+                let c = tl.call_of_event(index).expect("every enter starts a call");
+                format!("{who} enters {}", call_text(tl, c))
+            }
+            EventKind::Leave { call } => {
+                let took = tl.call_of_event(index).map(|c| tl.calls[c].end.unwrap_or(event.time) - tl.calls[c].start);
+                format!("{who} returns from {} after {}", call.mpi_name(), short_time(took.unwrap_or_default()))
+            }
+            EventKind::Send { dst, protocol, .. } => format!("{who} sends a message to r{dst} ({protocol})"),
+            EventKind::Arrive { src, .. } => format!("a message from r{src} reaches {who}'s queues"),
+            EventKind::Match { src, .. } => format!("{who} matches the message from r{src}"),
+            EventKind::Compute { end } => format!("{who} computes until {}", short_time(*end)),
+            EventKind::Print { text } => format!("{who} prints: {text}"),
+            EventKind::Exit => format!("{who}'s program returns"),
+        };
+        lines.push(Line::styled(text, theme.title()));
+        if let EventKind::Enter { site, .. } = &event.kind {
+            lines.push(Line::raw(format!("  at {site}")));
+        }
+        format!(" Event {} of {} · {} ", app.cursor, tl.event_count, short_time(event.time))
+    };
+    let message = app.message.or_else(|| app.cursor.checked_sub(1).and_then(|i| tl.message_of_event(i)));
+    if let Some(m) = message {
+        let msg = &tl.messages[m];
+        let selected = if app.message == Some(m) { " (selected)" } else { "" };
+        lines.push(Line::from(vec![
+            Span::styled(format!("message r{} → r{}", msg.src, msg.dst), theme.message(msg.collective.is_some())),
+            Span::raw(format!(" tag {} · {} · {}{selected}", msg.tag, bytes(msg.bytes), msg.protocol)),
+        ]));
+        let t = |t: Option<mpisim::Time>| t.map_or("—".to_string(), short_time);
+        lines.push(Line::raw(format!(
+            "  sent {} · arrived {} · matched {}",
+            short_time(msg.sent),
+            t(msg.arrived),
+            t(msg.matched)
+        )));
+        lines.push(Line::raw(format!(
+            "  delivered {} · send done {} · recv done {}",
+            t(msg.delivered),
+            t(msg.send_done),
+            t(msg.recv_done)
+        )));
+        if let Some(c) = msg.collective {
+            let all = tl.collective_messages(c).len();
+            lines.push(Line::raw(format!("  a step of {} ({all} messages in all)", tl.calls[c].call.mpi_name())));
+        } else if msg.unexpected {
+            lines.push(Line::raw("  waited in the unexpected queue"));
+        }
+    }
+    Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(title)).render(area, buf);
+}
+
+/// The selected rank at the cursor: its state, its pending call, its queues.
+pub fn rank_state(app: &App, area: Rect, theme: Theme, buf: &mut Buffer) {
+    let tl = &app.tl;
+    let rank = app.selected;
+    let snap = tl.snapshot(rank, app.cursor);
+    let (state, _) = tl.state_at(rank, app.cursor);
+    let mut lines = vec![Line::from(vec![
+        Span::raw("state "),
+        Span::styled(format!("{} {}", Theme::glyph(state), state.name()), theme.state(state)),
+    ])];
+    match snap.open.first() {
+        Some(&outer) => {
+            lines.push(Line::raw(format!("in {}", call_text(tl, outer))));
+            if let Some(&inner) = snap.open.last().filter(|&&i| i != outer) {
+                lines.push(Line::raw(format!("  step {}", call_text(tl, inner))));
+            }
+            lines.push(Line::styled(format!("  at {}", tl.calls[outer].site), theme.dim()));
+        }
+        None if snap.exited => lines.push(Line::raw("its program has returned")),
+        None => lines.push(Line::raw("running its own code")),
+    }
+    let posted: Vec<String> = snap
+        .posted
+        .iter()
+        .map(|&r| match tl.receives[r].filter {
+            Filter::Known { source, tag } => format!(
+                "←{} {}",
+                source.map_or("any".to_string(), |s| s.to_string()),
+                tag.map_or("any".to_string(), |t| format!("t{t}"))
+            ),
+            Filter::Unknown => tl.calls[tl.receives[r].call].call.mpi_name().to_string(),
+        })
+        .collect();
+    let unexpected: Vec<String> = snap
+        .unexpected
+        .iter()
+        .map(|&m| {
+            let msg = &tl.messages[m];
+            format!("r{} t{} {}", msg.src, msg.tag, bytes(msg.bytes))
+        })
+        .collect();
+    let queue = |name: &str, items: Vec<String>| {
+        let text = if items.is_empty() { "—".to_string() } else { items.join(", ") };
+        Line::from(vec![Span::styled(format!("{name} "), theme.dim()), Span::raw(text)])
+    };
+    lines.push(queue("posted", posted));
+    lines.push(queue("unexpected", unexpected));
+    let title = format!(" r{rank} at the cursor ");
+    let style = if state == State::Blocked { theme.alert() } else { theme.title() };
+    Paragraph::new(lines)
+        .block(Block::default().borders(Borders::ALL).title(Span::styled(title, style)))
+        .render(area, buf);
+}

@@ -1,0 +1,107 @@
+//! Words and numbers as the UI prints them.
+
+use mpisim::timeline::Timeline;
+use mpisim::{CallKind, Rank, Time};
+
+/// A time with its unit and no trailing zeros: `0`, `850 ns`, `1.5 µs`, `12 ms`.
+pub fn short_time(t: Time) -> String {
+    let ns = t.as_nanos();
+    let scaled = |unit: u64, name: &str| {
+        let whole = ns / unit;
+        let frac = format!("{:03}", (ns % unit) * 1000 / unit);
+        let frac = frac.trim_end_matches('0');
+        if frac.is_empty() {
+            format!("{whole} {name}")
+        } else {
+            format!("{whole}.{frac} {name}")
+        }
+    };
+    match ns {
+        0 => "0".into(),
+        1..=999 => format!("{ns} ns"),
+        1_000..=999_999 => scaled(1_000, "µs"),
+        1_000_000..=999_999_999 => scaled(1_000_000, "ms"),
+        _ => scaled(1_000_000_000, "s"),
+    }
+}
+
+/// A byte count: `8 B`, `64 KiB`, `1.5 MiB`.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    let text = format!("{value:.1}");
+    format!("{} {}", text.trim_end_matches(".0"), UNITS[unit])
+}
+
+/// `r7`, padded to the width of the largest rank.
+pub fn rank_label(rank: Rank, width: usize) -> String {
+    format!("r{rank:<width$}")
+}
+
+/// A call in a few words: `MPI_Send → 1 tag 0 1 MiB`, `MPI_Recv ← 0 tag 0`, `MPI_Bcast root 0`.
+pub fn call_text(tl: &Timeline, c: usize) -> String {
+    let call = &tl.calls[c];
+    let mut out = call.call.mpi_name().to_string();
+    let to = matches!(
+        call.call,
+        CallKind::Send
+            | CallKind::Ssend
+            | CallKind::Bsend
+            | CallKind::Rsend
+            | CallKind::Isend
+            | CallKind::Issend
+            | CallKind::Ibsend
+            | CallKind::Irsend
+            | CallKind::SendInit
+            | CallKind::Sendrecv
+    );
+    let receive =
+        matches!(call.call, CallKind::Recv | CallKind::Irecv | CallKind::Probe | CallKind::Iprobe | CallKind::RecvInit);
+    match call.peer {
+        Some(p) if call.call.is_collective() => out += &format!(" root {p}"),
+        Some(p) if to => out += &format!(" → {}", peer_text(p)),
+        Some(p) => out += &format!(" ← {}", peer_text(p)),
+        None if receive => out += " ← any",
+        None => {}
+    }
+    if let Some(tag) = call.tag {
+        out += &format!(" tag {tag}");
+    }
+    if let Some(b) = call.bytes {
+        out += &format!(" {}", bytes(b));
+    }
+    out
+}
+
+fn peer_text(p: Rank) -> String {
+    if p == mpisim::PROC_NULL {
+        "PROC_NULL".into()
+    } else {
+        p.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_and_sizes_read_short() {
+        assert_eq!(short_time(Time(0)), "0");
+        assert_eq!(short_time(Time(850)), "850 ns");
+        assert_eq!(short_time(Time(1_500)), "1.5 µs");
+        assert_eq!(short_time(Time(2_000_000)), "2 ms");
+        assert_eq!(short_time(Time(1_250_000_000)), "1.25 s");
+        assert_eq!(bytes(8), "8 B");
+        assert_eq!(bytes(65_536), "64 KiB");
+        assert_eq!(bytes(1_572_864), "1.5 MiB");
+    }
+}

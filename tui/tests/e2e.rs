@@ -1,0 +1,117 @@
+//! End to end: the `mpisim` binary in a detached tmux session of 80×24, driven by keys,
+//! read back with capture-pane. Skipped (with a note) only where tmux is not installed.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    session: String,
+}
+
+impl Tmux {
+    /// A session running `command`; `None` if tmux is missing.
+    fn start(name: &str, command: &str) -> Option<Tmux> {
+        if Command::new("tmux").arg("-V").output().is_err() {
+            eprintln!("tmux is not installed: skipping the end-to-end test");
+            return None;
+        }
+        let session = format!("mpisim-e2e-{name}-{}", std::process::id());
+        let status = Command::new("tmux")
+            .args(["new-session", "-d", "-s", &session, "-x", "80", "-y", "24"])
+            .arg(format!("NO_COLOR=1 {command}; echo EXIT=$?; sleep 600"))
+            .status()
+            .expect("tmux runs");
+        assert!(status.success(), "tmux new-session failed");
+        Some(Tmux { session })
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for key in keys {
+            let status =
+                Command::new("tmux").args(["send-keys", "-t", &self.session, key]).status().expect("tmux runs");
+            assert!(status.success());
+        }
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux").args(["capture-pane", "-p", "-t", &self.session]).output().expect("tmux runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Waits until the screen shows `text` (the UI redraws asynchronously), or fails with
+    /// what it showed.
+    #[track_caller]
+    fn wait_for(&self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(Instant::now() < deadline, "the screen never showed {text:?}; it shows:\n{screen}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").args(["kill-session", "-t", &self.session]).status();
+    }
+}
+
+#[test]
+fn deadlocked_ring_in_the_terminal() {
+    let bin = env!("CARGO_BIN_EXE_mpisim");
+    let Some(tmux) = Tmux::start("ring", &format!("{bin} run ring -n 4 --bytes 1048576 --tui")) else { return };
+    let screen = tmux.wait_for("Deadlock at 0: 4 ranks blocked");
+    assert!(screen.contains("DEADLOCK"), "{screen}");
+    for rank in 0..4 {
+        let line = format!("r{rank} MPI_Send → {} tag 0 1 MiB", (rank + 1) % 4);
+        assert!(screen.contains(&line), "missing {line:?}:\n{screen}");
+    }
+    assert!(screen.contains("sim/src/catalogue/ring.rs:44"), "{screen}");
+    assert!(screen.contains("waits for 0→1  1→2  2→3  3→0"), "{screen}");
+    let blocked_rows =
+        screen.lines().filter(|l| l.starts_with("│▶r") || l.starts_with("│ r")).filter(|l| l.contains("╳╳╳"));
+    assert_eq!(blocked_rows.count(), 4, "blocked ranks are drawn blocked:\n{screen}");
+    assert_eq!(screen.lines().count(), 24);
+
+    // Back to the start, then four events: rank 0 is in its send, not yet blocked.
+    tmux.keys(&["Home", "Right", "Right", "Right", "Right"]);
+    let screen = tmux.wait_for("event 4/12");
+    assert!(screen.contains("r0 at the cursor"), "{screen}");
+    assert!(screen.contains("state ▓ send"), "{screen}");
+    let rank_rows: Vec<&str> = screen.lines().filter(|l| l.starts_with("│▶r") || l.starts_with("│ r")).collect();
+    assert_eq!(rank_rows.len(), 4, "{screen}");
+    assert!(rank_rows.iter().all(|row| !row.contains('╳')), "nothing is blocked yet:\n{screen}");
+
+    // The full report, then the help, then quit: the terminal is back and the report printed.
+    tmux.keys(&["2"]);
+    tmux.wait_for("hint every blocked rank is sending");
+    tmux.keys(&["?"]);
+    tmux.wait_for("Esc or ? closes this help");
+    tmux.keys(&["q"]);
+    let screen = tmux.wait_for("EXIT=3");
+    assert!(screen.contains("deadlock: ring"), "the report follows the UI:\n{screen}");
+}
+
+#[test]
+fn saved_trace_opens_in_view() {
+    let bin = env!("CARGO_BIN_EXE_mpisim");
+    let dir = std::env::temp_dir().join(format!("mpisim-e2e-view-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let trace = dir.join("nb.json");
+    let run = Command::new(bin).args(["run", "nonblocking", "-n", "3", "--trace"]).arg(&trace).output().unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let Some(tmux) = Tmux::start("view", &format!("{bin} view {}", trace.display())) else { return };
+    let screen = tmux.wait_for("nb.json · 3 ranks");
+    assert!(screen.contains("completed"), "{screen}");
+    tmux.keys(&["3"]);
+    tmux.wait_for("Communication matrix");
+    tmux.keys(&["4"]);
+    tmux.wait_for("Summary: virtual time per state");
+    tmux.keys(&["q"]);
+    tmux.wait_for("EXIT=0");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
