@@ -1039,7 +1039,7 @@ fn unreceived_messages_and_dangling_requests_are_warnings() {
     let run = World::new(2)
         .run(|comm| {
             if comm.rank() == 0 {
-                comm.send(&5u32, 1, 9);
+                comm.send(&5u32, 1, 9); // @send
                 let _forgotten = comm.isend(&vec![1u8, 2, 3], 1, 3); // @isend
             } else {
                 let _never = comm.irecv(0, 4); // @irecv
@@ -1050,15 +1050,29 @@ fn unreceived_messages_and_dangling_requests_are_warnings() {
     let site = |name| Site { file: file!().into(), line: line_of(name), column: 0 };
     let mut warnings = run.warnings.clone();
     for w in &mut warnings {
-        if let Warning::DanglingRequest { location, .. } = w {
+        if let Warning::DanglingRequest { location, .. } | Warning::Unreceived { location, .. } = w {
             location.column = 0;
         }
     }
     assert_eq!(
         warnings,
         vec![
-            Warning::Unreceived { rank: 1, source: 0, tag: 9, bytes: encoded_len(&5u32) },
-            Warning::Unreceived { rank: 1, source: 0, tag: 3, bytes: encoded_len(&vec![1u8, 2, 3]) },
+            Warning::Unreceived {
+                rank: 1,
+                source: 0,
+                tag: 9,
+                bytes: encoded_len(&5u32),
+                call: CallKind::Send,
+                location: site("send")
+            },
+            Warning::Unreceived {
+                rank: 1,
+                source: 0,
+                tag: 3,
+                bytes: encoded_len(&vec![1u8, 2, 3]),
+                call: CallKind::Isend,
+                location: site("isend")
+            },
             Warning::DanglingRequest { rank: 0, call: CallKind::Isend, location: site("isend") },
             Warning::DanglingRequest { rank: 1, call: CallKind::Irecv, location: site("irecv") },
         ]

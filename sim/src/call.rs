@@ -324,11 +324,19 @@ pub(crate) enum Op {
     CommSelf,
     /// A collective operation (the call's kind) begins on `comm`: the point-to-point calls
     /// up to the matching `CollEnd` are its algorithm's steps.
+    ///
+    /// The engine matches up the collectives of a communicator by position: the k-th
+    /// collective every member begins there must have the same kind, `root`, and, where
+    /// given, the same `op` (the reduction's name, e.g. `MPI_SUM`) and `count` (what MPI
+    /// requires to be equal on every rank, e.g. the element count of a reduction); `None`
+    /// is not compared. A mismatch fails the rank with MPI_ERR_OTHER, _ROOT, _OP or _COUNT.
     CollBegin {
         comm: u32,
         root: Option<Rank>,
         bytes: Option<u64>,
         algorithm: &'static str,
+        op: Option<&'static str>,
+        count: Option<u64>,
     },
     /// The collective begun last on this rank ends.
     CollEnd,

@@ -11,13 +11,17 @@
 use crate::call::{Call, CallKind, CommHandle, Completion, Op, RecvArgs, Reply, ReqId, SendArgs, SendMode, WaitHow};
 use crate::codec::Payload;
 use crate::comm::{Status, PROC_NULL, TAG_UB};
-use crate::error::{list, BlockedCall, DeadlockReport, ErrorClass, MpiError, Peer, RankFailure, SimError};
+use crate::error::{
+    comm_name, list, plural, BlockedCall, DeadlockReport, ErrorClass, MpiError, Peer, RankFailure, SimError, Spinning,
+    Unreceived, WaitsOn, WildcardMatch,
+};
 use crate::matching::{Envelope, Mailbox, Posted};
 use crate::platform::Platform;
 use crate::sched::{Choice, Oracle};
 use crate::task::{Step, Tasks};
 use crate::time::Time;
 use crate::trace::{Event, EventKind, Protocol, Site};
+use crate::waitfor::{on_rank, WaitForGraph};
 use crate::{Rank, Tag};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
@@ -145,6 +149,11 @@ enum Wait {
         comm: u32,
         seq: u32,
     },
+    /// In strict mode, a blocking collective until every member has begun it.
+    Gate {
+        comm: u32,
+        position: u64,
+    },
 }
 
 #[derive(Debug)]
@@ -171,6 +180,13 @@ struct RankSlot {
     /// Visibility time of the last envelope sent to each destination: keeps messages
     /// between a pair of ranks in order (non-overtaking).
     channel: BTreeMap<Rank, Time>,
+    /// The last wildcard receive that matched: (sender, where it was posted).
+    last_wildcard: Option<(Rank, &'static Location<'static>)>,
+    /// Whether the rank's last call was a poll that found nothing.
+    polling: bool,
+    /// Polls that found nothing, and the last of them.
+    polls: u64,
+    last_poll: Option<(CallKind, &'static Location<'static>)>,
 }
 
 #[derive(Debug)]
@@ -295,6 +311,14 @@ pub(crate) struct Engine<'o> {
     steps: u64,
     oracle: &'o mut dyn Oracle,
     failure: Option<SimError>,
+    /// Per communicator: the collectives its members have begun, to match them up.
+    coll_logs: BTreeMap<u32, CollLog>,
+    /// Polls in a row (over all ranks) that found nothing, with nothing else happening.
+    poll_streak: u64,
+    /// Standard and ready sends that went eager, and collectives begun: what a run with
+    /// zero buffering and synchronising collectives could do differently.
+    buffered_sends: u64,
+    collectives_begun: u64,
     pub stats: RunStats,
     pub events: Vec<Event>,
     pub output: Vec<OutputLine>,
@@ -318,6 +342,10 @@ impl<'o> Engine<'o> {
                     collective: Vec::new(),
                     nic_free: Time::ZERO,
                     channel: BTreeMap::new(),
+                    last_wildcard: None,
+                    polling: false,
+                    polls: 0,
+                    last_poll: None,
                 })
                 .collect(),
             mailboxes: (0..n).map(|_| Mailbox::default()).collect(),
@@ -332,6 +360,10 @@ impl<'o> Engine<'o> {
             steps: 0,
             oracle,
             failure: None,
+            coll_logs: BTreeMap::new(),
+            poll_streak: 0,
+            buffered_sends: 0,
+            collectives_begun: 0,
             stats: RunStats::default(),
             events: Vec::new(),
             output: Vec::new(),
@@ -353,8 +385,14 @@ impl<'o> Engine<'o> {
             self.now = pending.key.time;
             match pending.action {
                 Action::Resume(rank) => self.drive(rank, tasks, &mut results),
-                Action::Envelope(msg) => self.deliver(msg),
-                Action::Complete(req) => self.finish(req),
+                Action::Envelope(msg) => {
+                    self.poll_streak = 0;
+                    self.deliver(msg)
+                }
+                Action::Complete(req) => {
+                    self.poll_streak = 0;
+                    self.finish(req)
+                }
             }
             if self.failure.is_some() {
                 break;
@@ -394,7 +432,8 @@ impl<'o> Engine<'o> {
             }
             self.steps += 1;
             if self.steps > self.cfg.step_limit {
-                self.failure = Some(SimError::StepLimit { steps: self.cfg.step_limit, time: self.now });
+                let spinning = self.spinning(self.cfg.step_limit / 100);
+                self.failure = Some(SimError::StepLimit { steps: self.cfg.step_limit, time: self.now, spinning });
                 return;
             }
             match tasks.resume(rank, reply) {
@@ -462,6 +501,9 @@ impl<'o> Engine<'o> {
     fn handle(&mut self, rank: Rank, call: Call) -> Flow {
         let Call { kind, site, op } = call;
         let now = self.now;
+        // Any call but a fruitless poll is progress; the poll branches below count again.
+        let streak = std::mem::take(&mut self.poll_streak);
+        self.ranks[rank].polling = false;
         let (peer, tag, bytes) = match &op {
             Op::Send { args, .. } | Op::SendInit { args } => {
                 (Some(args.dest), Some(args.tag), Some(args.payload.len()))
@@ -513,13 +555,13 @@ impl<'o> Engine<'o> {
                 self.start(r);
                 self.wait(rank, kind, site, vec![Some(s), Some(r)], WaitHow::All)
             }
-            Op::Probe { args, block } => match self.mailboxes[rank].peek(&args) {
-                Some(env) => Flow::Reply(Reply::Probed(Some(self.envelope_status(env, args.chan.comm))), now),
+            Op::Probe { args, block } => match self.probe(rank, &args) {
+                Some(status) => Flow::Reply(Reply::Probed(Some(status)), now),
                 None if block => {
                     self.ranks[rank].state = RankState::Blocked { kind, site, wait: Wait::Probe { filter: args } };
                     Flow::Block
                 }
-                None => Flow::Reply(Reply::Probed(None), now + Time(self.cfg.platform.poll_ns)),
+                None => self.fruitless_poll(rank, kind, site, streak, Reply::Probed(None)),
             },
             Op::SendInit { args } => {
                 Flow::Reply(Reply::Request(self.new_request(rank, kind, site, send_op(args), true)), now)
@@ -561,7 +603,7 @@ impl<'o> Engine<'o> {
                     self.ranks[rank].state = RankState::Blocked { kind, site, wait: Wait::Requests { reqs, how } };
                     Flow::Block
                 } else {
-                    Flow::Reply(Reply::Completed(Vec::new()), now + Time(self.cfg.platform.poll_ns))
+                    self.fruitless_poll(rank, kind, site, streak, Reply::Completed(Vec::new()))
                 }
             }
             Op::Cancel { req } => {
@@ -598,10 +640,15 @@ impl<'o> Engine<'o> {
             }
             Op::Fail { error } => self.fail(rank, kind, site, error),
             Op::CommSplit { comm, color, key } => self.split(rank, kind, site, comm, color, key),
-            Op::CollBegin { comm, root, .. } => {
+            Op::CollBegin { comm, root, op, count, .. } => {
                 let world_root = root.map(|r| self.comms[comm as usize].world(r));
                 self.ranks[rank].collective.push((kind, site, comm, world_root));
-                Flow::Reply(Reply::Done, now)
+                if self.ranks[rank].collective.len() > 1 {
+                    // A collective inside another one's algorithm: the outer one was matched.
+                    return Flow::Reply(Reply::Done, now);
+                }
+                self.collectives_begun += 1;
+                self.coll_arrive(rank, kind, site, comm, CollSignature { kind, root, op, count })
             }
             Op::CollEnd => Flow::Reply(Reply::Done, now),
             Op::CommSelf => {
@@ -794,6 +841,9 @@ impl<'o> Engine<'o> {
                         self.oracle.choose(Choice::WildcardMatch { rank: owner }, candidates.len())
                     };
                     let env = self.mailboxes[owner].take_unexpected(candidates[pick]);
+                    if filter.source.is_none() && !filter.chan.collective {
+                        self.ranks[owner].last_wildcard = Some((env.src, site));
+                    }
                     self.matched(env.msg, id);
                 }
             }
@@ -824,17 +874,22 @@ impl<'o> Engine<'o> {
             SendMode::Standard | SendMode::Ready => Protocol::Rendezvous,
         };
         let sent = self.now + Time(link.send_overhead_ns);
+        // Timing jitter of an exploring schedule (zero by default).
+        let jitter = self.oracle.delay(src, dst, Time(link.latency_ns));
         let (arrival, send_done) = match protocol {
             Protocol::Eager => {
+                if mode != SendMode::Buffered {
+                    self.buffered_sends += 1;
+                }
                 let slot = &mut self.ranks[src];
                 let inject = sent.max(slot.nic_free);
                 slot.nic_free = inject + Time(link.gap_ns).max(link.wire_time(bytes));
-                (Some(inject + link.transfer_time(bytes)), Some(sent))
+                (Some(inject + link.transfer_time(bytes) + jitter), Some(sent))
             }
             Protocol::Rendezvous => (None, None),
         };
         let last = self.ranks[src].channel.get(&dst).copied().unwrap_or(Time::ZERO);
-        let visible = arrival.unwrap_or(sent).max(last);
+        let visible = arrival.unwrap_or(sent + jitter).max(last);
         self.ranks[src].channel.insert(dst, visible);
         let id = self.next_msg_id;
         self.next_msg_id += 1;
@@ -880,6 +935,10 @@ impl<'o> Engine<'o> {
         let (dst, id, mode, src) = (m.dst, m.id, m.mode, m.src);
         self.record(self.now, dst, || EventKind::Arrive { msg: id, src });
         if let Some(posted) = self.mailboxes[dst].take_posted(&env) {
+            if posted.filter.source.is_none() && !posted.filter.chan.collective {
+                let site = self.requests.get(posted.req).expect("posted receives exist").site;
+                self.ranks[dst].last_wildcard = Some((src, site));
+            }
             self.matched(slot, posted.req);
             return;
         }
@@ -990,8 +1049,7 @@ impl<'o> Engine<'o> {
                 Reply::Completed(self.try_complete(rank, &reqs, how).expect("a woken wait is satisfied"))
             }
             RankState::Blocked { wait: Wait::Probe { filter }, .. } => {
-                let env = self.mailboxes[rank].peek(&filter).expect("a woken probe has its message");
-                Reply::Probed(Some(self.envelope_status(env, filter.chan.comm)))
+                Reply::Probed(Some(self.probe(rank, &filter).expect("a woken probe has its message")))
             }
             other => unreachable!("rank {rank} woken in state {other:?}"),
         }
@@ -1051,8 +1109,20 @@ impl<'o> Engine<'o> {
     /// the completions; `Any` completes one, chosen by the oracle among the done ones.
     fn try_complete(&mut self, rank: Rank, reqs: &[Option<ReqId>], how: WaitHow) -> Option<Vec<Completion>> {
         let mut chosen = self.done_indices(reqs, how)?;
-        if how == WaitHow::Any && chosen.len() > 1 {
-            chosen = vec![chosen[self.oracle.choose(Choice::AnyRequest { rank }, chosen.len())]];
+        if how != WaitHow::All && chosen.len() > 1 {
+            // `Any` returns one done request; `Some` returns that one and, by default, every
+            // other done one, any of which a real library may not have noticed yet.
+            let first = self.oracle.choose(Choice::AnyRequest { rank }, chosen.len());
+            let mut keep = vec![false; chosen.len()];
+            keep[first] = true;
+            if how == WaitHow::Some {
+                for (i, k) in keep.iter_mut().enumerate() {
+                    if i != first {
+                        *k = self.oracle.choose(Choice::SomeRequest { rank }, 2) == 0;
+                    }
+                }
+            }
+            chosen = chosen.into_iter().zip(keep).filter_map(|(index, k)| k.then_some(index)).collect();
         }
         Some(
             chosen
@@ -1117,133 +1187,395 @@ impl<'o> Engine<'o> {
                     let mut b = self.describe(rank, *kind, site, wait);
                     // Blocked inside a collective's algorithm: name the collective the user called.
                     if let Some(&(coll, site, comm, root)) = slot.collective.last() {
-                        let root = root.map_or(String::new(), |r| format!(" (root {r})"));
-                        b.waiting_for =
-                            format!("{}{root} on communicator {comm}: its {}", coll.mpi_name(), b.waiting_for);
+                        if !matches!(wait, Wait::Gate { .. }) {
+                            b.waiting_for = format!("in a step of its algorithm, {}", b.waiting_for);
+                            b.tag = None;
+                            b.bytes = None;
+                        }
                         b.call = coll;
                         b.location = Site::from_location(site);
+                        b.comm = Some(comm);
+                        b.root = root;
                     }
                     blocked.push(b)
                 }
                 RankState::Ready => unreachable!("a ready rank always has a pending resume"),
             }
         }
-        let hint = deadlock_hint(&blocked, &finished, &self.cfg.platform, self.cfg.strict);
+        let mut communicators = BTreeMap::new();
+        for comm in blocked.iter().flat_map(|b| b.waits_on.iter().flat_map(|w| w.any_of.iter().copied())) {
+            communicators.entry(comm).or_insert_with(|| self.members(comm));
+        }
+        let unreceived = self.unreceived();
+        let analysis = WaitForGraph::new(&blocked, &finished, &communicators).analyse();
+        let facts = HintFacts {
+            blocked: &blocked,
+            finished: &finished,
+            core: &analysis.core,
+            communicators: &communicators,
+            unreceived: &unreceived,
+            platform: &self.cfg.platform,
+            strict: self.cfg.strict,
+        };
+        let hint = facts.hint();
         let time = self.ranks.iter().map(|r| r.clock).max().unwrap_or(Time::ZERO);
-        DeadlockReport { time, blocked, finished, eager_limit: self.cfg.platform.eager_limit, hint }
+        DeadlockReport {
+            time,
+            cycle: analysis.cycles.first().cloned().unwrap_or_default(),
+            core: analysis.core,
+            knot: analysis.knot,
+            blocked,
+            finished,
+            communicators,
+            unreceived,
+            eager_limit: self.cfg.platform.eager_limit,
+            hint,
+        }
+    }
+
+    /// The members of communicator `comm`, as world ranks.
+    fn members(&self, comm: u32) -> Vec<Rank> {
+        let entry = &self.comms[comm as usize];
+        match &entry.members {
+            Some(members) => members.clone(),
+            None => (0..entry.size).collect(),
+        }
+    }
+
+    /// The members of `comm` (world ranks) that have not yet reached position `seq` of
+    /// its splits or collectives, as counted by `called`.
+    fn missing(&self, comm: u32, called: impl Fn(Rank) -> u64, seq: u64) -> Vec<Rank> {
+        let entry = &self.comms[comm as usize];
+        (0..entry.size).filter(|&r| called(r) <= seq).map(|r| entry.world(r)).collect()
     }
 
     fn describe(&self, rank: Rank, call: CallKind, site: &'static Location<'static>, wait: &Wait) -> BlockedCall {
-        let location = Site::from_location(site);
-        let any = |s: Option<Rank>| s.map_or(Peer::Any, Peer::Rank);
-        let tag_text = |t: Option<Tag>| t.map_or("any tag".to_string(), |t| format!("tag {t}"));
+        let mut b = BlockedCall {
+            rank,
+            call,
+            peer: None,
+            tag: None,
+            bytes: None,
+            comm: None,
+            root: None,
+            location: Site::from_location(site),
+            waiting_for: String::new(),
+            waits_on: Vec::new(),
+            last_wildcard: self.ranks[rank]
+                .last_wildcard
+                .map(|(source, site)| WildcardMatch { source, location: Site::from_location(site) }),
+        };
+        let arrive = |b: &mut BlockedCall, comm: u32, missing: Vec<Rank>, why: &str| {
+            b.peer = match missing[..] {
+                [one] => Some(Peer::Rank(one)),
+                _ => None,
+            };
+            b.comm = Some(comm);
+            b.waits_on =
+                missing.iter().map(|&m| on_rank(m, format!("{} on {}", call.mpi_name(), comm_name(comm)))).collect();
+            b.waiting_for = format!(
+                "{why}it waits for rank{} {} to call {} on {} too",
+                plural(missing.len()),
+                list(&missing),
+                call.mpi_name(),
+                comm_name(comm)
+            );
+        };
         match wait {
             Wait::Split { comm, seq } => {
                 let entry = &self.comms[*comm as usize];
-                let missing: Vec<Rank> =
-                    (0..entry.size).filter(|&r| entry.splits_called[r] <= *seq).map(|r| entry.world(r)).collect();
-                BlockedCall {
-                    rank,
-                    call,
-                    peer: match missing[..] {
-                        [one] => Some(Peer::Rank(one)),
-                        _ => None,
-                    },
-                    tag: None,
-                    bytes: None,
-                    location,
-                    waiting_for: format!(
-                        "{} of communicator {comm}: waits for rank{} {} to call it too",
-                        call.mpi_name(),
-                        crate::error::plural(missing.len()),
-                        list(&missing)
-                    ),
-                }
+                let missing = self.missing(*comm, |r| u64::from(entry.splits_called[r]), u64::from(*seq));
+                arrive(&mut b, *comm, missing, "");
             }
-            Wait::Probe { filter } => BlockedCall {
-                rank,
-                call,
-                peer: Some(any(filter.source)),
-                tag: filter.tag,
-                bytes: None,
-                location,
-                waiting_for: format!(
-                    "probe for a message from {} with {}: none was sent",
-                    any(filter.source),
-                    tag_text(filter.tag)
-                ),
-            },
-            Wait::Requests { reqs, .. } => {
-                let pending = reqs
+            Wait::Gate { comm, position } => {
+                let log = &self.coll_logs[comm];
+                let missing = self.missing(*comm, |r| log.begun[r], *position);
+                arrive(&mut b, *comm, missing, "in strict mode every collective synchronises: ");
+            }
+            Wait::Probe { filter } => {
+                b.peer = Some(filter.source.map_or(Peer::Any, Peer::Rank));
+                b.tag = filter.tag;
+                b.comm = Some(filter.chan.comm);
+                let what = format!("{} from {}", call.mpi_name(), source_words(filter.source, filter.tag));
+                b.waits_on = vec![self.source_dep(filter, what)];
+                b.waiting_for = format!(
+                    "probe for a message from {}: none was sent{}",
+                    source_words(filter.source, filter.tag),
+                    self.near_misses(rank, filter)
+                );
+            }
+            Wait::Requests { reqs, how } => {
+                let pending: Vec<&Req> = reqs
                     .iter()
                     .flatten()
                     .filter_map(|id| self.requests.get(*id))
-                    .find(|r| matches!(r.state, ReqState::Active | ReqState::Completing(..)));
-                let Some(req) = pending else {
-                    return BlockedCall {
-                        rank,
-                        call,
-                        peer: None,
-                        tag: None,
-                        bytes: None,
-                        location,
-                        waiting_for: "nothing".into(),
-                    };
-                };
-                match &req.op {
-                    ReqOp::Send { dest, tag, mode, msg, payload, .. } => {
-                        let bytes = msg
-                            .and_then(|m| self.messages.get(self.message_id(m)))
-                            .map(|m| m.payload.len())
-                            .or(payload.as_ref().map(Payload::len));
-                        let why = match mode {
-                            SendMode::Synchronous => "a synchronous send",
-                            _ if self.cfg.strict => "in strict mode every send is synchronous and",
-                            _ => "above the eager limit, it",
-                        };
-                        BlockedCall {
-                            rank,
-                            call,
-                            peer: Some(Peer::Rank(*dest)),
-                            tag: Some(*tag),
-                            bytes,
-                            location,
-                            waiting_for: format!(
-                                "send to rank {dest}, tag {tag}, {} bytes: {why} waits for rank {dest} to post a matching receive",
-                                bytes.unwrap_or(0)
-                            ),
-                        }
-                    }
-                    ReqOp::Recv { filter } => BlockedCall {
-                        rank,
-                        call,
-                        peer: Some(any(filter.source)),
-                        tag: filter.tag,
-                        bytes: None,
-                        location,
-                        waiting_for: format!(
-                            "receive from {} with {}: no matching message was sent",
-                            match filter.source {
-                                Some(s) => format!("rank {s}"),
-                                None => "any source".into(),
-                            },
-                            tag_text(filter.tag)
-                        ),
-                    },
+                    .filter(|r| matches!(r.state, ReqState::Active | ReqState::Completing(..)))
+                    .collect();
+                let facts: Vec<ReqFacts> = pending.iter().map(|r| self.request_facts(rank, r)).collect();
+                if let Some(first) = facts.first() {
+                    (b.peer, b.tag, b.bytes, b.comm) = (first.peer, first.tag, first.bytes, Some(first.comm));
                 }
+                b.waiting_for = match &facts[..] {
+                    [] => "nothing: its requests are all complete".into(),
+                    [one] => one.sentence.clone(),
+                    many => {
+                        let each: Vec<String> = many
+                            .iter()
+                            .zip(&pending)
+                            .map(|(f, r)| {
+                                let place = if std::ptr::eq(r.site, site) {
+                                    String::new()
+                                } else {
+                                    format!(" (at {})", Site::from_location(r.site))
+                                };
+                                format!("{} {}{place}", r.kind.mpi_name(), f.sentence)
+                            })
+                            .collect();
+                        let all = if *how == WaitHow::All { "all" } else { "any" };
+                        format!("waits for {all} of {} requests: {}", many.len(), each.join("; "))
+                    }
+                };
+                let deps = facts.into_iter().map(|f| f.dep);
+                b.waits_on = if *how == WaitHow::All {
+                    deps.collect()
+                } else {
+                    let mut any = WaitsOn { ranks: Vec::new(), any_of: Vec::new(), what: String::new() };
+                    let mut whats = Vec::new();
+                    for d in deps {
+                        any.ranks.extend(d.ranks);
+                        any.any_of.extend(d.any_of);
+                        whats.push(d.what);
+                    }
+                    any.ranks.sort_unstable();
+                    any.ranks.dedup();
+                    any.any_of.sort_unstable();
+                    any.any_of.dedup();
+                    any.what = format!("{} of: {}", call.mpi_name(), whats.join(" | "));
+                    vec![any]
+                };
             }
+        }
+        b
+    }
+
+    /// What a receive or probe filter waits on: its source, or any member of its
+    /// communicator.
+    fn source_dep(&self, filter: &RecvArgs, what: String) -> WaitsOn {
+        match filter.source {
+            Some(s) => on_rank(s, what),
+            None => WaitsOn { ranks: Vec::new(), any_of: vec![filter.chan.comm], what },
         }
     }
 
-    /// Messages that arrived and were never received, per destination rank: `(rank, src, tag, bytes)`.
-    pub fn unreceived(&self) -> Vec<(Rank, Rank, Tag, u64)> {
+    /// What a pending request of `rank` waits for.
+    fn request_facts(&self, rank: Rank, req: &Req) -> ReqFacts {
+        // Inside a collective, label edges with the collective the user called.
+        let step = |collective: bool, text: String| match self.ranks[rank].collective.last() {
+            Some((coll, ..)) if collective => format!("{} ({text})", coll.mpi_name()),
+            _ => format!("{} {text}", req.kind.mpi_name()),
+        };
+        match &req.op {
+            ReqOp::Send { dest, tag, mode, msg, payload, context } => {
+                let bytes = msg
+                    .and_then(|m| self.messages.get(self.message_id(m)))
+                    .map(|m| m.payload.len())
+                    .or(payload.as_ref().map(Payload::len));
+                let why = match mode {
+                    SendMode::Synchronous => "a synchronous send",
+                    _ if self.cfg.strict => "in strict mode every send is synchronous and",
+                    _ => "above the eager limit, it",
+                };
+                let b = bytes.unwrap_or(0);
+                ReqFacts {
+                    peer: Some(Peer::Rank(*dest)),
+                    tag: Some(*tag),
+                    bytes,
+                    comm: context / 2,
+                    dep: on_rank(*dest, step(context % 2 == 1, format!("to {dest}, tag {tag}, {b} bytes"))),
+                    sentence: format!(
+                        "send to rank {dest}, tag {tag}, {b} bytes: {why} waits for rank {dest} to post a matching \
+                         receive"
+                    ),
+                }
+            }
+            ReqOp::Recv { filter } => ReqFacts {
+                peer: Some(filter.source.map_or(Peer::Any, Peer::Rank)),
+                tag: filter.tag,
+                bytes: None,
+                comm: filter.chan.comm,
+                dep: self.source_dep(
+                    filter,
+                    step(filter.chan.collective, format!("from {}", source_words(filter.source, filter.tag))),
+                ),
+                sentence: format!(
+                    "receive from {}: no matching message was sent{}",
+                    source_words(filter.source, filter.tag),
+                    self.near_misses(rank, filter)
+                ),
+            },
+        }
+    }
+
+    /// Messages waiting at `rank` that `filter` just misses (right source or right tag),
+    /// as a clause for a sentence; empty if none.
+    fn near_misses(&self, rank: Rank, filter: &RecvArgs) -> String {
+        let near: Vec<String> = self.mailboxes[rank]
+            .unexpected()
+            .filter(|e| e.context == filter.chan.context())
+            .filter(|e| filter.source.is_none_or(|s| s == e.src) != filter.tag.is_none_or(|t| t == e.tag))
+            .take(3)
+            .map(|e| format!("rank {} with tag {}", e.src, e.tag))
+            .collect();
+        if near.is_empty() {
+            String::new()
+        } else {
+            format!(" (a message from {} did arrive: check the source and tag)", near.join(", and from "))
+        }
+    }
+
+    /// Point-to-point messages that arrived and were never received, by destination rank.
+    pub fn unreceived(&self) -> Vec<Unreceived> {
         let mut out = Vec::new();
         for (rank, mb) in self.mailboxes.iter().enumerate() {
-            for env in mb.unexpected() {
-                out.push((rank, env.src, env.tag, env.bytes));
+            for env in mb.unexpected().filter(|e| e.context % 2 == 0) {
+                let m = self.messages.get(self.message_id(env.msg)).expect("unexpected messages exist");
+                out.push(Unreceived {
+                    rank,
+                    source: env.src,
+                    tag: env.tag,
+                    bytes: env.bytes,
+                    call: m.kind,
+                    location: Site::from_location(m.site),
+                });
             }
         }
         out
+    }
+
+    /// Whether a run with zero buffering and synchronising collectives could go otherwise:
+    /// some standard send went eager, or a collective was called, outside strict mode.
+    pub fn relied_on_buffering(&self) -> bool {
+        !self.cfg.strict && (self.buffered_sends > 0 || self.collectives_begun > 0)
+    }
+
+    /// The first envelope a probe with `filter` on `rank` sees; with several senders'
+    /// messages waiting, a wildcard probe's pick is the oracle's.
+    fn probe(&mut self, rank: Rank, filter: &RecvArgs) -> Option<Status> {
+        let candidates = self.mailboxes[rank].candidates(filter);
+        let pick = match candidates.len() {
+            0 => return None,
+            1 => 0,
+            n => self.oracle.choose(Choice::WildcardProbe { rank }, n),
+        };
+        let env = self.mailboxes[rank].unexpected().nth(candidates[pick]).expect("candidates are in the queue");
+        Some(self.envelope_status(env, filter.chan.comm))
+    }
+
+    /// A poll (`iprobe`, `test`…) found nothing: counts it, and stops the run if every
+    /// rank still running has only polled in vain for [`LIVELOCK_POLLS`] polls in a row
+    /// with nothing in flight.
+    fn fruitless_poll(
+        &mut self,
+        rank: Rank,
+        kind: CallKind,
+        site: &'static Location<'static>,
+        streak: u64,
+        reply: Reply,
+    ) -> Flow {
+        let slot = &mut self.ranks[rank];
+        slot.polling = true;
+        slot.polls += 1;
+        slot.last_poll = Some((kind, site));
+        self.poll_streak = streak + 1;
+        if self.poll_streak % LIVELOCK_POLLS == 0 && self.livelocked(rank) {
+            self.failure =
+                Some(SimError::Livelock { time: self.now, polls: self.poll_streak, spinning: self.spinning(1) });
+            return Flow::Stop;
+        }
+        Flow::Reply(reply, self.now + Time(self.cfg.platform.poll_ns))
+    }
+
+    /// Whether nothing but fruitless polls can ever happen again: no message or
+    /// completion is pending, and every rank due to resume (and `rank`, running now) last
+    /// polled in vain.
+    fn livelocked(&self, rank: Rank) -> bool {
+        self.queue.iter().all(|Reverse(p)| match p.action {
+            Action::Resume(r) => self.ranks[r].polling,
+            Action::Envelope(_) | Action::Complete(_) => false,
+        }) && self.ranks[rank].polling
+    }
+
+    /// Ranks with at least `min_polls` fruitless polls, most first.
+    fn spinning(&self, min_polls: u64) -> Vec<Spinning> {
+        let mut out: Vec<Spinning> = self
+            .ranks
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.polls >= min_polls.max(1) && !matches!(s.state, RankState::Done))
+            .filter_map(|(rank, s)| {
+                s.last_poll.map(|(call, site)| Spinning {
+                    rank,
+                    call,
+                    location: Site::from_location(site),
+                    polls: s.polls,
+                })
+            })
+            .collect();
+        out.sort_by_key(|s| (Reverse(s.polls), s.rank));
+        out.truncate(8);
+        out.sort_by_key(|s| s.rank);
+        out
+    }
+
+    /// A rank begins a (user-called) collective on `comm`: checks it against what the
+    /// first member to reach the same position there began, and in strict mode holds the
+    /// rank until every member has begun it.
+    fn coll_arrive(
+        &mut self,
+        rank: Rank,
+        kind: CallKind,
+        site: &'static Location<'static>,
+        comm: u32,
+        sig: CollSignature,
+    ) -> Flow {
+        let entry = &self.comms[comm as usize];
+        let (size, local) = (entry.size, entry.local(rank));
+        let log = self.coll_logs.entry(comm).or_insert_with(|| CollLog { begun: vec![0; size], open: BTreeMap::new() });
+        let position = log.begun[local];
+        log.begun[local] += 1;
+        let at = log.open.entry(position).or_insert_with(|| CollPosition {
+            first: sig,
+            first_rank: rank,
+            first_site: site,
+            arrived: 0,
+            gated: Vec::new(),
+        });
+        if let Some((class, what)) = at.first.mismatch(&sig) {
+            let e = format!(
+                "collective mismatch on {}: the {} collective of rank {rank} there is {}, but rank {}'s was {} (at \
+                 {}): {what} differ. Every rank of a communicator must call the same collectives in the same order, \
+                 with the same root, op and count",
+                comm_name(comm),
+                ordinal(position + 1),
+                sig.describe(),
+                at.first_rank,
+                at.first.describe(),
+                Site::from_location(at.first_site),
+            );
+            return self.fail(rank, kind, site, MpiError::new(class, e));
+        }
+        at.arrived += 1;
+        if at.arrived == size {
+            let gated = log.open.remove(&position).expect("just updated").gated;
+            for r in gated {
+                self.wake(r, Reply::Done);
+            }
+        } else if self.cfg.strict && !kind.mpi_name().starts_with("MPI_I") {
+            at.gated.push(rank);
+            self.ranks[rank].state = RankState::Blocked { kind, site, wait: Wait::Gate { comm, position } };
+            return Flow::Block;
+        }
+        Flow::Reply(Reply::Done, self.now)
     }
 
     /// Requests never completed or freed: `(rank, call, site)`.
@@ -1277,34 +1609,273 @@ fn stale_request() -> MpiError {
     )
 }
 
-/// Advice for a deadlock, chosen by the pattern of the blocked calls.
-fn deadlock_hint(blocked: &[BlockedCall], finished: &[Rank], platform: &Platform, strict: bool) -> String {
-    let sends = blocked.iter().filter(|b| b.bytes.is_some()).count();
-    let waits_on_finished = blocked.iter().any(|b| matches!(b.peer, Some(Peer::Rank(p)) if finished.contains(&p)));
-    if waits_on_finished {
-        return format!(
-            "rank{} {} finished while others still wait for {}: a matching send or receive is missing there",
-            crate::error::plural(finished.len()),
-            list(finished),
-            if finished.len() == 1 { "it" } else { "them" }
-        );
-    }
-    if sends == blocked.len() {
-        let limit = if strict {
-            "in strict mode no send is buffered, so every send".to_string()
+/// Fruitless polls in a row, with nothing in flight, after which a run is a livelock.
+const LIVELOCK_POLLS: u64 = 1 << 20;
+
+/// What a pending request waits for, for a deadlock report.
+struct ReqFacts {
+    peer: Option<Peer>,
+    tag: Option<Tag>,
+    bytes: Option<u64>,
+    comm: u32,
+    dep: WaitsOn,
+    sentence: String,
+}
+
+/// What must agree between the ranks that begin a collective at the same position on a
+/// communicator. `None` fields are not compared.
+#[derive(Debug, Clone, Copy)]
+struct CollSignature {
+    kind: CallKind,
+    /// In the communicator's numbering.
+    root: Option<Rank>,
+    op: Option<&'static str>,
+    count: Option<u64>,
+}
+
+impl CollSignature {
+    /// The error class and the words for what differs, if anything.
+    fn mismatch(&self, other: &CollSignature) -> Option<(ErrorClass, &'static str)> {
+        fn differ<T: PartialEq>(a: Option<T>, b: Option<T>) -> bool {
+            a.is_some() && b.is_some() && a != b
+        }
+        if self.kind != other.kind {
+            Some((ErrorClass::Other, "the calls"))
+        } else if self.root != other.root {
+            Some((ErrorClass::Root, "the roots"))
+        } else if differ(self.op, other.op) {
+            Some((ErrorClass::Op, "the reduction ops"))
+        } else if differ(self.count, other.count) {
+            Some((ErrorClass::Count, "the counts"))
         } else {
-            format!("messages above the eager limit ({}) are not buffered, so each send", platform.eager_limit_text())
-        };
-        return format!(
-            "every blocked rank is sending and none is receiving; {limit} waits for its receiver. Order the calls by \
-             rank parity (even ranks send first, odd ranks receive first), or use sendrecv, or isend/irecv with waitall"
-        );
+            None
+        }
     }
-    if sends == 0 {
-        return "every blocked rank is receiving and none is sending: each waits for a message that is never sent. \
-                Check the sources and tags, and let one side send before it receives"
-            .into();
+
+    fn describe(&self) -> String {
+        let mut out = self.kind.mpi_name().to_string();
+        let mut parts = Vec::new();
+        if let Some(root) = self.root {
+            parts.push(format!("root {root}"));
+        }
+        if let Some(op) = self.op {
+            parts.push(format!("op {op}"));
+        }
+        if let Some(count) = self.count {
+            parts.push(format!("count {count}"));
+        }
+        if !parts.is_empty() {
+            out += &format!(" ({})", parts.join(", "));
+        }
+        out
     }
-    "each blocked rank waits for another: follow the peers above; a send or receive is missing or in the wrong order"
-        .into()
+}
+
+/// One communicator's collectives, for matching them up across its members.
+#[derive(Debug)]
+struct CollLog {
+    /// Per member (rank in the communicator): collectives begun here.
+    begun: Vec<u64>,
+    /// Positions some members have reached and others not yet.
+    open: BTreeMap<u64, CollPosition>,
+}
+
+#[derive(Debug)]
+struct CollPosition {
+    first: CollSignature,
+    first_rank: Rank,
+    first_site: &'static Location<'static>,
+    arrived: usize,
+    /// Ranks held at this position in strict mode.
+    gated: Vec<Rank>,
+}
+
+/// `1st`, `2nd`, `3rd`, `4th`, … `11th`, `21st`.
+fn ordinal(n: u64) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
+/// `rank 3, tag 0`, `any source, any tag`.
+fn source_words(source: Option<Rank>, tag: Option<Tag>) -> String {
+    let source = source.map_or("any source".to_string(), |s| format!("rank {s}"));
+    let tag = tag.map_or("any tag".to_string(), |t| format!("tag {t}"));
+    format!("{source}, {tag}")
+}
+
+/// What the hint of a deadlock is chosen from.
+struct HintFacts<'a> {
+    blocked: &'a [BlockedCall],
+    finished: &'a [Rank],
+    core: &'a [Rank],
+    communicators: &'a BTreeMap<u32, Vec<Rank>>,
+    unreceived: &'a [Unreceived],
+    platform: &'a Platform,
+    strict: bool,
+}
+
+impl HintFacts<'_> {
+    /// The finished ranks `b` waits for in vain: those of every `WaitsOn` that only
+    /// finished ranks could satisfy.
+    fn dead_ends(&self, b: &BlockedCall) -> Vec<Rank> {
+        let mut out = Vec::new();
+        for w in &b.waits_on {
+            let mut candidates: Vec<Rank> = w.ranks.clone();
+            for comm in &w.any_of {
+                candidates.extend(self.communicators.get(comm).into_iter().flatten().filter(|&&r| r != b.rank));
+            }
+            if !candidates.is_empty() && candidates.iter().all(|r| self.finished.contains(r)) {
+                out.extend(candidates);
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Advice in plain words, chosen by the pattern of the blocked calls.
+    fn hint(&self) -> String {
+        let in_core = |b: &&BlockedCall| self.core.is_empty() || self.core.contains(&b.rank);
+        let core: Vec<&BlockedCall> = self.blocked.iter().filter(in_core).collect();
+        let collective =
+            |b: &BlockedCall| b.call.is_collective() || matches!(b.call, CallKind::CommSplit | CallKind::CommDup);
+        let where_ = |b: &BlockedCall| format!("{} on {}", b.call.mpi_name(), comm_name(b.comm.unwrap_or(0)));
+
+        // A rank that finished without calling a collective the others are in.
+        let stuck: Vec<(&BlockedCall, Vec<Rank>)> =
+            self.blocked.iter().map(|b| (b, self.dead_ends(b))).filter(|(_, d)| !d.is_empty()).collect();
+        if let Some((b, _)) = stuck.iter().find(|(b, _)| collective(b)) {
+            let gone: Vec<Rank> = {
+                let mut g: Vec<Rank> =
+                    stuck.iter().filter(|(s, _)| collective(s)).flat_map(|(_, d)| d.clone()).collect();
+                g.sort_unstable();
+                g.dedup();
+                g
+            };
+            let waiting: Vec<Rank> =
+                self.blocked.iter().filter(|x| collective(x) && x.call == b.call).map(|x| x.rank).collect();
+            return format!(
+                "rank{} {} finished without calling {}, which rank{} {} {} in: every rank of a communicator must call \
+                 each of its collectives, in the same order",
+                plural(gone.len()),
+                list(&gone),
+                where_(b),
+                plural(waiting.len()),
+                list(&waiting),
+                if waiting.len() == 1 { "is" } else { "are" }
+            );
+        }
+
+        // Ranks of a cycle in different collectives, or some in a collective and some not.
+        if let Some(c) = core.iter().find(|b| collective(b)) {
+            if let Some(other) = core.iter().find(|b| !collective(b) || (b.call, b.comm) != (c.call, c.comm)) {
+                let other_is = if collective(other) { where_(other) } else { other.headline() };
+                let strict = if self.strict {
+                    " In strict mode every collective synchronises: the program relies on a collective returning \
+                     before the other ranks have called it, which MPI does not promise."
+                } else {
+                    ""
+                };
+                return format!(
+                    "collectives called in different orders: rank {} is in {} while rank {} is in {}. Every rank \
+                     must call the collectives of a communicator in the same order, and no rank may wait for a rank \
+                     that first needs it in a collective.{strict}",
+                    c.rank,
+                    where_(c),
+                    other.rank,
+                    other_is
+                );
+            }
+        }
+
+        // A wildcard receive took a message that a later named receive expected.
+        for (b, gone) in &stuck {
+            if let Some(w) = b.last_wildcard.as_ref().filter(|w| gone.contains(&w.source)) {
+                let left: Vec<String> = self
+                    .unreceived
+                    .iter()
+                    .filter(|u| u.rank == b.rank && u.source != w.source)
+                    .map(|u| format!("rank {} (tag {})", u.source, u.tag))
+                    .collect();
+                let left = if left.is_empty() {
+                    String::new()
+                } else {
+                    format!(", and the message of {} is left unreceived", left.join(", "))
+                };
+                return format!(
+                    "rank {} waits for rank {}, which finished; its ANY_SOURCE receive at {} took rank {}'s message \
+                     earlier{left}. Which sender an ANY_SOURCE receive matches depends on timing, and MPI does not fix \
+                     it: receive from explicit sources, or handle the messages in whatever order they come \
+                     (--explore tries other orders)",
+                    b.rank, w.source, w.location, w.source
+                );
+            }
+        }
+
+        // A rank waits for one that finished.
+        if self.core.is_empty() && !stuck.is_empty() {
+            let mut gone: Vec<Rank> = stuck.iter().flat_map(|(_, d)| d.clone()).collect();
+            gone.sort_unstable();
+            gone.dedup();
+            let waiting: Vec<Rank> = stuck.iter().map(|(b, _)| b.rank).collect();
+            let arrived = if self.unreceived.iter().any(|u| waiting.contains(&u.rank)) {
+                " Messages did arrive that no receive took (listed as unreceived): check their sources and tags."
+            } else {
+                ""
+            };
+            return format!(
+                "rank{} {} finished while rank{} {} still wait{} for {}: a matching send or receive is missing there, \
+                 or has another source or tag.{arrived}",
+                plural(gone.len()),
+                list(&gone),
+                plural(waiting.len()),
+                list(&waiting),
+                if waiting.len() == 1 { "s" } else { "" },
+                if gone.len() == 1 { "it" } else { "them" }
+            );
+        }
+
+        let sends = core.iter().filter(|b| b.bytes.is_some()).count();
+        if sends == core.len() && sends > 0 {
+            let limit = if self.strict {
+                "in strict mode no send is buffered, so every send".to_string()
+            } else {
+                format!(
+                    "messages above the eager limit ({}) are not buffered, so each send",
+                    self.platform.eager_limit_text()
+                )
+            };
+            return format!(
+                "every rank in the cycle is sending and none is receiving; {limit} waits for its receiver. Order the \
+                 calls by rank parity (even ranks send first, odd ranks receive first), or use sendrecv, or \
+                 isend/irecv with waitall"
+            );
+        }
+        let wildcard = core.iter().any(|b| b.peer == Some(Peer::Any));
+        if wildcard && core.iter().any(|b| b.last_wildcard.is_some()) {
+            return "the ranks in the knot wait on ANY_SOURCE receives whose earlier matches went another way: which \
+                    sender an ANY_SOURCE receive matches depends on timing, and MPI does not fix it. Receive from \
+                    explicit sources where the order matters (--explore tries other orders)"
+                .into();
+        }
+        if sends == 0 {
+            let arrived = if self.unreceived.iter().any(|u| core.iter().any(|b| b.rank == u.rank)) {
+                " Messages did arrive that no receive took (listed as unreceived): check their sources and tags."
+            } else {
+                ""
+            };
+            return format!(
+                "every rank in the cycle is receiving and none is sending: each waits for a message that is never \
+                 sent. Let one side send before it receives, or post the receives with irecv first.{arrived}"
+            );
+        }
+        "each blocked rank waits for another: follow the cycle above; a send or receive is missing or in the wrong order"
+            .into()
+    }
 }

@@ -39,6 +39,7 @@ mod task;
 mod time;
 pub mod timeline;
 pub mod trace;
+pub mod waitfor;
 mod world;
 
 /// A rank number within a communicator.
@@ -50,9 +51,15 @@ pub use call::CallKind;
 pub use codec::{encoded_len, payload_of_size};
 pub use comm::{Comm, Request, Status, ANY_SOURCE, ANY_TAG, PROC_NULL, TAG_UB, UNDEFINED};
 pub use engine::{OutputLine, RunStats};
-pub use error::{BlockedCall, DeadlockReport, ErrorClass, MpiError, Peer, RankFailure, SimError};
+pub use error::{
+    BlockedCall, DeadlockReport, EdgeKind, ErrorClass, MpiError, Peer, RankFailure, SimError, Spinning, Unreceived,
+    WaitsOn, WildcardMatch,
+};
 pub use platform::Platform;
 pub use task::MAPS_PER_RANK;
 pub use time::Time;
 pub use trace::{Event, EventKind, Protocol, Site, Trace};
-pub use world::{Completed, Simulation, Warning, World, DEFAULT_STACK_SIZE, DEFAULT_STEP_LIMIT};
+pub use sched::Schedule;
+pub use world::{
+    Completed, Exploration, ExploreFailure, Simulation, Warning, World, DEFAULT_STACK_SIZE, DEFAULT_STEP_LIMIT,
+};

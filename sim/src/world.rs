@@ -2,9 +2,9 @@
 
 use crate::comm::Comm;
 use crate::engine::{Config, Engine, OutputLine, RunStats};
-use crate::error::SimError;
+use crate::error::{DeadlockReport, SimError, Unreceived};
 use crate::platform::Platform;
-use crate::sched::{FirstChoice, Oracle};
+use crate::sched::{Oracle, Schedule};
 use crate::task::Tasks;
 use crate::time::Time;
 use crate::trace::{Site, Trace, TRACE_SCHEMA};
@@ -37,6 +37,8 @@ pub struct World {
     stack_size: usize,
     step_limit: u64,
     record_trace: bool,
+    schedule: Schedule,
+    check_buffering: bool,
 }
 
 /// A run that completed.
@@ -87,6 +89,19 @@ pub enum Warning {
         tag: Tag,
         /// Its size.
         bytes: u64,
+        /// The call that sent it.
+        call: CallKind,
+        /// Where it was sent.
+        location: Site,
+    },
+    /// The run completed only thanks to buffering: with zero buffering (every send
+    /// synchronous) and synchronising collectives, as `--strict` runs it, it deadlocks.
+    /// MPI promises neither, so another MPI library, platform or message size can hang.
+    BufferingHazard {
+        /// What the program relies on, in words.
+        reliance: String,
+        /// The deadlock of the strict run: its cycle, blocked calls and hint.
+        deadlock: Box<DeadlockReport>,
     },
     /// A request was never completed or freed.
     DanglingRequest {
@@ -102,8 +117,28 @@ pub enum Warning {
 impl std::fmt::Display for Warning {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Warning::Unreceived { rank, source, tag, bytes } => {
-                write!(f, "a message from rank {source} to rank {rank} (tag {tag}, {bytes} bytes) was never received")
+            Warning::Unreceived { rank, source, tag, bytes, call, location } => {
+                let u = Unreceived {
+                    rank: *rank,
+                    source: *source,
+                    tag: *tag,
+                    bytes: *bytes,
+                    call: *call,
+                    location: location.clone(),
+                };
+                write!(f, "{u}")
+            }
+            Warning::BufferingHazard { reliance, deadlock } => {
+                write!(f, "buffering hazard: the run completes only because {reliance}")?;
+                if !deadlock.cycle.is_empty() {
+                    write!(f, "; with zero buffering (--strict) it deadlocks in the cycle {}", deadlock.cycle_text())?;
+                } else {
+                    write!(f, "; with zero buffering (--strict) it deadlocks")?;
+                }
+                for b in &deadlock.blocked {
+                    write!(f, "\n  {b}")?;
+                }
+                write!(f, "\n  hint: {}", deadlock.hint)
             }
             Warning::DanglingRequest { rank, call, location } => write!(
                 f,
@@ -140,7 +175,89 @@ impl World {
             stack_size: DEFAULT_STACK_SIZE,
             step_limit: DEFAULT_STEP_LIMIT,
             record_trace: true,
+            schedule: Schedule::First,
+            check_buffering: false,
         }
+    }
+
+    /// Makes the choices MPI leaves open (wildcard matches, `waitany`, `waitsome`, timing
+    /// jitter) as `schedule` says: [`Schedule::First`] by default, or a token that
+    /// [`World::explore`] or `--explore` printed, to replay a failure exactly.
+    pub fn schedule(mut self, schedule: Schedule) -> World {
+        self.schedule = schedule;
+        self
+    }
+
+    /// After a run that completes, runs the program again with zero buffering and
+    /// synchronising collectives (as `--strict` does); if that run deadlocks, adds a
+    /// [`Warning::BufferingHazard`] with its cycle. Off by default, as it can double the
+    /// cost of a run; `mpisim run` turns it on.
+    pub fn check_buffering(mut self, on: bool) -> World {
+        self.check_buffering = on;
+        self
+    }
+
+    /// Runs `program` under up to `runs` schedules, stopping at the first run that does
+    /// not complete: first under this world's own schedule, then under random ones
+    /// (other wildcard matches and `waitany`/`waitsome` picks, then those with timing
+    /// jitter too), drawn from this world's seed. The failure's [`Schedule`] is a token
+    /// that replays it exactly with [`World::schedule`], `--replay TOKEN` or
+    /// `MPISIM_SEED=TOKEN`.
+    ///
+    /// If the environment variable `MPISIM_SEED` holds a schedule token, only that
+    /// schedule runs: set it to replay a failure that a test found.
+    ///
+    /// ```
+    /// use mpisim::{World, ANY_SOURCE};
+    /// // Which of ranks 1 and 2 the wildcard receive matches first is up to MPI.
+    /// let found = World::new(3).explore(40, |comm| {
+    ///     if comm.rank() == 0 {
+    ///         let _: u8 = comm.recv(ANY_SOURCE, 0);
+    ///         let _: u8 = comm.recv(2, 0); // wrong if the wildcard took rank 2's message
+    ///     } else {
+    ///         comm.send(&1u8, 0, 0);
+    ///     }
+    /// });
+    /// let failure = found.failure.expect("some schedule matches rank 2 first");
+    /// let replay = World::new(3).schedule(failure.schedule).run(|comm| {
+    ///     if comm.rank() == 0 {
+    ///         let _: u8 = comm.recv(ANY_SOURCE, 0);
+    ///         let _: u8 = comm.recv(2, 0);
+    ///     } else {
+    ///         comm.send(&1u8, 0, 0);
+    ///     }
+    /// });
+    /// assert!(replay.is_err());
+    /// ```
+    pub fn explore<R, F>(&self, runs: usize, program: F) -> Exploration<R>
+    where
+        F: Fn(&Comm) -> R,
+    {
+        let replay = std::env::var("MPISIM_SEED").ok().and_then(|v| v.parse::<Schedule>().ok());
+        let schedules: Box<dyn Iterator<Item = Schedule>> = match replay {
+            Some(token) => Box::new(std::iter::once(token)),
+            None => Box::new(
+                std::iter::once(self.schedule).chain((0..).map(|i| Schedule::explored(self.seed, i))).take(runs.max(1)),
+            ),
+        };
+        let mut first = None;
+        let mut done = 0;
+        for (run, schedule) in schedules.enumerate() {
+            let world = World { schedule, check_buffering: self.check_buffering && run == 0, ..self.clone() };
+            let sim = world.simulate(&program);
+            done += 1;
+            if sim.outcome.is_err() {
+                return Exploration {
+                    runs: done,
+                    first,
+                    failure: Some(Box::new(ExploreFailure { schedule, run, simulation: sim })),
+                };
+            }
+            if first.is_none() {
+                first = Some(sim);
+            }
+        }
+        Exploration { runs: done, first, failure: None }
     }
 
     /// Simulates on `platform`.
@@ -209,7 +326,8 @@ impl World {
     where
         F: Fn(&Comm) -> R,
     {
-        self.simulate_with(program, &mut FirstChoice)
+        let mut oracle = self.schedule.oracle();
+        self.simulate_with(program, &mut *oracle)
     }
 
     /// [`World::simulate`] with the choices MPI leaves open made by `oracle`.
@@ -217,6 +335,35 @@ impl World {
     where
         F: Fn(&Comm) -> R,
     {
+        let (mut sim, relied_on_buffering) = self.run_once(&program, oracle);
+        if self.check_buffering && relied_on_buffering && sim.outcome.is_ok() {
+            sim.warnings.extend(self.buffering_hazard(&program));
+        }
+        sim
+    }
+
+    /// The same program with zero buffering and synchronising collectives: a warning if
+    /// it deadlocks.
+    fn buffering_hazard<R>(&self, program: &dyn Fn(&Comm) -> R) -> Option<Warning> {
+        let strict = World { strict: true, record_trace: false, check_buffering: false, ..self.clone() };
+        let (sim, _) = strict.run_once(program, &mut *Schedule::First.oracle());
+        let Err(SimError::Deadlock(deadlock)) = sim.outcome else {
+            return None;
+        };
+        let collective = deadlock.blocked.iter().find(|b| b.call.is_collective());
+        let reliance = match collective {
+            Some(b) => format!(
+                "{} returns before every rank has called it, which MPI allows but does not promise (collectives \
+                 need not synchronise)",
+                b.call.mpi_name()
+            ),
+            None => format!("messages below the eager limit ({}) are buffered", self.platform.eager_limit_text()),
+        };
+        Some(Warning::BufferingHazard { reliance, deadlock: Box::new(deadlock) })
+    }
+
+    /// One run; also says whether its outcome could depend on buffering.
+    fn run_once<R>(&self, program: &dyn Fn(&Comm) -> R, oracle: &mut dyn Oracle) -> (Simulation<R>, bool) {
         let trace = |events| Trace {
             schema: TRACE_SCHEMA,
             ranks: self.ranks,
@@ -234,16 +381,15 @@ impl World {
             trace: trace(Vec::new()),
         };
         if self.ranks == 0 {
-            return setup_error("a world needs at least 1 rank".into());
+            return (setup_error("a world needs at least 1 rank".into()), false);
         }
         if self.ranks > u32::MAX as usize {
-            return setup_error(format!("{} ranks is more than mpisim can number", self.ranks));
+            return (setup_error(format!("{} ranks is more than mpisim can number", self.ranks)), false);
         }
         let mut tasks = match Tasks::<R>::new(self.ranks, self.stack_size) {
             Ok(t) => t,
-            Err(message) => return setup_error(message),
+            Err(message) => return (setup_error(message), false),
         };
-        let program = &program;
         for rank in 0..self.ranks {
             let (size, seed) = (self.ranks, self.seed);
             // SAFETY: `program` outlives `tasks`, which is dropped (unwinding every task)
@@ -255,7 +401,7 @@ impl World {
                 })
             };
             if let Err(message) = spawned {
-                return setup_error(message);
+                return (setup_error(message), false);
             }
         }
         let cfg = Config {
@@ -273,20 +419,71 @@ impl World {
         engine.output.sort_by_key(|line| (line.time, line.rank));
         let mut warnings = Vec::new();
         if outcome.is_ok() {
-            for (rank, source, tag, bytes) in engine.unreceived() {
-                warnings.push(Warning::Unreceived { rank, source, tag, bytes });
+            for Unreceived { rank, source, tag, bytes, call, location } in engine.unreceived() {
+                warnings.push(Warning::Unreceived { rank, source, tag, bytes, call, location });
             }
             for (rank, call, location) in engine.dangling_requests() {
                 warnings.push(Warning::DanglingRequest { rank, call, location });
             }
         }
-        Simulation {
+        let sim = Simulation {
             outcome,
             time: engine.now(),
             stats: engine.stats,
             output: std::mem::take(&mut engine.output),
             warnings,
             trace: trace(std::mem::take(&mut engine.events)),
+        };
+        (sim, engine.relied_on_buffering())
+    }
+}
+
+/// What [`World::explore`] found.
+#[derive(Debug)]
+pub struct Exploration<R> {
+    /// How many schedules ran.
+    pub runs: usize,
+    /// The run under the world's own schedule, if it completed.
+    pub first: Option<Simulation<R>>,
+    /// The first run that did not complete.
+    pub failure: Option<Box<ExploreFailure<R>>>,
+}
+
+impl<R> Exploration<R> {
+    /// `Ok(runs)` if every schedule completed, else the failure: for `?` and assertions
+    /// in tests (`explore(..).result().unwrap()` prints how to replay).
+    pub fn result(self) -> Result<usize, Box<ExploreFailure<R>>> {
+        match self.failure {
+            Some(failure) => Err(failure),
+            None => Ok(self.runs),
         }
     }
 }
+
+/// A schedule under which a program failed, and what happened.
+#[derive(Debug)]
+pub struct ExploreFailure<R> {
+    /// The schedule: its text is the replay token.
+    pub schedule: Schedule,
+    /// Which run of the exploration found it (0 is the world's own schedule).
+    pub run: usize,
+    /// The failing run.
+    pub simulation: Simulation<R>,
+}
+
+impl<R> ExploreFailure<R> {
+    /// Why the run failed.
+    pub fn error(&self) -> &SimError {
+        self.simulation.outcome.as_ref().err().expect("a failure did not complete")
+    }
+}
+
+impl<R> std::fmt::Display for ExploreFailure<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "run {} of the exploration failed, under schedule {}:", self.run, self.schedule)?;
+        writeln!(f, "{}", self.error())?;
+        write!(f, "replay it with MPISIM_SEED={} (tests), or --replay {} (mpisim run)", self.schedule, self.schedule)
+    }
+}
+
+impl<R: std::fmt::Debug> std::error::Error for ExploreFailure<R> {}

@@ -7,13 +7,17 @@ use crate::comm::Comm;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
+mod coll_order;
 mod hello;
 mod master_worker;
 mod nonblocking;
 mod p2p_tags;
 mod persistent;
 mod pingpong;
+mod recv_recv;
 mod ring;
+mod skip_collective;
+mod wildcard_race;
 
 pub use ring::RingOrder;
 
@@ -183,6 +187,10 @@ pub fn programs() -> &'static [Program] {
         nonblocking::PROGRAM,
         persistent::PROGRAM,
         master_worker::PROGRAM,
+        recv_recv::PROGRAM,
+        coll_order::PROGRAM,
+        skip_collective::PROGRAM,
+        wildcard_race::PROGRAM,
     ]
 }
 
@@ -191,13 +199,17 @@ pub fn find(name: &str) -> Option<&'static Program> {
     programs().iter().find(|p| p.name == name)
 }
 
+pub use coll_order::coll_order;
 pub use hello::hello;
 pub use master_worker::master_worker;
 pub use nonblocking::nonblocking;
 pub use p2p_tags::p2p_tags;
 pub use persistent::persistent;
 pub use pingpong::pingpong;
+pub use recv_recv::recv_recv;
 pub use ring::ring;
+pub use skip_collective::skip_collective;
+pub use wildcard_race::wildcard_race;
 
 #[cfg(test)]
 mod tests {
