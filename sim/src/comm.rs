@@ -54,11 +54,19 @@ pub(crate) struct RankCtx {
     /// The suspending end of the rank's green task; valid while `live`.
     yielder: *const Yielder,
     live: Cell<bool>,
+    /// Collective sequence numbers and the world's algorithm choices.
+    pub(crate) coll: crate::coll::RankColl,
 }
 
 impl RankCtx {
     #[track_caller]
     pub(crate) fn call(&self, kind: CallKind, op: Op) -> Reply {
+        self.call_at(kind, Location::caller(), op)
+    }
+
+    /// [`RankCtx::call`] on behalf of a call made at `site`: a collective's steps carry
+    /// the user's file:line.
+    pub(crate) fn call_at(&self, kind: CallKind, site: &'static Location<'static>, op: Op) -> Reply {
         assert!(
             self.live.get(),
             "this communicator belongs to a run that has ended: use a Comm only inside the program it was given to"
@@ -66,14 +74,19 @@ impl RankCtx {
         // SAFETY: `live` is true only while the rank's task runs, and the yielder lives on
         // that task's stack for the whole of the program.
         let yielder = unsafe { &*self.yielder };
-        yielder.suspend(Call { kind, site: Location::caller(), op }).expect("the engine answers every call it resumes")
+        yielder.suspend(Call { kind, site, op }).expect("the engine answers every call it resumes")
     }
 
     /// Stops the rank for an error found in the program's own process (e.g. a receive of
     /// the wrong type). The engine ends the run and never resumes the rank.
     #[track_caller]
     pub(crate) fn fail(&self, kind: CallKind, error: MpiError) -> ! {
-        self.call(kind, Op::Fail { error });
+        self.fail_at(kind, Location::caller(), error)
+    }
+
+    /// [`RankCtx::fail`] for a call made at `site`.
+    pub(crate) fn fail_at(&self, kind: CallKind, site: &'static Location<'static>, error: MpiError) -> ! {
+        self.call_at(kind, site, Op::Fail { error });
         unreachable!("the engine does not resume a failed rank")
     }
 }
@@ -100,8 +113,14 @@ impl Drop for LiveGuard {
 
 impl Comm {
     pub(crate) fn world(rank: Rank, size: usize, seed: u64, yielder: &Yielder) -> (Comm, LiveGuard) {
-        let ctx =
-            Rc::new(RankCtx { world_rank: rank, seed, self_comm: Cell::new(None), yielder, live: Cell::new(true) });
+        let ctx = Rc::new(RankCtx {
+            world_rank: rank,
+            seed,
+            self_comm: Cell::new(None),
+            yielder,
+            live: Cell::new(true),
+            coll: crate::coll::RankColl::default(),
+        });
         let handle = CommHandle { id: crate::engine::WORLD_COMM, rank, size };
         (Comm { ctx: ctx.clone(), handle }, LiveGuard(ctx))
     }

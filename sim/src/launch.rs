@@ -49,6 +49,8 @@ pub struct RunOptions {
     pub seed: u64,
     /// `--format text|json`.
     pub format: Format,
+    /// `--algorithm COLL=NAME` (repeatable): collective algorithms instead of MPICH's choice.
+    pub algorithms: crate::coll::Algorithms,
     /// `--trace FILE`.
     pub trace: Option<PathBuf>,
     /// `--trace-format json|chrome`.
@@ -68,6 +70,8 @@ pub const RUN_FLAGS: &str = "\
   --seed S                 seed of the run (default: MPISIM_SEED, else 0)
   --format text|json       output format (default text)
   --trace FILE             save the trace (mpisim JSON; `mpisim view FILE` opens it)
+  --algorithm COLL=NAME    run a collective with this algorithm instead of MPICH's choice (repeatable),
+                           e.g. bcast=binomial, allreduce=ring; `mpisim list` names them
   --trace-format json|chrome
                            format of --trace: mpisim's JSON, or Chrome trace events for Perfetto
   --tui                    explore the run in the terminal UI, then print the report
@@ -83,6 +87,7 @@ impl Default for RunOptions {
             seed: 0,
             format: Format::Text,
             trace: None,
+            algorithms: crate::coll::Algorithms::default(),
             trace_format: TraceFormat::Json,
             tui: false,
             mouse: false,
@@ -138,6 +143,15 @@ impl RunOptions {
                     }
                 }
                 "--trace" => opts.trace = Some(PathBuf::from(value(flag)?)),
+                "--algorithm" => {
+                    let v = value(flag)?;
+                    if v.contains('=') {
+                        opts.algorithms.parse_and_set(&v)?;
+                    } else {
+                        // `--algorithm NAME` is a parameter of the program (`coll` takes one).
+                        rest.push(("algorithm".to_string(), v));
+                    }
+                }
                 "--trace-format" => {
                     opts.trace_format = match value(flag)?.as_str() {
                         "json" => TraceFormat::Json,
@@ -163,7 +177,11 @@ impl RunOptions {
         if let Some(limit) = self.eager_limit {
             platform.eager_limit = limit;
         }
-        World::new(self.ranks.unwrap_or(default_ranks)).platform(platform).seed(self.seed).strict(self.strict)
+        World::new(self.ranks.unwrap_or(default_ranks))
+            .platform(platform)
+            .seed(self.seed)
+            .strict(self.strict)
+            .algorithms(self.algorithms.clone())
     }
 
     /// Prints the run as the options ask, saves its trace, and returns the exit code.

@@ -27,6 +27,7 @@ mod call;
 pub mod catalogue;
 pub mod chrome;
 mod codec;
+mod coll;
 mod comm;
 mod engine;
 mod error;
@@ -49,6 +50,11 @@ pub type Tag = i32;
 
 pub use call::CallKind;
 pub use codec::{encoded_len, payload_of_size};
+pub use coll::ops::names as op;
+pub use coll::ops::{Element, Operand, Operator, ReduceOp, UserOp};
+#[cfg(feature = "proptest")]
+pub use coll::strategies;
+pub use coll::{Algorithm, Algorithms, CollRequest, Collective};
 pub use comm::{Comm, Request, Status, ANY_SOURCE, ANY_TAG, PROC_NULL, TAG_UB, UNDEFINED};
 pub use engine::{OutputLine, RunStats};
 pub use error::{
@@ -56,10 +62,10 @@ pub use error::{
     WaitsOn, WildcardMatch,
 };
 pub use platform::Platform;
+pub use sched::Schedule;
 pub use task::MAPS_PER_RANK;
 pub use time::Time;
 pub use trace::{Event, EventKind, Protocol, Site, Trace};
-pub use sched::Schedule;
 pub use world::{
     Completed, Exploration, ExploreFailure, Simulation, Warning, World, DEFAULT_STACK_SIZE, DEFAULT_STEP_LIMIT,
 };

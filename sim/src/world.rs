@@ -39,6 +39,7 @@ pub struct World {
     record_trace: bool,
     schedule: Schedule,
     check_buffering: bool,
+    algorithms: crate::coll::Algorithms,
 }
 
 /// A run that completed.
@@ -177,6 +178,7 @@ impl World {
             record_trace: true,
             schedule: Schedule::First,
             check_buffering: false,
+            algorithms: crate::coll::Algorithms::default(),
         }
     }
 
@@ -297,6 +299,24 @@ impl World {
         self
     }
 
+    /// Runs `collective` with `algorithm` instead of MPICH's choice by size (where the
+    /// algorithm applies: see [`Algorithm`](crate::Algorithm)).
+    ///
+    /// # Panics
+    /// If `algorithm` is not one of `collective`'s ([`Collective::algorithms`](crate::Collective::algorithms)).
+    pub fn algorithm(mut self, collective: crate::Collective, algorithm: crate::Algorithm) -> World {
+        if let Err(e) = self.algorithms.set(collective, algorithm) {
+            panic!("World::algorithm: {e}");
+        }
+        self
+    }
+
+    /// Every algorithm choice at once (as `--algorithm` flags give them).
+    pub fn algorithms(mut self, algorithms: crate::coll::Algorithms) -> World {
+        self.algorithms = algorithms;
+        self
+    }
+
     /// Whether to record the trace (on by default; off for speed).
     pub fn record_trace(mut self, on: bool) -> World {
         self.record_trace = on;
@@ -390,13 +410,15 @@ impl World {
             Ok(t) => t,
             Err(message) => return (setup_error(message), false),
         };
+        let algorithms = std::rc::Rc::new(self.algorithms.clone());
         for rank in 0..self.ranks {
-            let (size, seed) = (self.ranks, self.seed);
+            let (size, seed, algorithms) = (self.ranks, self.seed, algorithms.clone());
             // SAFETY: `program` outlives `tasks`, which is dropped (unwinding every task)
             // at the end of this function.
             let spawned = unsafe {
                 tasks.spawn(move |yielder| {
                     let (comm, _live) = Comm::world(rank, size, seed, yielder);
+                    comm.ctx.coll.choose(algorithms);
                     program(&comm)
                 })
             };

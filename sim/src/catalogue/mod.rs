@@ -7,15 +7,22 @@ use crate::comm::Comm;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
+mod coll;
 mod coll_order;
+mod collectives_tour;
 mod hello;
+mod kmeans;
 mod master_worker;
 mod nonblocking;
 mod p2p_tags;
+mod parallel_map;
+mod parallel_sum;
 mod persistent;
 mod pingpong;
 mod recv_recv;
+mod reduce_ops;
 mod ring;
+mod scatterv;
 mod skip_collective;
 mod wildcard_race;
 
@@ -187,6 +194,13 @@ pub fn programs() -> &'static [Program] {
         nonblocking::PROGRAM,
         persistent::PROGRAM,
         master_worker::PROGRAM,
+        collectives_tour::PROGRAM,
+        reduce_ops::PROGRAM,
+        parallel_map::PROGRAM,
+        parallel_sum::PROGRAM,
+        kmeans::PROGRAM,
+        scatterv::PROGRAM,
+        coll::PROGRAM,
         recv_recv::PROGRAM,
         coll_order::PROGRAM,
         skip_collective::PROGRAM,
@@ -199,15 +213,22 @@ pub fn find(name: &str) -> Option<&'static Program> {
     programs().iter().find(|p| p.name == name)
 }
 
+pub use coll::coll;
 pub use coll_order::coll_order;
+pub use collectives_tour::collectives_tour;
 pub use hello::hello;
+pub use kmeans::{kmeans, Clustering};
 pub use master_worker::master_worker;
 pub use nonblocking::nonblocking;
 pub use p2p_tags::p2p_tags;
+pub use parallel_map::parallel_map;
+pub use parallel_sum::parallel_sum;
 pub use persistent::persistent;
 pub use pingpong::pingpong;
 pub use recv_recv::recv_recv;
+pub use reduce_ops::reduce_ops;
 pub use ring::ring;
+pub use scatterv::scatterv;
 pub use skip_collective::skip_collective;
 pub use wildcard_race::wildcard_race;
 

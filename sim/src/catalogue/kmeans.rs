@@ -1,0 +1,114 @@
+//! `kmeans`: k-means with restarts in parallel. Every rank makes the same data set (a
+//! fixed generator, no input file), runs Lloyd's iterations from its own random start
+//! (compute time charged with `compute`), then MINLOC over (inertia, rank) picks the best
+//! run and a bcast from that rank gives everyone its centroids.
+
+use super::{Param, ParamKind, Params, Program};
+use crate::comm::Comm;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// Virtual time charged per point-to-centroid distance.
+pub const NS_PER_DISTANCE: u64 = 4;
+
+/// A small, stable generator (Knuth's MMIX LCG): the same numbers on every machine.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> f64 {
+        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+type Point = (f64, f64);
+
+/// `n` points in `k` clusters around (10·c, 10·c) for c in 0..k.
+fn data(n: usize, k: usize) -> Vec<Point> {
+    let mut g = Lcg(2024);
+    (0..n)
+        .map(|i| {
+            let c = (i % k) as f64 * 10.0;
+            (c + 4.0 * (g.next() - 0.5), c + 4.0 * (g.next() - 0.5))
+        })
+        .collect()
+}
+
+fn dist2(a: Point, b: Point) -> f64 {
+    (a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)
+}
+
+fn nearest(p: Point, centroids: &[Point]) -> (usize, f64) {
+    let mut best = (0, f64::INFINITY);
+    for (j, &c) in centroids.iter().enumerate() {
+        let d = dist2(p, c);
+        if d < best.1 {
+            best = (j, d);
+        }
+    }
+    best
+}
+
+/// What the best run found.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Clustering {
+    /// The rank whose run won.
+    pub best_rank: usize,
+    /// Its sum of squared distances to the nearest centroid.
+    pub inertia: f64,
+    /// Its centroids.
+    pub centroids: Vec<Point>,
+}
+
+/// One k-means run per rank; every rank returns the best run's clustering.
+pub fn kmeans(comm: &Comm, points: usize, k: usize, iterations: usize) -> Clustering {
+    let k = k.clamp(1, points.max(1));
+    let xs = data(points, k);
+    // This rank's start: k distinct points picked by its own generator.
+    let mut g = Lcg(0x9E37_79B9 ^ comm.rank() as u64);
+    let mut centroids: Vec<Point> = Vec::with_capacity(k);
+    while centroids.len() < k {
+        let p = xs[(g.next() * xs.len() as f64) as usize % xs.len()];
+        if !centroids.contains(&p) {
+            centroids.push(p);
+        }
+    }
+    for _ in 0..iterations {
+        comm.compute(Duration::from_nanos(NS_PER_DISTANCE * (points * k) as u64));
+        let mut sums = vec![(0.0, 0.0, 0usize); k];
+        for &p in &xs {
+            let (j, _) = nearest(p, &centroids);
+            sums[j] = (sums[j].0 + p.0, sums[j].1 + p.1, sums[j].2 + 1);
+        }
+        for (c, s) in centroids.iter_mut().zip(&sums) {
+            if s.2 > 0 {
+                *c = (s.0 / s.2 as f64, s.1 / s.2 as f64);
+            }
+        }
+    }
+    comm.compute(Duration::from_nanos(NS_PER_DISTANCE * (points * k) as u64));
+    let inertia: f64 = xs.iter().map(|&p| nearest(p, &centroids).1).sum();
+    // The best run: smallest inertia, ties to the smaller rank.
+    let (best_inertia, best_rank) = comm.allreduce(&(inertia, comm.rank()), crate::op::MINLOC);
+    let centroids = comm.bcast((comm.rank() == best_rank).then_some(&centroids), best_rank);
+    if comm.rank() == 0 {
+        comm.print(format!("best run: rank {best_rank}, inertia {best_inertia:.3}, centroids {centroids:.2?}"));
+    }
+    Clustering { best_rank, inertia: best_inertia, centroids }
+}
+
+pub(super) const PROGRAM: Program = Program {
+    name: "kmeans",
+    summary: "k-means restarts in parallel; MINLOC picks the best, bcast shares it",
+    params: &[
+        Param { name: "points", help: "points in the data set", default: "2000", kind: ParamKind::Count },
+        Param { name: "k", help: "clusters", default: "4", kind: ParamKind::Count },
+        Param { name: "iterations", help: "Lloyd iterations per run", default: "10", kind: ParamKind::Count },
+    ],
+    min_ranks: 1,
+    default_ranks: 4,
+    run: |comm: &Comm, p: &Params| -> Value {
+        let c = kmeans(comm, p.number("points") as usize, p.number("k") as usize, p.number("iterations") as usize);
+        json!({ "best_rank": c.best_rank, "inertia": c.inertia })
+    },
+};

@@ -1,0 +1,374 @@
+//! Nonblocking collectives (`ibcast`, `iallreduce`, …): the same algorithms as the blocking
+//! ones, run as a schedule of rounds.
+//!
+//! The algorithm runs on a small coroutine of its own. Each time it asks for a round, the
+//! request posts the round's receives and sends (`irecv`/`isend`) and returns to the
+//! program; [`CollRequest::test`] and [`CollRequest::wait`] complete posted rounds and let
+//! the algorithm post the next. So a nonblocking collective advances when its request is
+//! tested or waited for, as in an MPI library without an asynchronous progress thread;
+//! virtual time spent computing between the call and the wait overlaps with its messages.
+//!
+//! With no size agreement possible before the first round, a nonblocking collective that
+//! the user did not pin to an algorithm picks by what every rank knows: binomial bcast,
+//! scatter and gather; recursive-doubling (power of two) or Bruck allgather; isend/irecv
+//! alltoall; reductions by count × element size, as MPICH.
+
+use super::net::{completions, received, request, Net, Round, Transport};
+use super::ops::Operator;
+use super::reduce::{self, Reduction};
+use super::select::{mpich, Collective};
+use super::{barrier, bcast, blocks, plural, wire, Invocation, Marker};
+use crate::call::{CallKind, Channel, Op, RecvArgs, ReqId, SendArgs, SendMode, WaitHow};
+use crate::codec::Payload;
+use crate::comm::{Comm, RankCtx};
+use crate::error::{ErrorClass, MpiError};
+use crate::{Rank, Tag};
+use corosensei::stack::DefaultStack;
+use corosensei::{Coroutine, CoroutineResult, Yielder};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::panic::Location;
+use std::rc::Rc;
+
+/// Stack of an algorithm's coroutine: algorithms are shallow, user ops run on it too.
+const STACK_SIZE: usize = 256 * 1024;
+
+type Schedule<R> = Coroutine<Vec<Payload>, Round, Result<R, MpiError>, DefaultStack>;
+
+/// Hands each round to the request that drives the coroutine.
+struct Yielding<'y> {
+    yielder: &'y Yielder<Vec<Payload>, Round>,
+}
+
+impl Transport for Yielding<'_> {
+    fn round(&mut self, sends: Vec<(Rank, Payload)>, recvs: Vec<Rank>) -> Vec<Payload> {
+        self.yielder.suspend((sends, recvs))
+    }
+}
+
+/// A nonblocking collective in progress (`MPI_Request` of `MPI_Ibcast` and its kin). Take
+/// its result with [`CollRequest::wait`]; [`CollRequest::test`] advances it without
+/// blocking.
+///
+/// ```
+/// use mpisim::{op, World};
+/// use std::time::Duration;
+/// let run = World::new(4).run(|comm| {
+///     let req = comm.iallreduce(&(comm.rank() as u64), op::SUM);
+///     comm.compute(Duration::from_micros(5));              // overlaps with the reduction
+///     req.wait()
+/// }).unwrap();
+/// assert_eq!(run.results, vec![6; 4]);
+/// ```
+pub struct CollRequest<R> {
+    ctx: Rc<RankCtx>,
+    kind: CallKind,
+    chan: Channel,
+    tag: Tag,
+    schedule: Option<Schedule<R>>,
+    /// The current round's receives, then its sends.
+    posted: Vec<ReqId>,
+    recvs: usize,
+    result: Option<R>,
+}
+
+impl<R> std::fmt::Debug for CollRequest<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CollRequest").field("call", &self.kind).field("complete", &self.result.is_some()).finish()
+    }
+}
+
+impl<R: 'static> CollRequest<R> {
+    fn start(inv: &Invocation, body: impl FnOnce(&mut Net) -> Result<R, MpiError> + 'static) -> CollRequest<R> {
+        let (rank, size) = (inv.comm.rank(), inv.comm.size());
+        let stack = DefaultStack::new(STACK_SIZE).unwrap_or_else(|e| {
+            inv.fail(MpiError::new(
+                ErrorClass::Other,
+                format!("cannot map a stack for a nonblocking collective: {e}; complete earlier ones first"),
+            ))
+        });
+        let schedule = Coroutine::with_stack(stack, move |yielder: &Yielder<Vec<Payload>, Round>, _: Vec<Payload>| {
+            let mut transport = Yielding { yielder };
+            body(&mut Net::new(rank, size, &mut transport))
+        });
+        let mut req = CollRequest {
+            ctx: inv.comm.ctx.clone(),
+            kind: inv.kind,
+            chan: inv.channel(),
+            tag: inv.tag,
+            schedule: Some(schedule),
+            posted: Vec::new(),
+            recvs: 0,
+            result: None,
+        };
+        req.advance(Vec::new(), inv.site);
+        req
+    }
+
+    /// Resumes the algorithm with what its last round received.
+    fn advance(&mut self, received: Vec<Payload>, site: &'static Location<'static>) {
+        let schedule = self.schedule.as_mut().expect("an unfinished collective has its schedule");
+        match schedule.resume(received) {
+            CoroutineResult::Yield((sends, recvs)) => self.post(sends, recvs, site),
+            CoroutineResult::Return(Ok(r)) => {
+                self.result = Some(r);
+                self.schedule = None;
+            }
+            CoroutineResult::Return(Err(e)) => self.ctx.fail_at(self.kind, site, e),
+        }
+    }
+
+    fn post(&mut self, sends: Vec<(Rank, Payload)>, recvs: Vec<Rank>, site: &'static Location<'static>) {
+        if sends.is_empty() && recvs.is_empty() {
+            return self.advance(Vec::new(), site);
+        }
+        self.posted.clear();
+        self.recvs = recvs.len();
+        for from in recvs {
+            let args = RecvArgs { chan: self.chan, source: Some(from), tag: Some(self.tag) };
+            self.posted.push(request(self.ctx.call_at(CallKind::Irecv, site, Op::Recv { args, block: false })));
+        }
+        for (dest, payload) in sends {
+            let args = SendArgs { chan: self.chan, dest, tag: self.tag, mode: SendMode::Standard, payload };
+            self.posted.push(request(self.ctx.call_at(CallKind::Isend, site, Op::Send { args, block: false })));
+        }
+    }
+
+    fn progress(&mut self, block: bool, site: &'static Location<'static>) {
+        while self.result.is_none() {
+            let reqs = self.posted.iter().map(|&id| Some(id)).collect();
+            let kind = if block { CallKind::Waitall } else { CallKind::Testall };
+            let done = completions(self.ctx.call_at(kind, site, Op::Wait { reqs, how: WaitHow::All, block }));
+            if done.is_empty() {
+                return; // a test found the round incomplete
+            }
+            let mut got: Vec<Option<Payload>> = vec![None; self.recvs];
+            for c in done {
+                let i = c.index;
+                if i < got.len() {
+                    got[i] = Some(received(c));
+                }
+            }
+            self.advance(got.into_iter().map(|p| p.expect("a completed round received everything")).collect(), site);
+        }
+    }
+
+    /// Advances the collective without blocking (`MPI_Test`); whether it is complete.
+    #[track_caller]
+    pub fn test(&mut self) -> bool {
+        self.progress(false, Location::caller());
+        self.result.is_some()
+    }
+
+    /// Whether the collective has completed (by an earlier test or at once).
+    pub fn is_complete(&self) -> bool {
+        self.result.is_some()
+    }
+
+    /// Completes the collective (`MPI_Wait`) and returns its result.
+    #[track_caller]
+    pub fn wait(mut self) -> R {
+        self.progress(true, Location::caller());
+        self.result.take().expect("a waited collective is complete")
+    }
+}
+
+fn decode<T: DeserializeOwned>(block: &[u8], from: Rank) -> Result<T, MpiError> {
+    wire::decode_value(block, from)
+}
+
+/// Starts a collective that the request then carries on.
+fn launch<R: 'static>(
+    inv: &Invocation,
+    collective: Collective,
+    m: Marker,
+    bytes: u64,
+    body: impl FnOnce(super::Algorithm, &mut Net) -> Result<R, MpiError> + 'static,
+) -> CollRequest<R> {
+    let (alg, _) = inv.select(collective, m, inv.facts(bytes), None);
+    let req = CollRequest::start(inv, move |net| body(alg, net));
+    inv.end();
+    req
+}
+
+fn launch_reduction<T: Clone + 'static, O: Operator<T>, R: 'static>(
+    inv: &Invocation,
+    collective: Collective,
+    op: O,
+    value: &T,
+    root: Option<Rank>,
+    body: impl FnOnce(super::Algorithm, &mut Net, Vec<O::Elem>, &Reduction<O::Elem>) -> Result<Option<Vec<O::Elem>>, MpiError>
+        + 'static,
+    finish: impl FnOnce(Option<T>) -> R + 'static,
+) -> CollRequest<R> {
+    let call = super::reduce_call(inv, &op, op.elements(value.clone()), root);
+    let (alg, _) = inv.select(collective, call.marker, call.facts, None);
+    let elems = call.elems;
+    let req = CollRequest::start(inv, move |net| {
+        let combiner = op.clone();
+        let combine = move |a: &O::Elem, b: &O::Elem| combiner.combine(a, b);
+        let red = Reduction { combine: &combine, commutative: op.commutative(), name: op.name() };
+        let out = body(alg, net, elems, &red)?;
+        Ok(finish(out.map(|e| op.assemble(e))))
+    });
+    inv.end();
+    req
+}
+
+/// Nonblocking collectives: each returns at once with a [`CollRequest`].
+impl Comm {
+    /// Nonblocking barrier (`MPI_Ibarrier`).
+    #[track_caller]
+    pub fn ibarrier(&self) -> CollRequest<()> {
+        let inv = self.invocation(CallKind::Ibarrier);
+        launch(&inv, Collective::Barrier, Marker::default(), 0, |alg, net| {
+            barrier::barrier(net, alg);
+            Ok(())
+        })
+    }
+
+    /// Nonblocking [`Comm::bcast`] (`MPI_Ibcast`).
+    #[track_caller]
+    pub fn ibcast<T: Serialize + DeserializeOwned + 'static>(&self, value: Option<&T>, root: Rank) -> CollRequest<T> {
+        let inv = self.invocation(CallKind::Ibcast);
+        inv.check_root(root);
+        let ty = std::any::type_name::<T>();
+        let data = (self.rank() == root).then(|| {
+            let v = value.unwrap_or_else(|| {
+                inv.fail(MpiError::new(ErrorClass::Arg, "the root of an ibcast must pass Some(&value); it passed None"))
+            });
+            wire::payload(ty, inv.ok(wire::encode(v)))
+        });
+        let m = Marker { root: Some(root), bytes: data.as_ref().map(Payload::len), ..Marker::default() };
+        launch(&inv, Collective::Bcast, m, 0, move |alg, net| {
+            let got = bcast::bcast(net, alg, root, data, ty)?;
+            decode(&got.bytes, root)
+        })
+    }
+
+    /// Nonblocking [`Comm::scatter`] (`MPI_Iscatter`).
+    #[track_caller]
+    pub fn iscatter<T: Serialize + DeserializeOwned + 'static>(
+        &self,
+        values: Option<&[T]>,
+        root: Rank,
+    ) -> CollRequest<T> {
+        let inv = self.invocation(CallKind::Iscatter);
+        inv.check_root(root);
+        let p = self.size();
+        let data = (self.rank() == root).then(|| {
+            let values = values.unwrap_or_else(|| {
+                inv.fail(MpiError::new(
+                    ErrorClass::Arg,
+                    "the root of an iscatter must pass Some(values); it passed None",
+                ))
+            });
+            inv.check(values.len() == p, ErrorClass::Count, || {
+                format!(
+                    "iscatter at the root needs one value per rank: it was given {} value{} for {p} rank{}",
+                    values.len(),
+                    plural(values.len()),
+                    plural(p)
+                )
+            });
+            values.iter().map(|v| inv.ok(wire::encode(v))).collect::<Vec<_>>()
+        });
+        let m = Marker { root: Some(root), ..Marker::default() };
+        launch(&inv, Collective::Scatter, m, 0, move |alg, net| {
+            let blocks = wire::Blocks::of::<T>();
+            decode(&blocks::scatter(net, alg, root, &blocks, data)?, root)
+        })
+    }
+
+    /// Nonblocking [`Comm::gather`] (`MPI_Igather`).
+    #[track_caller]
+    pub fn igather<T: Serialize + DeserializeOwned + 'static>(
+        &self,
+        value: &T,
+        root: Rank,
+    ) -> CollRequest<Option<Vec<T>>> {
+        let inv = self.invocation(CallKind::Igather);
+        inv.check_root(root);
+        let mine = inv.ok(wire::encode(value));
+        let m = Marker { root: Some(root), bytes: Some(mine.len() as u64), ..Marker::default() };
+        launch(&inv, Collective::Gather, m, 0, move |alg, net| {
+            let blocks = wire::Blocks::of::<T>();
+            match blocks::gather(net, alg, root, &blocks, mine)? {
+                Some(all) => Ok(Some(all.iter().enumerate().map(|(i, b)| decode(b, i)).collect::<Result<_, _>>()?)),
+                None => Ok(None),
+            }
+        })
+    }
+
+    /// Nonblocking [`Comm::allgather`] (`MPI_Iallgather`).
+    #[track_caller]
+    pub fn iallgather<T: Serialize + DeserializeOwned + 'static>(&self, value: &T) -> CollRequest<Vec<T>> {
+        let inv = self.invocation(CallKind::Iallgather);
+        let mine = inv.ok(wire::encode(value));
+        let m = Marker { bytes: Some(mine.len() as u64), ..Marker::default() };
+        launch(&inv, Collective::Allgather, m, 0, move |alg, net| {
+            let blocks = wire::Blocks::of::<T>();
+            blocks::allgather(net, alg, &blocks, mine)?.iter().enumerate().map(|(i, b)| decode(b, i)).collect()
+        })
+    }
+
+    /// Nonblocking [`Comm::alltoall`] (`MPI_Ialltoall`).
+    #[track_caller]
+    pub fn ialltoall<T: Serialize + DeserializeOwned + 'static>(&self, values: &[T]) -> CollRequest<Vec<T>> {
+        let inv = self.invocation(CallKind::Ialltoall);
+        let p = self.size();
+        inv.check(values.len() == p, ErrorClass::Count, || {
+            format!(
+                "ialltoall needs one value per rank: it was given {} value{} for {p} rank{}",
+                values.len(),
+                plural(values.len()),
+                plural(p)
+            )
+        });
+        let data: Vec<Vec<u8>> = values.iter().map(|v| inv.ok(wire::encode(v))).collect();
+        let m = Marker { bytes: Some(data.iter().map(|b| b.len() as u64).sum()), ..Marker::default() };
+        launch(&inv, Collective::Alltoall, m, mpich::ALLTOALL_MEDIUM, move |alg, net| {
+            let blocks = wire::Blocks::of::<T>();
+            blocks::alltoall(net, alg, &blocks, data)?.iter().enumerate().map(|(i, b)| decode(b, i)).collect()
+        })
+    }
+
+    /// Nonblocking [`Comm::reduce`] (`MPI_Ireduce`).
+    #[track_caller]
+    pub fn ireduce<T: Clone + 'static, O: Operator<T>>(&self, value: &T, op: O, root: Rank) -> CollRequest<Option<T>> {
+        let inv = self.invocation(CallKind::Ireduce);
+        inv.check_root(root);
+        let body =
+            move |alg, net: &mut Net, elems, red: &Reduction<O::Elem>| reduce::reduce(net, alg, root, elems, red);
+        launch_reduction(&inv, Collective::Reduce, op, value, Some(root), body, |out| out)
+    }
+
+    /// Nonblocking [`Comm::allreduce`] (`MPI_Iallreduce`).
+    #[track_caller]
+    pub fn iallreduce<T: Clone + 'static, O: Operator<T>>(&self, value: &T, op: O) -> CollRequest<T> {
+        let inv = self.invocation(CallKind::Iallreduce);
+        let body =
+            |alg, net: &mut Net, elems, red: &Reduction<O::Elem>| reduce::allreduce(net, alg, elems, red).map(Some);
+        launch_reduction(&inv, Collective::Allreduce, op, value, None, body, |out| {
+            out.expect("an allreduce has a value on every rank")
+        })
+    }
+
+    /// Nonblocking [`Comm::scan`] (`MPI_Iscan`).
+    #[track_caller]
+    pub fn iscan<T: Clone + 'static, O: Operator<T>>(&self, value: &T, op: O) -> CollRequest<T> {
+        let inv = self.invocation(CallKind::Iscan);
+        let body = |alg, net: &mut Net, elems, red: &Reduction<O::Elem>| reduce::scan(net, alg, elems, false, red);
+        launch_reduction(&inv, Collective::Scan, op, value, None, body, |out| {
+            out.expect("an inclusive scan has a value on every rank")
+        })
+    }
+
+    /// Nonblocking [`Comm::exscan`] (`MPI_Iexscan`); `None` on rank 0.
+    #[track_caller]
+    pub fn iexscan<T: Clone + 'static, O: Operator<T>>(&self, value: &T, op: O) -> CollRequest<Option<T>> {
+        let inv = self.invocation(CallKind::Iexscan);
+        let body = |alg, net: &mut Net, elems, red: &Reduction<O::Elem>| reduce::scan(net, alg, elems, true, red);
+        launch_reduction(&inv, Collective::Exscan, op, value, None, body, |out| out)
+    }
+}
