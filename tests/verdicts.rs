@@ -585,3 +585,17 @@ fn polling_while_a_slow_rank_computes_is_no_livelock() {
         completes(&[]),
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// The report of the classic deadlock, as people and tools read it
+
+#[test]
+fn the_ring_deadlock_report_names_the_cycle_the_calls_and_the_fix() {
+    let program = catalogue::find("ring").unwrap();
+    let params = program.params([("bytes", "1MiB")]).unwrap();
+    let sim = World::new(4).simulate(|comm| (program.run)(comm, &params));
+    let header = report::RunHeader { program: "ring".into(), params: params.describe(), ..Default::default() };
+    insta::assert_snapshot!("ring_deadlock_text", report::text(&sim, &header));
+    let Err(SimError::Deadlock(d)) = &sim.outcome else { panic!("the ring deadlocks") };
+    insta::assert_snapshot!("ring_deadlock_dot", d.dot());
+}

@@ -1206,7 +1206,8 @@ impl<'o> Engine<'o> {
         for comm in blocked.iter().flat_map(|b| b.waits_on.iter().flat_map(|w| w.any_of.iter().copied())) {
             communicators.entry(comm).or_insert_with(|| self.members(comm));
         }
-        let unreceived = self.unreceived();
+        // A rendezvous envelope nobody received is a blocked send, already listed.
+        let unreceived = self.unreceived_where(|m| m.protocol == Protocol::Eager);
         let analysis = WaitForGraph::new(&blocked, &finished, &communicators).analyse();
         let facts = HintFacts {
             blocked: &blocked,
@@ -1317,7 +1318,9 @@ impl<'o> Engine<'o> {
                 }
                 b.waiting_for = match &facts[..] {
                     [] => "nothing: its requests are all complete".into(),
-                    [one] => one.sentence.clone(),
+                    // The headline already names a blocking call's own request.
+                    [one] if pending[0].kind == call && self.ranks[rank].collective.is_empty() => one.why.clone(),
+                    [one] => format!("{}: {}", one.what, one.why),
                     many => {
                         let each: Vec<String> = many
                             .iter()
@@ -1328,7 +1331,7 @@ impl<'o> Engine<'o> {
                                 } else {
                                     format!(" (at {})", Site::from_location(r.site))
                                 };
-                                format!("{} {}{place}", r.kind.mpi_name(), f.sentence)
+                                format!("{} {}: {}{place}", r.kind.mpi_name(), f.what, f.why)
                             })
                             .collect();
                         let all = if *how == WaitHow::All { "all" } else { "any" };
@@ -1381,9 +1384,9 @@ impl<'o> Engine<'o> {
                     .map(|m| m.payload.len())
                     .or(payload.as_ref().map(Payload::len));
                 let why = match mode {
-                    SendMode::Synchronous => "a synchronous send",
-                    _ if self.cfg.strict => "in strict mode every send is synchronous and",
-                    _ => "above the eager limit, it",
+                    SendMode::Synchronous => "a synchronous send:",
+                    _ if self.cfg.strict => "in strict mode every send is synchronous:",
+                    _ => "above the eager limit:",
                 };
                 let b = bytes.unwrap_or(0);
                 ReqFacts {
@@ -1392,10 +1395,8 @@ impl<'o> Engine<'o> {
                     bytes,
                     comm: context / 2,
                     dep: on_rank(*dest, step(context % 2 == 1, format!("to {dest}, tag {tag}, {b} bytes"))),
-                    sentence: format!(
-                        "send to rank {dest}, tag {tag}, {b} bytes: {why} waits for rank {dest} to post a matching \
-                         receive"
-                    ),
+                    what: format!("send to rank {dest}, tag {tag}, {b} bytes"),
+                    why: format!("{why} waits for rank {dest} to post a matching receive"),
                 }
             }
             ReqOp::Recv { filter } => ReqFacts {
@@ -1407,11 +1408,8 @@ impl<'o> Engine<'o> {
                     filter,
                     step(filter.chan.collective, format!("from {}", source_words(filter.source, filter.tag))),
                 ),
-                sentence: format!(
-                    "receive from {}: no matching message was sent{}",
-                    source_words(filter.source, filter.tag),
-                    self.near_misses(rank, filter)
-                ),
+                what: format!("receive from {}", source_words(filter.source, filter.tag)),
+                why: format!("no matching message was sent{}", self.near_misses(rank, filter)),
             },
         }
     }
@@ -1435,10 +1433,17 @@ impl<'o> Engine<'o> {
 
     /// Point-to-point messages that arrived and were never received, by destination rank.
     pub fn unreceived(&self) -> Vec<Unreceived> {
+        self.unreceived_where(|_| true)
+    }
+
+    fn unreceived_where(&self, keep: impl Fn(&Message) -> bool) -> Vec<Unreceived> {
         let mut out = Vec::new();
         for (rank, mb) in self.mailboxes.iter().enumerate() {
             for env in mb.unexpected().filter(|e| e.context % 2 == 0) {
                 let m = self.messages.get(self.message_id(env.msg)).expect("unexpected messages exist");
+                if !keep(m) {
+                    continue;
+                }
                 out.push(Unreceived {
                     rank,
                     source: env.src,
@@ -1619,7 +1624,9 @@ struct ReqFacts {
     bytes: Option<u64>,
     comm: u32,
     dep: WaitsOn,
-    sentence: String,
+    /// The request in words (`send to rank 1, tag 0, 8 bytes`), and why it waits.
+    what: String,
+    why: String,
 }
 
 /// What must agree between the ranks that begin a collective at the same position on a
@@ -1842,6 +1849,7 @@ impl HintFacts<'_> {
         }
 
         let sends = core.iter().filter(|b| b.bytes.is_some()).count();
+        let who = if core.len() == self.blocked.len() { "every blocked rank" } else { "every rank in the cycle" };
         if sends == core.len() && sends > 0 {
             let limit = if self.strict {
                 "in strict mode no send is buffered, so every send".to_string()
@@ -1852,9 +1860,9 @@ impl HintFacts<'_> {
                 )
             };
             return format!(
-                "every rank in the cycle is sending and none is receiving; {limit} waits for its receiver. Order the \
-                 calls by rank parity (even ranks send first, odd ranks receive first), or use sendrecv, or \
-                 isend/irecv with waitall"
+                "{who} is sending and none is receiving; {limit} waits for its receiver. Order the calls by rank \
+                 parity (even ranks send first, odd ranks receive first), or use sendrecv, or isend/irecv with \
+                 waitall"
             );
         }
         let wildcard = core.iter().any(|b| b.peer == Some(Peer::Any));
@@ -1871,8 +1879,8 @@ impl HintFacts<'_> {
                 ""
             };
             return format!(
-                "every rank in the cycle is receiving and none is sending: each waits for a message that is never \
-                 sent. Let one side send before it receives, or post the receives with irecv first.{arrived}"
+                "{who} is receiving and none is sending: each waits for a message that is never sent. Let one side \
+                 send before it receives, or post the receives with irecv first.{arrived}"
             );
         }
         "each blocked rank waits for another: follow the cycle above; a send or receive is missing or in the wrong order"
