@@ -331,6 +331,122 @@ fn a_split_waiting_for_a_rank_blocked_in_a_receive_is_a_cycle() {
     );
 }
 
+#[test]
+fn different_collectives_at_the_same_position_are_a_mismatch() {
+    check(
+        World::new(3),
+        |comm| {
+            if comm.rank() == 0 {
+                comm.bcast(Some(&1u8), 0);
+            } else {
+                comm.reduce(&1u8, op::SUM, 0);
+            }
+        },
+        Misuse { rank: 1, call: CallKind::Reduce, class: ErrorClass::Other },
+    );
+}
+
+#[test]
+fn different_roots_are_a_mismatch() {
+    check(
+        World::new(3),
+        |comm| comm.reduce(&1u32, op::SUM, usize::from(comm.rank() == 2)),
+        Misuse { rank: 2, call: CallKind::Reduce, class: ErrorClass::Root },
+    );
+}
+
+#[test]
+fn different_reduction_ops_are_a_mismatch() {
+    check(
+        World::new(2),
+        |comm| comm.allreduce(&1i64, if comm.rank() == 0 { op::SUM } else { op::MAX }),
+        Misuse { rank: 1, call: CallKind::Allreduce, class: ErrorClass::Op },
+    );
+}
+
+#[test]
+fn different_counts_are_a_mismatch() {
+    check(
+        World::new(2),
+        |comm| comm.allreduce(&vec![1i64; 3 + comm.rank()], op::SUM),
+        Misuse { rank: 1, call: CallKind::Allreduce, class: ErrorClass::Count },
+    );
+}
+
+#[test]
+fn the_mismatch_names_both_calls_and_where_the_first_was_made() {
+    let err = World::new(2)
+        .run(|comm| {
+            comm.barrier();
+            if comm.rank() == 0 {
+                comm.bcast(Some(&1u8), 0);
+            } else {
+                comm.barrier();
+            }
+        })
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("the 2nd collective of rank 1 there is MPI_Barrier"), "{text}");
+    assert!(text.contains("rank 0's was MPI_Bcast (root 0)"), "{text}");
+    assert!(text.contains(file!()), "{text}");
+}
+
+#[test]
+fn allreduces_on_two_communicators_in_different_orders_deadlock() {
+    check(
+        World::new(2),
+        |comm| {
+            let (a, b) = (comm.dup(), comm.dup());
+            let (first, second) = if comm.rank() == 0 { (&a, &b) } else { (&b, &a) };
+            (first.allreduce(&1u64, op::SUM), second.allreduce(&1u64, op::SUM))
+        },
+        deadlock(&[0, 1], &[0, 1], &[], &[], "collectives called in different orders"),
+    );
+}
+
+#[test]
+fn a_rank_that_skips_a_barrier_leaves_the_others_in_it() {
+    check(
+        World::new(3),
+        |comm| {
+            if comm.rank() != 2 {
+                comm.barrier();
+            }
+        },
+        deadlock(&[], &[], &[0, 1], &[2], "rank 2 finished without calling MPI_Barrier"),
+    );
+}
+
+/// Rank 0 broadcasts, then sends to rank 1; rank 1 receives first, then joins the
+/// broadcast: correct only if the broadcast returns at the root before rank 1 calls it.
+fn bcast_then_send(comm: &Comm) -> u8 {
+    if comm.rank() == 0 {
+        comm.bcast(Some(&5u8), 0);
+        comm.send(&1u8, 1, 0);
+        0
+    } else {
+        let got: u8 = comm.recv(0, 0);
+        got + comm.bcast::<u8>(None, 0)
+    }
+}
+
+#[test]
+fn relying_on_a_broadcast_not_synchronising_is_a_hazard() {
+    check(World::new(2), bcast_then_send, completes(&["hazard 0 1"]));
+    let run = World::new(2).check_buffering(true).run(bcast_then_send).unwrap();
+    let text = run.warnings[0].to_string();
+    assert!(text.contains("MPI_Bcast returns before every rank has called it"), "{text}");
+}
+
+#[test]
+fn strict_mode_makes_collectives_synchronise() {
+    check(
+        World::new(2).strict(true),
+        bcast_then_send,
+        deadlock(&[0, 1], &[0, 1], &[], &[], "In strict mode every collective synchronises"),
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // Parameter mismatches
 
