@@ -550,3 +550,33 @@ proptest! {
         prop_assert_eq!(&run.results[root], &Some(want));
     }
 }
+
+#[test]
+fn a_deadlock_inside_a_collective_names_it_and_the_users_line() {
+    let run = World::new(4).run(|c| {
+        if c.rank() != 2 {
+            c.allreduce(&c.rank(), op::SUM) // @hang
+        } else {
+            0
+        }
+    });
+    let Err(SimError::Deadlock(report)) = run else { panic!("expected a deadlock, got {run:?}") };
+    assert!(!report.blocked.is_empty() && report.finished == vec![2], "{report:?}");
+    for b in &report.blocked {
+        assert_eq!(b.call, CallKind::Allreduce, "{b:?}");
+        assert_eq!(b.location.line, line_of("hang"), "{b:?}");
+    }
+}
+
+#[test]
+fn ranks_calling_different_collectives_is_an_error() {
+    let run = World::new(3).run(|c| {
+        if c.rank() == 0 {
+            c.bcast(Some(&1u8), 0);
+        } else {
+            c.reduce(&1u8, op::SUM, 0);
+        }
+    });
+    let Err(SimError::RankFailed(f)) = run else { panic!("expected a failure, got {run:?}") };
+    assert!(f.error.unwrap().message.contains("collective mismatch"));
+}
