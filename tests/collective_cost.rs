@@ -92,6 +92,18 @@ fn dissemination_barrier_is_lg_p_alpha() {
 }
 
 #[test]
+fn tree_and_linear_barriers() {
+    for p in ANY {
+        // Empty messages: a gather up the binomial tree and a release down it, each as deep
+        // as the deepest rank (⌊lg p⌋ hops); linear: everyone to rank 0 and back.
+        let t = time(p, Collective::Barrier, Algorithm::Binomial, EAGER, |c| c.barrier());
+        check(&format!("binomial barrier p={p}"), t, 2 * floor_lg(p) * ALPHA);
+        let t = time(p, Collective::Barrier, Algorithm::Linear, EAGER, |c| c.barrier());
+        check(&format!("linear barrier p={p}"), t, 2 * ALPHA);
+    }
+}
+
+#[test]
 fn binomial_bcast_is_lg_p_times_alpha_plus_n_beta() {
     // Eager sends pipeline a root's later sends, so the form is exact on powers of two;
     // rendezvous sends are blocking, as in the paper's model, so it is exact on any p.
