@@ -137,3 +137,51 @@ proptest! {
         prop_assert!(explored.is_ok(), "{}", explored.err().map(|f| f.to_string()).unwrap_or_default());
     }
 }
+
+/// `mpisim run PROGRAM ARGS…` as the command line does it, minus the printing.
+fn run_cli(program: &str, args: &[&str]) -> (Simulation<serde_json::Value>, report::RunHeader) {
+    let program = catalogue::find(program).unwrap();
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let (opts, rest) = launch::RunOptions::parse(&args).unwrap();
+    let params = program.params(rest.iter().map(|(k, v)| (k.as_str(), v.as_str()))).unwrap();
+    let mut header = report::RunHeader { program: program.name.into(), params: params.describe(), ..Default::default() };
+    let sim = opts.simulate(program.default_ranks, &mut header, |comm| (program.run)(comm, &params));
+    (sim, header)
+}
+
+#[test]
+fn the_command_line_explores_prints_a_token_and_replays_it() {
+    let (plain, _) = run_cli("wildcard-race", &[]);
+    assert!(plain.outcome.is_ok(), "the default schedule completes");
+
+    let (found, header) = run_cli("wildcard-race", &["--explore", "100"]);
+    let failed = header.exploration.and_then(|e| e.failed).expect("--explore 100 finds the deadlock");
+    let token = failed.1.to_string();
+    let text = report::text(&found, &header);
+    assert!(text.contains(&format!("replay: add --replay {token} to this command")), "{text}");
+    assert!(text.contains(&format!("schedule {token}")), "{text}");
+    assert_eq!(report::exit_code(&found), report::EXIT_DEADLOCK);
+
+    let (replayed, header) = run_cli("wildcard-race", &["--replay", &token]);
+    assert_eq!(deadlock_of(&replayed), deadlock_of(&found));
+    let json = report::json(&replayed, &header);
+    assert_eq!(json["schedule"], token.as_str());
+    assert_eq!(json["deadlock"]["blocked"][0]["waits_on"][0]["ranks"], serde_json::json!([2]));
+}
+
+#[test]
+fn the_command_line_reports_cycles_and_hazards_in_json() {
+    let (sim, header) = run_cli("ring", &["-n", "4", "--bytes", "1MiB"]);
+    let json = report::json(&sim, &header);
+    assert_eq!(json["deadlock"]["cycle"], serde_json::json!([0, 1, 2, 3]));
+    assert_eq!(json["deadlock"]["blocked"][3]["waits_on"][0]["kind"], "and");
+    assert_eq!(json["deadlock"]["blocked"][3]["location"], "sim/src/catalogue/ring.rs:44:18");
+
+    // Completed, with the buffering hazard on by default.
+    let (sim, header) = run_cli("ring", &["-n", "4", "--bytes", "8"]);
+    let json = report::json(&sim, &header);
+    assert_eq!(json["outcome"], "completed");
+    let detail = &json["warnings"][0]["detail"];
+    assert_eq!(detail["kind"], "buffering_hazard");
+    assert_eq!(detail["deadlock"]["cycle"], serde_json::json!([0, 1, 2, 3]));
+}

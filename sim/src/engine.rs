@@ -173,8 +173,8 @@ struct RankSlot {
     /// Blocked, with a resume scheduled that will make the reply to its wait.
     woken: bool,
     /// The collectives the rank is inside (kind, user's call site, communicator, world
-    /// root), innermost last.
-    collective: Vec<(CallKind, &'static Location<'static>, u32, Option<Rank>)>,
+    /// root, algorithm), innermost last.
+    collective: Vec<(CallKind, &'static Location<'static>, u32, Option<Rank>, &'static str)>,
     /// When this rank's NIC can inject its next message (LogGP injection serialisation).
     nic_free: Time,
     /// Visibility time of the last envelope sent to each destination: keeps messages
@@ -640,9 +640,9 @@ impl<'o> Engine<'o> {
             }
             Op::Fail { error } => self.fail(rank, kind, site, error),
             Op::CommSplit { comm, color, key } => self.split(rank, kind, site, comm, color, key),
-            Op::CollBegin { comm, root, op, count, .. } => {
+            Op::CollBegin { comm, root, op, count, algorithm, .. } => {
                 let world_root = root.map(|r| self.comms[comm as usize].world(r));
-                self.ranks[rank].collective.push((kind, site, comm, world_root));
+                self.ranks[rank].collective.push((kind, site, comm, world_root, algorithm));
                 if self.ranks[rank].collective.len() > 1 {
                     // A collective inside another one's algorithm: the outer one was matched.
                     return Flow::Reply(Reply::Done, now);
@@ -1186,9 +1186,9 @@ impl<'o> Engine<'o> {
                 RankState::Blocked { kind, site, wait } => {
                     let mut b = self.describe(rank, *kind, site, wait);
                     // Blocked inside a collective's algorithm: name the collective the user called.
-                    if let Some(&(coll, site, comm, root)) = slot.collective.last() {
+                    if let Some(&(coll, site, comm, root, algorithm)) = slot.collective.last() {
                         if !matches!(wait, Wait::Gate { .. }) {
-                            b.waiting_for = format!("in a step of its algorithm, {}", b.waiting_for);
+                            b.waiting_for = format!("in a step of its {algorithm} algorithm, {}", b.waiting_for);
                             b.tag = None;
                             b.bytes = None;
                         }

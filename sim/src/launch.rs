@@ -6,9 +6,10 @@ use crate::catalogue::Program;
 use crate::comm::Comm;
 use crate::error::SimError;
 use crate::platform::Platform;
-use crate::report::{self, RunHeader, EXIT_USAGE};
+use crate::report::{self, Explored, RunHeader, EXIT_USAGE};
+use crate::sched::Schedule;
 use crate::trace::Trace;
-use crate::world::{Simulation, World};
+use crate::world::{Simulation, Warning, World};
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -51,6 +52,12 @@ pub struct RunOptions {
     pub format: Format,
     /// `--algorithm COLL=NAME` (repeatable): collective algorithms instead of MPICH's choice.
     pub algorithms: crate::coll::Algorithms,
+    /// `--dot FILE`: where to write the wait-for graph of a deadlock (Graphviz DOT).
+    pub dot: Option<PathBuf>,
+    /// `--explore N`: run up to N schedules, stopping at the first failure.
+    pub explore: Option<usize>,
+    /// `--replay TOKEN` (or `MPISIM_SEED=TOKEN`): the schedule to run.
+    pub replay: Option<Schedule>,
     /// `--trace FILE`.
     pub trace: Option<PathBuf>,
     /// `--trace-format json|chrome`.
@@ -75,7 +82,11 @@ pub const RUN_FLAGS: &str = "\
   --trace-format json|chrome
                            format of --trace: mpisim's JSON, or Chrome trace events for Perfetto
   --tui                    explore the run in the terminal UI, then print the report
-  --mouse                  with --tui: clicks and the wheel select ranks, events and messages";
+  --mouse                  with --tui: clicks and the wheel select ranks, events and messages
+  --dot FILE               on a deadlock, write its wait-for graph as Graphviz DOT (AND edges solid, OR dashed)
+  --explore N              run up to N schedules (other ANY_SOURCE matches, waitany picks, timing jitter) and
+                           stop at the first failure, printing a token that replays it
+  --replay TOKEN           run the schedule a token names (also MPISIM_SEED=TOKEN)";
 
 impl Default for RunOptions {
     fn default() -> RunOptions {
@@ -88,6 +99,9 @@ impl Default for RunOptions {
             format: Format::Text,
             trace: None,
             algorithms: crate::coll::Algorithms::default(),
+            dot: None,
+            explore: None,
+            replay: None,
             trace_format: TraceFormat::Json,
             tui: false,
             mouse: false,
@@ -101,7 +115,15 @@ impl RunOptions {
     pub fn parse(args: &[String]) -> Result<(RunOptions, Vec<(String, String)>), String> {
         let mut opts = RunOptions::default();
         if let Ok(seed) = std::env::var("MPISIM_SEED") {
-            opts.seed = seed.parse().map_err(|_| format!("MPISIM_SEED=`{seed}` is not a whole number"))?;
+            match (seed.parse(), seed.parse::<Schedule>()) {
+                (Ok(n), _) => opts.seed = n,
+                (_, Ok(token)) => opts.replay = Some(token),
+                _ => {
+                    return Err(format!(
+                        "MPISIM_SEED=`{seed}` is neither a whole number (a seed) nor a schedule token (like j17)"
+                    ))
+                }
+            }
         }
         let mut rest = Vec::new();
         let mut it = args.iter().peekable();
@@ -159,6 +181,19 @@ impl RunOptions {
                         other => return Err(format!("--trace-format: `{other}` is not json or chrome")),
                     }
                 }
+                "--dot" => opts.dot = Some(PathBuf::from(value(flag)?)),
+                "--explore" => {
+                    let v = value(flag)?;
+                    let n: usize = v
+                        .parse()
+                        .ok()
+                        .filter(|&n| n > 0)
+                        .ok_or_else(|| format!("--explore: `{v}` is not a number of runs (1 or more)"))?;
+                    opts.explore = Some(n);
+                }
+                "--replay" => {
+                    opts.replay = Some(value(flag)?.parse::<Schedule>().map_err(|e| format!("--replay: {e}"))?)
+                }
                 "--tui" => opts.tui = true,
                 "--mouse" => opts.mouse = true,
                 f if f.starts_with("--") && f.len() > 2 => {
@@ -182,6 +217,34 @@ impl RunOptions {
             .seed(self.seed)
             .strict(self.strict)
             .algorithms(self.algorithms.clone())
+            .schedule(self.replay.unwrap_or_default())
+            .check_buffering(true)
+    }
+
+    /// Simulates `program` as the options ask: one run, or with `--explore N` up to N
+    /// schedules until one fails (that run is returned, and `header` says which).
+    pub fn simulate<R, F: Fn(&Comm) -> R>(
+        &self,
+        default_ranks: usize,
+        header: &mut RunHeader,
+        program: F,
+    ) -> Simulation<R> {
+        let world = self.world(default_ranks);
+        header.schedule = self.replay.unwrap_or_default();
+        let Some(runs) = self.explore.filter(|_| self.replay.is_none()) else {
+            return world.simulate(program);
+        };
+        let found = world.explore(runs, program);
+        let (sim, failed) = match (found.failure, found.first) {
+            (Some(f), _) => {
+                header.schedule = f.schedule;
+                (f.simulation, Some((f.run, f.schedule)))
+            }
+            (None, Some(first)) => (first, None),
+            (None, None) => unreachable!("an exploration runs at least once"),
+        };
+        header.exploration = Some(Explored { runs: found.runs, failed });
+        sim
     }
 
     /// Prints the run as the options ask, saves its trace, and returns the exit code.
@@ -194,6 +257,24 @@ impl RunOptions {
             if let Err(e) = std::fs::write(path, text) {
                 eprintln!("error: cannot write the trace to {}: {e}", path.display());
                 return EXIT_USAGE;
+            }
+        }
+        if let Some(path) = &self.dot {
+            let deadlock = match &sim.outcome {
+                Err(SimError::Deadlock(d)) => Some(d),
+                _ => sim.warnings.iter().find_map(|w| match w {
+                    Warning::BufferingHazard { deadlock, .. } => Some(&**deadlock),
+                    _ => None,
+                }),
+            };
+            match deadlock {
+                Some(d) => {
+                    if let Err(e) = std::fs::write(path, d.dot()) {
+                        eprintln!("error: cannot write the wait-for graph to {}: {e}", path.display());
+                        return EXIT_USAGE;
+                    }
+                }
+                None => eprintln!("note: no deadlock, so no wait-for graph was written to {}", path.display()),
             }
         }
         let text = match self.format {
@@ -232,8 +313,9 @@ pub fn run_program_with(program: &Program, args: &[String], viewer: Option<Viewe
     });
     match prepared {
         Ok((opts, params)) => {
-            let sim = opts.world(program.default_ranks).simulate(|comm| (program.run)(comm, &params));
-            let header = RunHeader { program: program.name.to_string(), params: params.describe() };
+            let mut header =
+                RunHeader { program: program.name.to_string(), params: params.describe(), ..Default::default() };
+            let sim = opts.simulate(program.default_ranks, &mut header, |comm| (program.run)(comm, &params));
             finish(&opts, &sim, &header, viewer)
         }
         Err(e) => {
@@ -299,8 +381,9 @@ pub fn main_with<R: Serialize, F: Fn(&Comm) -> R>(program: F, viewer: Option<Vie
     if let Err(e) = check_viewer(&opts, viewer) {
         usage_exit(&e, &name);
     }
-    let sim = opts.world(4).simulate(program);
-    std::process::exit(finish(&opts, &sim, &RunHeader { program: name, params: Vec::new() }, viewer))
+    let mut header = RunHeader { program: name, ..Default::default() };
+    let sim = opts.simulate(4, &mut header, program);
+    std::process::exit(finish(&opts, &sim, &header, viewer))
 }
 
 fn usage_exit(message: &str, name: &str) -> ! {

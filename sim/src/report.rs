@@ -1,6 +1,7 @@
 //! How a run is told: plain text for people, JSON for pipes and CI.
 
-use crate::error::SimError;
+use crate::error::{DeadlockReport, SimError};
+use crate::sched::Schedule;
 use crate::world::Simulation;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -32,6 +33,19 @@ pub struct RunHeader {
     pub program: String,
     /// Its parameters, as `name=value`.
     pub params: Vec<(String, String)>,
+    /// The schedule of the reported run (`--replay`, or the one `--explore` found).
+    pub schedule: Schedule,
+    /// What `--explore` did, if it ran.
+    pub exploration: Option<Explored>,
+}
+
+/// What `--explore N` did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Explored {
+    /// Schedules run.
+    pub runs: usize,
+    /// The run that failed (0 is the default schedule) and its schedule, if one did.
+    pub failed: Option<(usize, Schedule)>,
 }
 
 /// The run as text: printed lines, then the outcome, time and counts.
@@ -43,13 +57,14 @@ pub fn text<R: Serialize>(sim: &Simulation<R>, header: &RunHeader) -> String {
     let trace = &sim.trace;
     let params: String = header.params.iter().map(|(k, v)| format!(" --{k} {v}")).collect();
     let setup = format!(
-        "{}{params} on {} rank{}, platform {} (eager limit {}{})",
+        "{}{params} on {} rank{}, platform {} (eager limit {}{}){}",
         header.program,
         trace.ranks,
         crate::error::plural(trace.ranks),
         trace.platform.name,
         trace.platform.eager_limit_text(),
-        if trace.strict { ", strict" } else { "" }
+        if trace.strict { ", strict" } else { "" },
+        if header.schedule == Schedule::First { String::new() } else { format!(", schedule {}", header.schedule) }
     );
     match &sim.outcome {
         Ok(results) => {
@@ -85,6 +100,23 @@ pub fn text<R: Serialize>(sim: &Simulation<R>, header: &RunHeader) -> String {
     for w in &sim.warnings {
         let _ = writeln!(out, "warning: {w}");
     }
+    match header.exploration {
+        Some(Explored { runs, failed: Some((run, schedule)) }) => {
+            let _ = writeln!(
+                out,
+                "explore: run {run} of {runs} failed, under schedule {schedule}\n  replay: add --replay {schedule} to \
+                 this command, or set MPISIM_SEED={schedule}"
+            );
+        }
+        Some(Explored { runs, failed: None }) => {
+            let _ = writeln!(
+                out,
+                "explore: all {runs} schedule{} completed (other ANY_SOURCE matches, waitany picks and timing jitter)",
+                crate::error::plural(runs)
+            );
+        }
+        None => {}
+    }
     out
 }
 
@@ -93,6 +125,45 @@ fn sim_outcome_word(e: &SimError) -> &'static str {
         SimError::Deadlock(_) => "deadlock",
         _ => "error",
     }
+}
+
+/// A deadlock as JSON: the cycle, the core, every blocked call with its edges, the
+/// finished ranks, unreceived messages and the hint.
+pub fn deadlock_json(d: &DeadlockReport) -> Value {
+    json!({
+        "time_ns": d.time.as_nanos(),
+        "cycle": d.cycle,
+        "core": d.core,
+        "knot": d.knot,
+        "blocked": d.blocked.iter().map(|b| json!({
+            "rank": b.rank,
+            "call": b.call,
+            "mpi_call": b.call.mpi_name(),
+            "peer": b.peer,
+            "root": b.root,
+            "tag": b.tag,
+            "bytes": b.bytes,
+            "comm": b.comm,
+            "location": b.location.to_string(),
+            "waiting_for": b.waiting_for,
+            "waits_on": b.waits_on.iter().map(|w| json!({
+                "kind": w.kind(),
+                "ranks": w.ranks,
+                "any_of": w.any_of,
+                "what": w.what,
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "finished": d.finished,
+        "unreceived": d.unreceived.iter().map(|u| json!({
+            "rank": u.rank,
+            "source": u.source,
+            "tag": u.tag,
+            "bytes": u.bytes,
+            "call": u.call,
+            "location": u.location.to_string(),
+        })).collect::<Vec<_>>(),
+        "hint": d.hint,
+    })
 }
 
 /// The run as one JSON object (see README for its fields).
@@ -120,6 +191,7 @@ pub fn json<R: Serialize>(sim: &Simulation<R>, header: &RunHeader) -> Value {
         "eager_limit": trace.platform.eager_limit,
         "strict": trace.strict,
         "seed": trace.seed,
+        "schedule": header.schedule.to_string(),
         "virtual_time_ns": sim.time.as_nanos(),
         "messages": sim.stats.messages,
         "bytes": sim.stats.bytes,
@@ -128,23 +200,15 @@ pub fn json<R: Serialize>(sim: &Simulation<R>, header: &RunHeader) -> Value {
         "output": sim.output.iter().map(|l| json!({"rank": l.rank, "time_ns": l.time.as_nanos(), "text": l.text})).collect::<Vec<_>>(),
         "warnings": sim.warnings.iter().map(|w| json!({"message": w.to_string(), "detail": w})).collect::<Vec<_>>(),
     });
+    if let Some(e) = header.exploration {
+        report["explore"] = json!({
+            "runs": e.runs,
+            "failed_run": e.failed.map(|(run, _)| run),
+            "replay": e.failed.map(|(_, schedule)| schedule.to_string()),
+        });
+    }
     match &sim.outcome {
-        Err(SimError::Deadlock(d)) => {
-            report["deadlock"] = json!({
-                "time_ns": d.time.as_nanos(),
-                "blocked": d.blocked.iter().map(|b| json!({
-                    "rank": b.rank,
-                    "call": b.call,
-                    "peer": b.peer,
-                    "tag": b.tag,
-                    "bytes": b.bytes,
-                    "location": b.location.to_string(),
-                    "waiting_for": b.waiting_for,
-                })).collect::<Vec<_>>(),
-                "finished": d.finished,
-                "hint": d.hint,
-            });
-        }
+        Err(SimError::Deadlock(d)) => report["deadlock"] = deadlock_json(d),
         Err(e) => {
             report["error"] = json!({ "message": e.to_string(), "detail": e });
         }
