@@ -580,3 +580,38 @@ fn ranks_calling_different_collectives_is_an_error() {
     let Err(SimError::RankFailed(f)) = run else { panic!("expected a failure, got {run:?}") };
     assert!(f.error.unwrap().message.contains("collective mismatch"));
 }
+
+#[test]
+fn a_binomial_reduction_is_drawn_as_its_tree() {
+    let run = world(8, Collective::Reduce, Algorithm::Binomial).record_trace(true).run(|c| c.reduce(&1u32, op::SUM, 0));
+    let run = run.unwrap();
+    let mut edges: Vec<(usize, usize)> = run
+        .trace
+        .events
+        .iter()
+        .filter_map(|e| match e.kind {
+            mpisim::EventKind::Send { dst, .. } => Some((e.rank, dst)),
+            _ => None,
+        })
+        .collect();
+    edges.sort();
+    // Rank r sends to r − lowbit(r): 1→0, 2→0, 3→2, 4→0, 5→4, 6→4, 7→6.
+    assert_eq!(edges, vec![(1, 0), (2, 0), (3, 2), (4, 0), (5, 4), (6, 4), (7, 6)]);
+    // The trace shows each rank inside the reduce while its steps run.
+    let enters = run
+        .trace
+        .events
+        .iter()
+        .filter(|e| matches!(&e.kind, mpisim::EventKind::Enter { call, .. } if *call == CallKind::Reduce));
+    assert_eq!(enters.count(), 8);
+}
+
+#[test]
+fn collectives_are_deterministic() {
+    let tour = mpisim::catalogue::find("collectives-tour").unwrap();
+    let trace = || {
+        let params = tour.defaults();
+        World::new(6).seed(7).run(|c| (tour.run)(c, &params)).unwrap().trace.to_json()
+    };
+    assert_eq!(trace(), trace());
+}
