@@ -162,12 +162,15 @@ fn gather_time(p: usize, alg: Algorithm, m: u64, limit: u64) -> u64 {
 
 #[test]
 fn scatter_and_gather() {
-    let m = 1000;
-    for (limit, proto) in PROTOCOLS {
+    for (m, (limit, proto)) in [1000, 10_000].into_iter().flat_map(|m| PROTOCOLS.map(|p| (m, p))) {
         for p in POF2 {
             // Binomial: lg p·α + ((p−1)/p)·nβ.
             let form = lg(p) * ALPHA + (p as u64 - 1) * m;
-            check(&format!("binomial scatter {proto} p={p}"), scatter_time(p, Algorithm::Binomial, m, limit), form);
+            check(
+                &format!("binomial scatter {proto} p={p} m={m}"),
+                scatter_time(p, Algorithm::Binomial, m, limit),
+                form,
+            );
             check(&format!("binomial gather {proto} p={p}"), gather_time(p, Algorithm::Binomial, m, limit), form);
         }
         for p in ANY {
@@ -187,8 +190,7 @@ fn allgather_time(p: usize, alg: Algorithm, m: u64, limit: u64) -> u64 {
 
 #[test]
 fn allgathers() {
-    let m = 1000;
-    for (limit, proto) in PROTOCOLS {
+    for (m, (limit, proto)) in [1000, 10_000].into_iter().flat_map(|m| PROTOCOLS.map(|p| (m, p))) {
         for p in ANY {
             let moved = (p as u64 - 1) * m; // ((p−1)/p)·nβ
             check(
@@ -218,8 +220,7 @@ fn alltoall_time(p: usize, alg: Algorithm, m: u64, limit: u64) -> u64 {
 
 #[test]
 fn alltoalls() {
-    let m = 1000;
-    for (limit, proto) in PROTOCOLS {
+    for (m, (limit, proto)) in [1000, 10_000].into_iter().flat_map(|m| PROTOCOLS.map(|p| (m, p))) {
         for p in ANY {
             let pm = p as u64;
             let t = alltoall_time(p, Algorithm::Pairwise, m, limit);
