@@ -281,6 +281,15 @@ fn mismatched_counts_and_types_are_errors() {
         let Err(SimError::RankFailed(f)) = run else { panic!("{alg}: expected a failure, got {run:?}") };
         assert_eq!(f.error.unwrap().class, ErrorClass::Count, "{alg}");
     }
+    // Ranks that disagree on a v-variant's counts.
+    let run = World::new(3).run(|c| {
+        let counts = if c.rank() == 1 { [1, 2, 1] } else { [2, 1, 1] };
+        c.allgatherv(&vec![7u32; counts[c.rank()]], &counts)
+    });
+    let Err(SimError::RankFailed(f)) = run else { panic!("expected a failure, got {run:?}") };
+    let e = f.error.unwrap();
+    assert_eq!(e.class, ErrorClass::Count, "{e}");
+    assert!(e.message.contains("mismatched counts"), "{e}");
     // A rank that bcasts another type than the root.
     let run = World::new(3).run(|c| {
         if c.rank() == 0 {

@@ -87,6 +87,19 @@ impl Blocks {
         payload(self.type_name, bytes)
     }
 
+    fn cannot_split(&self, from: Rank) -> MpiError {
+        match &self.counts {
+            Some(counts) => MpiError::new(
+                ErrorClass::Count,
+                format!(
+                    "mismatched counts: the data from rank {from} does not hold the values this rank's counts {counts:?} \
+                     call for; every rank must pass the same counts"
+                ),
+            ),
+            None => malformed(from, "blocks", self.type_name),
+        }
+    }
+
     /// Splits a message from `from` into the blocks `ids` (in order).
     pub fn split(
         &self,
@@ -100,13 +113,13 @@ impl Blocks {
         for id in ids {
             let mut len = 0;
             for _ in 0..self.values_in(id) {
-                len += (self.first_len)(&rest[len..]).ok_or_else(|| malformed(from, "blocks", self.type_name))?;
+                len += (self.first_len)(&rest[len..]).ok_or_else(|| self.cannot_split(from))?;
             }
             out.push(rest[..len].to_vec());
             rest = &rest[len..];
         }
         if !rest.is_empty() {
-            return Err(malformed(from, "blocks", self.type_name));
+            return Err(self.cannot_split(from));
         }
         Ok(out)
     }
