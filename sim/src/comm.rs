@@ -51,11 +51,20 @@ pub(crate) struct RankCtx {
     seed: u64,
     /// This rank's `COMM_SELF`, made on first use.
     self_comm: Cell<Option<CommHandle>>,
-    /// The suspending end of the rank's green task; valid while `live`.
-    yielder: *const Yielder,
+    /// Who answers the rank's calls.
+    backend: Backend,
     live: Cell<bool>,
     /// Collective sequence numbers and the world's algorithm choices.
     pub(crate) coll: crate::coll::RankColl,
+}
+
+/// The one place that decides simulated or real MPI; the rest of `Comm` does not care.
+enum Backend {
+    /// The suspending end of the rank's green task; valid while `live`.
+    Simulated(*const Yielder),
+    /// This process's engine on a real MPI library.
+    #[cfg(feature = "mpi")]
+    Real(Rc<crate::real::RealEngine>),
 }
 
 impl RankCtx {
@@ -71,10 +80,16 @@ impl RankCtx {
             self.live.get(),
             "this communicator belongs to a run that has ended: use a Comm only inside the program it was given to"
         );
-        // SAFETY: `live` is true only while the rank's task runs, and the yielder lives on
-        // that task's stack for the whole of the program.
-        let yielder = unsafe { &*self.yielder };
-        yielder.suspend(Call { kind, site, op }).expect("the engine answers every call it resumes")
+        match &self.backend {
+            Backend::Simulated(yielder) => {
+                // SAFETY: `live` is true only while the rank's task runs, and the yielder
+                // lives on that task's stack for the whole of the program.
+                let yielder = unsafe { &**yielder };
+                yielder.suspend(Call { kind, site, op }).expect("the engine answers every call it resumes")
+            }
+            #[cfg(feature = "mpi")]
+            Backend::Real(engine) => engine.call(kind, site, op),
+        }
     }
 
     /// Stops the rank for an error found in the program's own process (e.g. a receive of
@@ -113,11 +128,26 @@ impl Drop for LiveGuard {
 
 impl Comm {
     pub(crate) fn world(rank: Rank, size: usize, seed: u64, yielder: &Yielder) -> (Comm, LiveGuard) {
+        Comm::world_on(Backend::Simulated(yielder), rank, size, seed)
+    }
+
+    /// `COMM_WORLD` of a rank on real MPI, answered by `engine`.
+    #[cfg(feature = "mpi")]
+    pub(crate) fn real_world(
+        engine: Rc<crate::real::RealEngine>,
+        rank: Rank,
+        size: usize,
+        seed: u64,
+    ) -> (Comm, LiveGuard) {
+        Comm::world_on(Backend::Real(engine), rank, size, seed)
+    }
+
+    fn world_on(backend: Backend, rank: Rank, size: usize, seed: u64) -> (Comm, LiveGuard) {
         let ctx = Rc::new(RankCtx {
             world_rank: rank,
             seed,
             self_comm: Cell::new(None),
-            yielder,
+            backend,
             live: Cell::new(true),
             coll: crate::coll::RankColl::default(),
         });

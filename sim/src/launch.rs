@@ -66,6 +66,15 @@ pub struct RunOptions {
     pub tui: bool,
     /// `--mouse`: let the terminal UI take mouse clicks and the wheel.
     pub mouse: bool,
+    /// `--real`: run on a real MPI library under an MPI launcher.
+    pub real: bool,
+    /// `--launcher NAME|PATH` of a real run (default: `MPISIM_LAUNCHER`, else the first of
+    /// mpiexec, mpirun, srun on `PATH`).
+    pub launcher: Option<String>,
+    /// Arguments after `--`, passed to the launcher of a real run (a host file, …).
+    pub launcher_args: Vec<String>,
+    /// `--timeout SECONDS` of a real run: stop it then, and report it as hung.
+    pub timeout: Option<std::time::Duration>,
 }
 
 /// The flags every run takes, for help texts.
@@ -86,7 +95,11 @@ pub const RUN_FLAGS: &str = "\
   --dot FILE               on a deadlock, write its wait-for graph as Graphviz DOT (AND edges solid, OR dashed)
   --explore N              run up to N schedules (other ANY_SOURCE matches, waitany picks, timing jitter) and
                            stop at the first failure, printing a token that replays it
-  --replay TOKEN           run the schedule a token names (also MPISIM_SEED=TOKEN)";
+  --replay TOKEN           run the schedule a token names (also MPISIM_SEED=TOKEN)
+  --real                   run on a real MPI library: re-executes under `mpiexec -n N` (needs the `mpi` feature)
+  --launcher NAME|PATH     launcher of --real: mpiexec, mpirun, srun, … (default: MPISIM_LAUNCHER, else found on PATH)
+  --timeout SECONDS        stop a --real run after this long and report it as hung
+  -- ARGS…                 pass the rest to the launcher of --real (e.g. -- --hostfile hosts)";
 
 impl Default for RunOptions {
     fn default() -> RunOptions {
@@ -102,6 +115,10 @@ impl Default for RunOptions {
             dot: None,
             explore: None,
             replay: None,
+            real: false,
+            launcher: None,
+            launcher_args: Vec::new(),
+            timeout: None,
             trace_format: TraceFormat::Json,
             tui: false,
             mouse: false,
@@ -196,6 +213,20 @@ impl RunOptions {
                 }
                 "--tui" => opts.tui = true,
                 "--mouse" => opts.mouse = true,
+                "--real" => opts.real = true,
+                "--launcher" => opts.launcher = Some(value(flag)?),
+                "--timeout" => {
+                    let v = value(flag)?;
+                    let secs: f64 = v
+                        .parse()
+                        .ok()
+                        .filter(|s: &f64| s.is_finite() && *s > 0.0)
+                        .ok_or_else(|| format!("--timeout: `{v}` is not a number of seconds above 0"))?;
+                    opts.timeout = Some(std::time::Duration::from_secs_f64(secs));
+                }
+                "--" => {
+                    opts.launcher_args = it.by_ref().cloned().collect();
+                }
                 f if f.starts_with("--") && f.len() > 2 => {
                     let name = f.trim_start_matches("--").to_string();
                     rest.push((name, value(f)?));
@@ -315,7 +346,11 @@ pub fn run_program_with(program: &Program, args: &[String], viewer: Option<Viewe
         Ok((opts, params)) => {
             let mut header =
                 RunHeader { program: program.name.to_string(), params: params.describe(), ..Default::default() };
-            let sim = opts.simulate(program.default_ranks, &mut header, |comm| (program.run)(comm, &params));
+            let run = |comm: &Comm| (program.run)(comm, &params);
+            if let Some(code) = crate::real::intercept(&opts, &header, program.default_ranks, program.min_ranks, run) {
+                return code;
+            }
+            let sim = opts.simulate(program.default_ranks, &mut header, run);
             finish(&opts, &sim, &header, viewer)
         }
         Err(e) => {
@@ -382,6 +417,9 @@ pub fn main_with<R: Serialize, F: Fn(&Comm) -> R>(program: F, viewer: Option<Vie
         usage_exit(&e, &name);
     }
     let mut header = RunHeader { program: name, ..Default::default() };
+    if let Some(code) = crate::real::intercept(&opts, &header, 4, 1, &program) {
+        std::process::exit(code);
+    }
     let sim = opts.simulate(4, &mut header, program);
     std::process::exit(finish(&opts, &sim, &header, viewer))
 }

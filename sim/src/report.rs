@@ -37,6 +37,21 @@ pub struct RunHeader {
     pub schedule: Schedule,
     /// What `--explore` did, if it ran.
     pub exploration: Option<Explored>,
+    /// Where it ran.
+    pub backend: Backend,
+}
+
+/// Where a run ran: on the simulator, or on a real MPI library (`--real`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Backend {
+    /// On the simulator, in virtual time.
+    #[default]
+    Simulated,
+    /// On a real MPI library, in measured wall-clock time.
+    Real {
+        /// The library, as it names itself (e.g. `Open MPI v4.1.4`).
+        library: String,
+    },
 }
 
 /// What `--explore N` did.
@@ -56,22 +71,34 @@ pub fn text<R: Serialize>(sim: &Simulation<R>, header: &RunHeader) -> String {
     }
     let trace = &sim.trace;
     let params: String = header.params.iter().map(|(k, v)| format!(" --{k} {v}")).collect();
-    let setup = format!(
-        "{}{params} on {} rank{}, platform {} (eager limit {}{}){}",
-        header.program,
-        trace.ranks,
-        crate::error::plural(trace.ranks),
-        trace.platform.name,
-        trace.platform.eager_limit_text(),
-        if trace.strict { ", strict" } else { "" },
-        if header.schedule == Schedule::First { String::new() } else { format!(", schedule {}", header.schedule) }
-    );
+    let setup = match &header.backend {
+        Backend::Simulated => format!(
+            "{}{params} on {} rank{}, platform {} (eager limit {}{}){}",
+            header.program,
+            trace.ranks,
+            crate::error::plural(trace.ranks),
+            trace.platform.name,
+            trace.platform.eager_limit_text(),
+            if trace.strict { ", strict" } else { "" },
+            if header.schedule == Schedule::First { String::new() } else { format!(", schedule {}", header.schedule) }
+        ),
+        Backend::Real { library } => format!(
+            "{}{params} on {} rank{}, real MPI ({library})",
+            header.program,
+            trace.ranks,
+            crate::error::plural(trace.ranks)
+        ),
+    };
+    let clock = match header.backend {
+        Backend::Simulated => "virtual time",
+        Backend::Real { .. } => "wall time",
+    };
     match &sim.outcome {
         Ok(results) => {
             let _ = writeln!(out, "completed: {setup}");
             let _ = writeln!(
                 out,
-                "  virtual time {}; {} message{}, {} bytes",
+                "  {clock} {}; {} message{}, {} bytes",
                 sim.time,
                 sim.stats.messages,
                 crate::error::plural(sim.stats.messages as usize),
@@ -89,7 +116,7 @@ pub fn text<R: Serialize>(sim: &Simulation<R>, header: &RunHeader) -> String {
             let _ = writeln!(out, "{e}");
             let _ = writeln!(
                 out,
-                "  virtual time {}; {} message{}, {} bytes before it stopped",
+                "  {clock} {}; {} message{}, {} bytes before it stopped",
                 sim.time,
                 sim.stats.messages,
                 crate::error::plural(sim.stats.messages as usize),
@@ -192,7 +219,6 @@ pub fn json<R: Serialize>(sim: &Simulation<R>, header: &RunHeader) -> Value {
         "strict": trace.strict,
         "seed": trace.seed,
         "schedule": header.schedule.to_string(),
-        "virtual_time_ns": sim.time.as_nanos(),
         "messages": sim.stats.messages,
         "bytes": sim.stats.bytes,
         "calls": sim.stats.calls,
@@ -206,6 +232,17 @@ pub fn json<R: Serialize>(sim: &Simulation<R>, header: &RunHeader) -> Value {
             "failed_run": e.failed.map(|(run, _)| run),
             "replay": e.failed.map(|(_, schedule)| schedule.to_string()),
         });
+    }
+    match &header.backend {
+        Backend::Simulated => {
+            report["backend"] = json!("simulated");
+            report["virtual_time_ns"] = json!(sim.time.as_nanos());
+        }
+        Backend::Real { library } => {
+            report["backend"] = json!("real");
+            report["library"] = json!(library);
+            report["wall_time_ns"] = json!(sim.time.as_nanos());
+        }
     }
     match &sim.outcome {
         Err(SimError::Deadlock(d)) => report["deadlock"] = deadlock_json(d),

@@ -18,6 +18,7 @@ usage:
                                       simulate a catalogue program
   mpisim platforms                    the built-in platform presets
   mpisim platform NAME|FILE           print a platform as a RON file (a template for your own)
+  mpisim calibrate [-o FILE]          measure this machine's MPI, write a platform file (needs --features mpi)
   mpisim view TRACE [--mouse]         explore a trace saved with --trace in the terminal UI
   mpisim help                         this text
 
@@ -62,6 +63,7 @@ fn main() -> ExitCode {
             None => usage_error("platform needs a preset name or a file"),
         },
         Some("run") => run(&args[1..]),
+        Some("calibrate") => mpisim::real::calibrate::main(&args[1..]),
         Some("view") => view(&args[1..]),
         Some(other) => usage_error(&format!("unknown command `{other}`")),
     };

@@ -1,0 +1,605 @@
+//! `mpisim calibrate`: measures this machine's MPI with real ping-pongs and writes a
+//! platform file the simulator accepts.
+//!
+//! Ranks 0 and 1 bounce messages of 8 B to 4 MiB through the same `Comm` calls every
+//! program makes (the catalogue's `pingpong`), so the figures describe what mpisim programs
+//! see. A least-squares fit (relative errors, so small and large messages weigh alike) of
+//! the one-way time `α + n/B + h·[n > E]` gives latency α, bandwidth B, and the eager limit
+//! E with the rendezvous handshake h: the jump in the curve, found as the split that fits
+//! best and then narrowed with more sizes around it. The check that follows runs the
+//! ping-pong, a ring of `sendrecv` steps and an allreduce on real MPI and on the simulator
+//! with the fitted platform, and prints both times and their difference.
+
+use super::launcher::Job;
+use crate::report::EXIT_USAGE;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The help text of `mpisim calibrate`.
+pub const USAGE: &str = "\
+usage: mpisim calibrate [-n N] [-o FILE] [--launcher NAME|PATH] [--timeout SECONDS] [-- LAUNCHER ARGS…]
+
+Measures this machine's MPI with ping-pongs of 8 B to 4 MiB between ranks 0 and 1, fits
+latency, bandwidth and the eager limit, checks the fit by running a ping-pong, a ring and
+an allreduce both for real and simulated, and writes a platform file (--platform FILE).
+
+  -n N                  ranks of the job (default 2; the ring and allreduce use all of them)
+  -o, --output FILE     the platform file to write (default calibrated.ron)
+  --launcher NAME|PATH  mpiexec, mpirun, srun, … (default: MPISIM_LAUNCHER, else found on PATH)
+  --timeout SECONDS     stop the job after this long
+  -- ARGS…              pass the rest to the launcher (e.g. -- --hostfile hosts)";
+
+/// What `mpisim calibrate` was asked.
+#[derive(Clone, Debug, PartialEq)]
+struct Options {
+    ranks: usize,
+    output: PathBuf,
+    launcher: Option<String>,
+    timeout: Option<Duration>,
+    launcher_args: Vec<String>,
+}
+
+fn parse(args: &[String]) -> Result<Options, String> {
+    let mut opts = Options {
+        ranks: 2,
+        output: PathBuf::from("calibrated.ron"),
+        launcher: None,
+        timeout: None,
+        launcher_args: Vec::new(),
+    };
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut value = |name: &str| it.next().cloned().ok_or_else(|| format!("{name} needs a value"));
+        match arg.as_str() {
+            "-n" | "--ranks" | "-np" => {
+                let v = value(arg)?;
+                opts.ranks = v.parse().ok().filter(|&n| n >= 2).ok_or_else(|| {
+                    format!("{arg}: `{v}` is not a number of ranks of 2 or more (a ping-pong needs two)")
+                })?;
+            }
+            "-o" | "--output" => opts.output = PathBuf::from(value(arg)?),
+            "--launcher" => opts.launcher = Some(value(arg)?),
+            "--timeout" => {
+                let v = value(arg)?;
+                let secs: f64 = v
+                    .parse()
+                    .ok()
+                    .filter(|s: &f64| s.is_finite() && *s > 0.0)
+                    .ok_or_else(|| format!("--timeout: `{v}` is not a number of seconds above 0"))?;
+                opts.timeout = Some(Duration::from_secs_f64(secs));
+            }
+            "--" => opts.launcher_args = it.by_ref().cloned().collect(),
+            other => return Err(format!("unexpected argument `{other}`")),
+        }
+    }
+    Ok(opts)
+}
+
+/// `mpisim calibrate ARGS`: returns the exit code.
+pub fn main(args: &[String]) -> i32 {
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        crate::launch::emit(&format!("{USAGE}\n"));
+        return 0;
+    }
+    let opts = match parse(args) {
+        Ok(opts) => opts,
+        Err(e) => {
+            eprintln!("error: {e}\n\n{USAGE}");
+            return EXIT_USAGE;
+        }
+    };
+    if !super::AVAILABLE {
+        eprintln!(
+            "error: calibrate measures a real MPI library, and this binary was built without it; {}",
+            super::BUILD_HINT
+        );
+        return EXIT_USAGE;
+    }
+    let job = Job {
+        launcher: opts.launcher.clone(),
+        ranks: opts.ranks,
+        launcher_args: opts.launcher_args.clone(),
+        timeout: opts.timeout,
+    };
+    #[cfg(feature = "mpi")]
+    {
+        if super::launcher::started_by_launcher().is_some() {
+            return measure::in_job(&opts);
+        }
+        match super::launcher::relaunch(&job) {
+            Ok(super::launcher::Outcome::Exited(code)) => code,
+            Ok(super::launcher::Outcome::TimedOut { launcher }) => {
+                eprintln!("error: calibration did not finish within --timeout; {launcher} was stopped");
+                crate::report::EXIT_DEADLOCK
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                EXIT_USAGE
+            }
+        }
+    }
+    #[cfg(not(feature = "mpi"))]
+    {
+        let _ = job;
+        unreachable!("checked above: the backend is available")
+    }
+}
+
+#[cfg(any(feature = "mpi", test))]
+/// One measured or simulated time: a message size and nanoseconds.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Point {
+    bytes: u64,
+    ns: f64,
+}
+
+#[cfg(any(feature = "mpi", test))]
+/// The model `t(n) = α + βn + h·[n > E]` fitted to one-way times.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Fit {
+    /// α, ns.
+    latency: f64,
+    /// β, ns per byte.
+    per_byte: f64,
+    /// E, bytes: the largest size sent eagerly (`u64::MAX`: no switch seen).
+    eager_limit: u64,
+    /// h, ns: the extra time above E.
+    handshake: f64,
+}
+
+#[cfg(any(feature = "mpi", test))]
+impl Fit {
+    fn predict(&self, bytes: u64) -> f64 {
+        let jump = if bytes > self.eager_limit { self.handshake } else { 0.0 };
+        self.latency + self.per_byte * bytes as f64 + jump
+    }
+
+    /// The relative error of each point.
+    fn errors(&self, points: &[Point]) -> Vec<f64> {
+        points.iter().map(|p| self.predict(p.bytes) / p.ns - 1.0).collect()
+    }
+
+    fn rms(&self, points: &[Point]) -> f64 {
+        let e = self.errors(points);
+        (e.iter().map(|x| x * x).sum::<f64>() / e.len().max(1) as f64).sqrt()
+    }
+}
+
+#[cfg(any(feature = "mpi", test))]
+/// Least squares of `t ≈ α + βn + h·[n > limit]`, weighting each point by 1/t (relative
+/// error); `None` if the points cannot determine it.
+fn fit_at(points: &[Point], limit: u64) -> Option<Fit> {
+    let jump = points.iter().any(|p| p.bytes > limit) && points.iter().any(|p| p.bytes <= limit);
+    let k = if jump { 3 } else { 2 };
+    let mut ata = [[0.0f64; 3]; 3];
+    let mut atb = [0.0f64; 3];
+    for p in points {
+        let w = 1.0 / p.ns;
+        let row = [w, w * p.bytes as f64, if p.bytes > limit { w } else { 0.0 }];
+        for i in 0..k {
+            for j in 0..k {
+                ata[i][j] += row[i] * row[j];
+            }
+            atb[i] += row[i] * p.ns * w;
+        }
+    }
+    let x = solve(ata, atb, k)?;
+    let fit = Fit {
+        latency: x[0],
+        per_byte: x[1],
+        eager_limit: if jump { limit } else { u64::MAX },
+        handshake: if jump { x[2] } else { 0.0 },
+    };
+    (fit.latency > 0.0 && fit.per_byte > 0.0 && fit.handshake >= 0.0).then_some(fit)
+}
+
+#[cfg(any(feature = "mpi", test))]
+/// Solves the `k`×`k` system by Gaussian elimination with partial pivoting.
+fn solve(mut a: [[f64; 3]; 3], mut b: [f64; 3], k: usize) -> Option<[f64; 3]> {
+    for col in 0..k {
+        let pivot = (col..k).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
+        if a[pivot][col].abs() < 1e-300 {
+            return None;
+        }
+        a.swap(col, pivot);
+        b.swap(col, pivot);
+        let pivot_row = a[col];
+        for row in col + 1..k {
+            let f = a[row][col] / pivot_row[col];
+            for (x, p) in a[row].iter_mut().zip(pivot_row).take(k).skip(col) {
+                *x -= f * p;
+            }
+            b[row] -= f * b[col];
+        }
+    }
+    let mut x = [0.0; 3];
+    for row in (0..k).rev() {
+        let rest: f64 = (row + 1..k).map(|c| a[row][c] * x[c]).sum();
+        x[row] = (b[row] - rest) / a[row][row];
+    }
+    Some(x)
+}
+
+#[cfg(any(feature = "mpi", test))]
+/// The best fit over every split of the sizes: the eager limit is where the curve jumps.
+/// A jump must earn its extra parameter: it is kept only if it cuts the error of the fit
+/// without one by a fifth.
+fn fit(points: &[Point]) -> Option<Fit> {
+    let mut sizes: Vec<u64> = points.iter().map(|p| p.bytes).collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    let smooth = fit_at(points, u64::MAX);
+    let jump = sizes
+        .iter()
+        .filter_map(|&limit| fit_at(points, limit))
+        .filter(|f| f.eager_limit != u64::MAX)
+        .min_by(|a, b| a.rms(points).total_cmp(&b.rms(points)));
+    match (smooth, jump) {
+        (Some(s), Some(j)) if j.rms(points) >= 0.8 * s.rms(points) => Some(s),
+        (s, j) => j.or(s),
+    }
+}
+
+#[cfg(any(feature = "mpi", test))]
+/// The platform a fit describes: this machine's link for every pair of ranks.
+fn platform(fit: &Fit) -> crate::Platform {
+    let link = crate::platform::Link {
+        latency_ns: fit.latency.round() as u64,
+        bandwidth: (1e9 / fit.per_byte).round() as u64,
+        ..Default::default()
+    };
+    crate::Platform {
+        name: "calibrated".into(),
+        eager_limit: fit.eager_limit,
+        intra: link.clone(),
+        inter: link,
+        handshake_ns: fit.handshake.round() as u64,
+        ..Default::default()
+    }
+}
+
+#[cfg(feature = "mpi")]
+mod measure {
+    //! The calibration job: measurements on every rank, the fit and the check on rank 0.
+
+    use super::{fit, platform, Fit, Options, Point};
+    use crate::catalogue::pingpong;
+    use crate::codec::payload_of_size;
+    use crate::comm::Comm;
+    use crate::launch::{emit, RunOptions};
+    use crate::real::job::{run_in_job, JobEnd};
+    use crate::report::{Backend, RunHeader, EXIT_USAGE};
+    use crate::{op, Platform, World};
+    use serde::{Deserialize, Serialize};
+    use std::fmt::Write;
+
+    /// Sizes of the coarse ping-pong sweep: 8 B to 4 MiB, ×2 and ×1.5 steps.
+    fn sweep() -> Vec<u64> {
+        (3..22).flat_map(|k| [1u64 << k, 3 << (k - 1)]).filter(|&n| n <= 4 << 20).collect()
+    }
+
+    /// Round trips per batch: enough for about 1 ms (at least 4).
+    fn round_trips(bytes: u64) -> u64 {
+        ((1u64 << 22) / (bytes + 2048)).clamp(4, 1000)
+    }
+
+    /// Batches of each measurement; the fastest counts. Other processes on the machine only
+    /// ever slow a batch down, so the minimum is the figure least disturbed by them.
+    const BATCHES: usize = 7;
+
+    /// What every rank measured; the ping-pong is rank 0's.
+    #[derive(Default, Serialize, Deserialize)]
+    struct Measured {
+        pingpong: Vec<Point>,
+        ring: Vec<Point>,
+        allreduce: Vec<Point>,
+    }
+
+    fn fastest(xs: impl Iterator<Item = f64>) -> f64 {
+        xs.fold(f64::INFINITY, f64::min)
+    }
+
+    /// One-way time of a `bytes`-byte message (half a round trip), fastest batch; 0 on
+    /// ranks other than 0 and 1.
+    fn one_way(comm: &Comm, bytes: u64) -> f64 {
+        let trips = round_trips(bytes);
+        pingpong(comm, bytes, trips.div_ceil(4)); // warm up
+        fastest((0..BATCHES).map(|_| pingpong(comm, bytes, trips) as f64 / 2.0))
+    }
+
+    /// Nanoseconds per `sendrecv` step of a ring of `bytes`-byte messages, on rank 0.
+    fn ring(comm: &Comm, bytes: u64, steps: u64) -> f64 {
+        let (rank, size) = (comm.rank(), comm.size());
+        let (right, left) = ((rank + 1) % size, (rank + size - 1) % size);
+        let msg = payload_of_size(bytes);
+        let step = || {
+            let _: Vec<u8> = comm.sendrecv(&msg, right, 0, left, 0);
+        };
+        step(); // line the ranks up
+        fastest((0..BATCHES).map(|_| {
+            let start = comm.now();
+            (0..steps).for_each(|_| step());
+            (comm.now() - start).as_nanos() as f64 / steps as f64
+        }))
+    }
+
+    /// Nanoseconds per allreduce (sum) of `len` doubles, on rank 0.
+    fn allreduce(comm: &Comm, len: usize, calls: u64) -> f64 {
+        let v = vec![1.0f64; len];
+        let call = || {
+            let _: Vec<f64> = comm.allreduce(&v, op::SUM);
+        };
+        call();
+        fastest((0..BATCHES).map(|_| {
+            let start = comm.now();
+            (0..calls).for_each(|_| call());
+            (comm.now() - start).as_nanos() as f64 / calls as f64
+        }))
+    }
+
+    const RING_BYTES: [u64; 4] = [8, 1024, 65_536, 1 << 20];
+    const ALLREDUCE_LENS: [usize; 4] = [1, 128, 8192, 131_072];
+    const PINGPONG_CHECK: [u64; 6] = [8, 1024, 4096, 65_536, 1 << 20, 4 << 20];
+
+    fn reps(bytes: u64) -> u64 {
+        ((1u64 << 24) / (bytes + 4096)).clamp(4, 200)
+    }
+
+    /// Everything measured on real MPI, as one program run on every rank.
+    fn program(comm: &Comm) -> Measured {
+        let mut m = Measured::default();
+        let mut sizes = sweep();
+        for &bytes in &sizes {
+            m.pingpong.push(Point { bytes, ns: one_way(comm, bytes) });
+        }
+        // Narrow the jump down: rank 0 finds the split of the coarse sweep and tells rank 1.
+        let bracket = match comm.rank() {
+            0 => {
+                let fit = fit(&m.pingpong);
+                let e = fit.map_or(u64::MAX, |f| f.eager_limit);
+                let next = sizes.iter().copied().filter(|&n| n > e).min();
+                let bracket = next.map(|n| (e, n));
+                comm.send(&bracket, 1, 1);
+                bracket
+            }
+            1 => comm.recv(0, 1),
+            _ => None,
+        };
+        if let Some((lo, hi)) = bracket {
+            let step = ((hi - lo) / 16).max(1);
+            let extra: Vec<u64> = (1..16).map(|i| lo + i * step).filter(|&n| n < hi).collect();
+            for &bytes in &extra {
+                m.pingpong.push(Point { bytes, ns: one_way(comm, bytes) });
+            }
+            sizes.extend(extra);
+        }
+        for bytes in PINGPONG_CHECK {
+            if !sizes.contains(&bytes) {
+                m.pingpong.push(Point { bytes, ns: one_way(comm, bytes) });
+            }
+        }
+        for bytes in RING_BYTES {
+            m.ring.push(Point { bytes, ns: ring(comm, bytes, reps(bytes)) });
+        }
+        for len in ALLREDUCE_LENS {
+            let bytes = len as u64 * 8;
+            m.allreduce.push(Point { bytes, ns: allreduce(comm, len, reps(bytes)) });
+        }
+        m
+    }
+
+    /// Simulated times of the same measurements on `platform` with `ranks` ranks.
+    fn simulate(platform: &Platform, ranks: usize) -> Measured {
+        let world = World::new(ranks).platform(platform.clone()).record_trace(false);
+        let on_rank0 = |run: Result<crate::Completed<f64>, crate::SimError>| {
+            run.map(|c| c.results[0]).unwrap_or_else(|e| panic!("the calibration check failed to simulate: {e}"))
+        };
+        let mut m = Measured::default();
+        for bytes in PINGPONG_CHECK {
+            let trips = round_trips(bytes);
+            let ns = on_rank0(world.run(|c| pingpong(c, bytes, trips) as f64 / 2.0));
+            m.pingpong.push(Point { bytes, ns });
+        }
+        for bytes in RING_BYTES {
+            m.ring.push(Point { bytes, ns: on_rank0(world.run(|c| ring(c, bytes, reps(bytes)))) });
+        }
+        for len in ALLREDUCE_LENS {
+            let bytes = len as u64 * 8;
+            m.allreduce.push(Point { bytes, ns: on_rank0(world.run(|c| allreduce(c, len, reps(bytes)))) });
+        }
+        m
+    }
+
+    /// Runs the calibration in this process, which an MPI launcher started.
+    pub fn in_job(opts: &Options) -> i32 {
+        let run = RunOptions { ranks: Some(opts.ranks), ..RunOptions::default() };
+        let header = RunHeader { program: "calibrate".into(), ..Default::default() };
+        let (sim, header) = match run_in_job(&run, &header, 2, program) {
+            JobEnd::Root(sim, header) => (sim, header),
+            JobEnd::Other => return 0,
+            JobEnd::Usage(code) => return code,
+        };
+        let Ok(results) = &sim.outcome else { unreachable!("a failing rank reports and stops the job itself") };
+        let measured: Measured = serde_json::from_value(results[0].clone()).expect("rank 0's measurements read back");
+        let library = match &header.backend {
+            Backend::Real { library } => library.clone(),
+            Backend::Simulated => unreachable!("a job runs on real MPI"),
+        };
+        let Some(fit) = fit(&measured.pingpong) else {
+            eprintln!("error: the ping-pong times do not fit a latency and a bandwidth (are other jobs running?)");
+            return EXIT_USAGE;
+        };
+        let platform = platform(&fit);
+        let simulated = simulate(&platform, opts.ranks);
+        let text = report(&library, opts.ranks, &measured, &fit, &simulated);
+        if let Err(e) = std::fs::write(&opts.output, format!("{}\n", platform.to_ron())) {
+            eprintln!("error: cannot write {}: {e}", opts.output.display());
+            emit(&text);
+            return EXIT_USAGE;
+        }
+        emit(&format!("{text}wrote {}: simulate with --platform {}\n", opts.output.display(), opts.output.display()));
+        0
+    }
+
+    fn bytes_text(n: u64) -> String {
+        match n {
+            n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{} MiB", n >> 20),
+            n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{} KiB", n >> 10),
+            n => format!("{n} B"),
+        }
+    }
+
+    fn ns_text(ns: f64) -> String {
+        crate::Time(ns.round() as u64).to_string()
+    }
+
+    fn report(library: &str, ranks: usize, m: &Measured, fit: &Fit, sim: &Measured) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "calibration of {library} on this machine: ping-pong between ranks 0 and 1 of {ranks}");
+        let _ = writeln!(out, "\n  {:>9}  {:>12}  {:>12}  {:>7}", "bytes", "measured", "fitted", "error");
+        let mut points = m.pingpong.clone();
+        points.sort_by_key(|p| p.bytes);
+        for p in &points {
+            let fitted = fit.predict(p.bytes);
+            let _ = writeln!(
+                out,
+                "  {:>9}  {:>12}  {:>12}  {:>+6.1}%",
+                p.bytes,
+                ns_text(p.ns),
+                ns_text(fitted),
+                (fitted / p.ns - 1.0) * 100.0
+            );
+        }
+        let errors = fit.errors(&points);
+        let (worst, at) = errors
+            .iter()
+            .zip(&points)
+            .map(|(e, p)| (*e, p.bytes))
+            .max_by(|a, b| a.0.abs().total_cmp(&b.0.abs()))
+            .unwrap_or((0.0, 0));
+        let _ = writeln!(
+            out,
+            "\nfit (one-way time α + n/B, plus h above the eager limit):\n  latency α = {}, bandwidth B = {:.2} GB/s",
+            ns_text(fit.latency),
+            1.0 / fit.per_byte
+        );
+        match fit.eager_limit {
+            u64::MAX => {
+                let _ =
+                    writeln!(out, "  no eager/rendezvous jump up to {}: eager limit unlimited", bytes_text(4 << 20));
+            }
+            e => {
+                let _ = writeln!(
+                    out,
+                    "  eager limit E = {e} bytes of payload (the curve jumps by h = {} above it: the rendezvous handshake)",
+                    ns_text(fit.handshake)
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "  quality: rms error {:.1}%, worst {:+.1}% at {} ({} sizes)",
+            fit.rms(&points) * 100.0,
+            worst * 100.0,
+            bytes_text(at),
+            points.len()
+        );
+        let _ = writeln!(out, "\ncheck: the same programs simulated with this platform ({ranks} ranks)");
+        let _ = writeln!(
+            out,
+            "  {:<10} {:>9}  {:>12}  {:>12}  {:>7}",
+            "program", "bytes", "measured", "simulated", "error"
+        );
+        let mut worst = [0.0f64; 3];
+        let rows = [
+            ("pingpong", &m.pingpong, &sim.pingpong),
+            ("ring", &m.ring, &sim.ring),
+            ("allreduce", &m.allreduce, &sim.allreduce),
+        ];
+        for (i, (name, real, simulated)) in rows.iter().enumerate() {
+            for s in simulated.iter() {
+                let Some(r) = real.iter().find(|r| r.bytes == s.bytes) else {
+                    continue;
+                };
+                let error = s.ns / r.ns - 1.0;
+                worst[i] = worst[i].max(error.abs());
+                let what = if *name == "pingpong" { "one-way" } else { "per call" };
+                let _ = writeln!(
+                    out,
+                    "  {:<10} {:>9}  {:>12}  {:>12}  {:>+6.1}%   ({what})",
+                    name,
+                    s.bytes,
+                    ns_text(r.ns),
+                    ns_text(s.ns),
+                    error * 100.0
+                );
+            }
+        }
+        let verdict = |w: f64, bound: f64| if w <= bound { "within" } else { "NOT within" };
+        let _ = writeln!(
+            out,
+            "  ping-pong {} 10% (worst {:.1}%); ring {} 25% (worst {:.1}%); allreduce {} 25% (worst {:.1}%)\n",
+            verdict(worst[0], 0.10),
+            worst[0] * 100.0,
+            verdict(worst[1], 0.25),
+            worst[1] * 100.0,
+            verdict(worst[2], 0.25),
+            worst[2] * 100.0
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn curve(latency: f64, per_byte: f64, limit: u64, handshake: f64) -> Vec<Point> {
+        (3..23)
+            .map(|k| 1u64 << k)
+            .map(|bytes| Point {
+                bytes,
+                ns: latency + per_byte * bytes as f64 + if bytes > limit { handshake } else { 0.0 },
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_clean_curve_is_fitted_exactly() {
+        let f = fit(&curve(500.0, 0.12, 4096, 900.0)).unwrap();
+        assert!((f.latency - 500.0).abs() < 1e-6, "{f:?}");
+        assert!((f.per_byte - 0.12).abs() < 1e-9, "{f:?}");
+        assert_eq!(f.eager_limit, 4096);
+        assert!((f.handshake - 900.0).abs() < 1e-6, "{f:?}");
+    }
+
+    #[test]
+    fn no_jump_means_no_eager_limit() {
+        let f = fit(&curve(1000.0, 1.0, u64::MAX, 0.0)).unwrap();
+        assert_eq!(f.eager_limit, u64::MAX);
+        assert!((f.latency - 1000.0).abs() < 1e-6 && (f.per_byte - 1.0).abs() < 1e-9, "{f:?}");
+    }
+
+    #[test]
+    fn the_platform_carries_the_fit() {
+        let f = Fit { latency: 180.4, per_byte: 1.0 / 8.4, eager_limit: 4080, handshake: 700.0 };
+        let p = platform(&f);
+        assert_eq!(
+            (p.intra.latency_ns, p.intra.bandwidth, p.eager_limit, p.handshake_ns),
+            (180, 8_400_000_000, 4080, 700)
+        );
+        assert_eq!(p.intra, p.inter);
+        let back = crate::Platform::from_ron(&p.to_ron(), "calibrated.ron").unwrap();
+        assert_eq!(back, p);
+    }
+
+    #[test]
+    fn options_parse() {
+        let args: Vec<String> =
+            ["-n", "4", "-o", "lab.ron", "--", "--hostfile", "h"].iter().map(|s| s.to_string()).collect();
+        let o = parse(&args).unwrap();
+        assert_eq!((o.ranks, o.output.to_str().unwrap()), (4, "lab.ron"));
+        assert_eq!(o.launcher_args, ["--hostfile", "h"]);
+        assert!(parse(&["-n".into(), "1".into()]).unwrap_err().contains("2 or more"));
+    }
+}
