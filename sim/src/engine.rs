@@ -1189,6 +1189,7 @@ impl<'o> Engine<'o> {
                     if let Some(&(coll, site, comm, root, algorithm)) = slot.collective.last() {
                         if !matches!(wait, Wait::Gate { .. }) {
                             b.waiting_for = format!("in a step of its {algorithm} algorithm, {}", b.waiting_for);
+                            b.reason.clone_from(&b.waiting_for);
                             b.tag = None;
                             b.bytes = None;
                         }
@@ -1261,6 +1262,7 @@ impl<'o> Engine<'o> {
             root: None,
             location: Site::from_location(site),
             waiting_for: String::new(),
+            reason: String::new(),
             waits_on: Vec::new(),
             last_wildcard: self.ranks[rank]
                 .last_wildcard
@@ -1316,10 +1318,13 @@ impl<'o> Engine<'o> {
                 if let Some(first) = facts.first() {
                     (b.peer, b.tag, b.bytes, b.comm) = (first.peer, first.tag, first.bytes, Some(first.comm));
                 }
+                // The headline already names a blocking call's own request.
+                let own = pending.first().is_some_and(|r| r.kind == call) && self.ranks[rank].collective.is_empty();
+                if let (true, [one]) = (own, &facts[..]) {
+                    b.reason = one.brief.clone();
+                }
                 b.waiting_for = match &facts[..] {
                     [] => "nothing: its requests are all complete".into(),
-                    // The headline already names a blocking call's own request.
-                    [one] if pending[0].kind == call && self.ranks[rank].collective.is_empty() => one.why.clone(),
                     [one] => format!("{}: {}", one.what, one.why),
                     many => {
                         let each: Vec<String> = many
@@ -1358,6 +1363,9 @@ impl<'o> Engine<'o> {
                 };
             }
         }
+        if b.reason.is_empty() {
+            b.reason = b.waiting_for.clone();
+        }
         b
     }
 
@@ -1383,10 +1391,12 @@ impl<'o> Engine<'o> {
                     .and_then(|m| self.messages.get(self.message_id(m)))
                     .map(|m| m.payload.len())
                     .or(payload.as_ref().map(Payload::len));
-                let why = match mode {
-                    SendMode::Synchronous => "a synchronous send:",
-                    _ if self.cfg.strict => "in strict mode every send is synchronous:",
-                    _ => "above the eager limit:",
+                let (why, brief) = match mode {
+                    SendMode::Synchronous => ("a synchronous send", "a synchronous send"),
+                    _ if self.cfg.strict => {
+                        ("in strict mode every send is synchronous and", "in strict mode every send is synchronous")
+                    }
+                    _ => ("above the eager limit, it", "above the eager limit"),
                 };
                 let b = bytes.unwrap_or(0);
                 ReqFacts {
@@ -1397,6 +1407,7 @@ impl<'o> Engine<'o> {
                     dep: on_rank(*dest, step(context % 2 == 1, format!("to {dest}, tag {tag}, {b} bytes"))),
                     what: format!("send to rank {dest}, tag {tag}, {b} bytes"),
                     why: format!("{why} waits for rank {dest} to post a matching receive"),
+                    brief: format!("{brief}: waits for rank {dest} to post a matching receive"),
                 }
             }
             ReqOp::Recv { filter } => ReqFacts {
@@ -1410,6 +1421,7 @@ impl<'o> Engine<'o> {
                 ),
                 what: format!("receive from {}", source_words(filter.source, filter.tag)),
                 why: format!("no matching message was sent{}", self.near_misses(rank, filter)),
+                brief: format!("no matching message was sent{}", self.near_misses(rank, filter)),
             },
         }
     }
@@ -1624,9 +1636,11 @@ struct ReqFacts {
     bytes: Option<u64>,
     comm: u32,
     dep: WaitsOn,
-    /// The request in words (`send to rank 1, tag 0, 8 bytes`), and why it waits.
+    /// The request in words (`send to rank 1, tag 0, 8 bytes`), why it waits, and why in
+    /// brief for under a headline that already names the request.
     what: String,
     why: String,
+    brief: String,
 }
 
 /// What must agree between the ranks that begin a collective at the same position on a

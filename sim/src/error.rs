@@ -179,8 +179,11 @@ pub struct BlockedCall {
     pub root: Option<Rank>,
     /// The user's file:line:column of the call.
     pub location: Site,
-    /// What exactly it waits for, in words.
+    /// What exactly it waits for, in words: a sentence that stands alone.
     pub waiting_for: String,
+    /// Why it waits, in words meant for under [`BlockedCall::headline`] (which may already
+    /// name the peer, tag and bytes).
+    pub reason: String,
     /// What it waits for, as edges of the wait-for graph: all of them must be satisfied.
     pub waits_on: Vec<WaitsOn>,
     /// The last `ANY_SOURCE` receive of this rank that matched.
@@ -417,7 +420,7 @@ impl SimError {
 impl fmt::Display for BlockedCall {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "rank {:>3}  {}", self.rank, self.headline())?;
-        write!(f, "\n            {}", self.waiting_for)?;
+        write!(f, "\n            {}", self.reason)?;
         write!(f, "\n            at {}", self.location)
     }
 }

@@ -324,6 +324,7 @@ mod tests {
             root: None,
             location: Site { file: "x.rs".into(), line: 1, column: 1 },
             waiting_for: String::new(),
+            reason: String::new(),
             waits_on,
             last_wildcard: None,
         }
