@@ -66,7 +66,9 @@ fn check(text: &str, ranks: usize) -> (usize, usize, usize) {
     }
     let inside = |tid: u64, ts: i64| slices.get(&tid).is_some_and(|s| s.iter().any(|&(a, b)| a <= ts && ts <= b));
     // Flows: each id has one `s` and one `f` (with "bp": "e"), each inside a slice.
-    let mut flows: BTreeMap<u64, (Option<(u64, i64)>, Option<(u64, i64)>)> = BTreeMap::new();
+    // A flow end: the track (tid) and time stamp; per id, its `s` and its `f`.
+    type FlowEnd = Option<(u64, i64)>;
+    let mut flows: BTreeMap<u64, (FlowEnd, FlowEnd)> = BTreeMap::new();
     for e in events.iter().filter(|e| e["ph"] == "s" || e["ph"] == "f") {
         let id = e["id"].as_u64().expect("flows have ids");
         let end = (e["tid"].as_u64().unwrap(), ns(&e["ts"]));
