@@ -624,3 +624,43 @@ fn collectives_are_deterministic() {
     };
     assert_eq!(trace(), trace());
 }
+
+#[test]
+fn nonblocking_collectives_complete_in_any_order() {
+    // MPI's progress rule: waiting for one pending collective advances the others, so
+    // ranks may wait for them in different orders.
+    for p in [2, 3, 4, 8] {
+        let run = World::new(p)
+            .run(|c| {
+                let r = c.rank() as u32;
+                let a = c.ibcast((c.rank() == 0).then_some(&vec![1u8; 100_000]), 0);
+                let b = c.iallreduce(&r, op::SUM);
+                let g = c.iallgather(&r);
+                if c.rank() % 2 == 0 {
+                    let a = a.wait().len();
+                    (a, b.wait(), g.wait())
+                } else {
+                    let g = g.wait();
+                    let b = b.wait();
+                    (a.wait().len(), b, g)
+                }
+            })
+            .unwrap_or_else(|e| panic!("p={p}: {e}"));
+        let pu = p as u32;
+        assert!(run.results.iter().all(|x| x == &(100_000, pu * (pu - 1) / 2, (0..pu).collect::<Vec<_>>())));
+    }
+    // Two linear barriers with synchronous sends: rank 0 waits for the second first, rank 1
+    // for the first. Each needs the other rank's next round, which only progress across
+    // requests provides.
+    let run = World::new(2).eager_limit(0).algorithm(Collective::Barrier, Algorithm::Linear).run(|c| {
+        let (first, second) = (c.ibarrier(), c.ibarrier());
+        if c.rank() == 0 {
+            second.wait();
+            first.wait();
+        } else {
+            first.wait();
+            second.wait();
+        }
+    });
+    assert!(run.is_ok(), "{run:?}");
+}

@@ -46,7 +46,7 @@ use serde::Serialize;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::panic::Location;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use wire::Blocks;
 
 /// A rank's collective state: the next sequence number on each communicator, and the
@@ -55,9 +55,23 @@ use wire::Blocks;
 pub(crate) struct RankColl {
     seqs: RefCell<BTreeMap<u32, u32>>,
     algorithms: RefCell<Rc<Algorithms>>,
+    /// The rank's nonblocking collectives that have not completed, in call order.
+    pending: RefCell<Vec<Weak<RefCell<dyn nonblocking::Pending>>>>,
 }
 
 impl RankColl {
+    /// Adds a nonblocking collective to the ones every test and wait advances.
+    fn add_pending(&self, p: Rc<RefCell<dyn nonblocking::Pending>>) {
+        self.pending.borrow_mut().push(Rc::downgrade(&p));
+    }
+
+    /// The pending nonblocking collectives still alive and incomplete (forgets the rest).
+    fn pending(&self) -> Vec<Rc<RefCell<dyn nonblocking::Pending>>> {
+        let mut list = self.pending.borrow_mut();
+        list.retain(|w| w.upgrade().is_some_and(|p| !p.borrow().done()));
+        list.iter().filter_map(Weak::upgrade).collect()
+    }
+
     /// Uses the world's algorithm choices.
     pub fn choose(&self, algorithms: Rc<Algorithms>) {
         *self.algorithms.borrow_mut() = algorithms;

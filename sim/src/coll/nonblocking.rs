@@ -3,17 +3,18 @@
 //!
 //! The algorithm runs on a small coroutine of its own. Each time it asks for a round, the
 //! request posts the round's receives and sends (`irecv`/`isend`) and returns to the
-//! program; [`CollRequest::test`] and [`CollRequest::wait`] complete posted rounds and let
-//! the algorithm post the next. So a nonblocking collective advances when its request is
-//! tested or waited for, as in an MPI library without an asynchronous progress thread;
-//! virtual time spent computing between the call and the wait overlaps with its messages.
+//! program; [`CollRequest::test`] and [`CollRequest::wait`] complete posted rounds of every
+//! pending nonblocking collective of the rank and let their algorithms post the next. So
+//! nonblocking collectives advance inside their tests and waits, as in an MPI library
+//! without an asynchronous progress thread; virtual time spent computing between the call
+//! and the wait overlaps with their messages.
 //!
 //! With no size agreement possible before the first round, a nonblocking collective that
 //! the user did not pin to an algorithm picks by what every rank knows: binomial bcast,
 //! scatter and gather; recursive-doubling (power of two) or Bruck allgather; isend/irecv
 //! alltoall; reductions by count × element size, as MPICH.
 
-use super::net::{completions, received, request, Net, Round, Transport};
+use super::net::{completions, request, Net, Round, Transport};
 use super::ops::Operator;
 use super::reduce::{self, Reduction};
 use super::select::{mpich, Collective};
@@ -27,6 +28,7 @@ use corosensei::stack::DefaultStack;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use std::cell::RefCell;
 use std::panic::Location;
 use std::rc::Rc;
 
@@ -48,7 +50,8 @@ impl Transport for Yielding<'_> {
 
 /// A nonblocking collective in progress (`MPI_Request` of `MPI_Ibcast` and its kin). Take
 /// its result with [`CollRequest::wait`]; [`CollRequest::test`] advances it without
-/// blocking.
+/// blocking. Waiting for or testing one advances every pending nonblocking collective of
+/// the rank, so ranks may complete them in different orders.
 ///
 /// ```
 /// use mpisim::{op, World};
@@ -61,50 +64,42 @@ impl Transport for Yielding<'_> {
 /// assert_eq!(run.results, vec![6; 4]);
 /// ```
 pub struct CollRequest<R> {
+    state: Rc<RefCell<Progress<R>>>,
+}
+
+/// A nonblocking collective's schedule and its current round, shared by its request and
+/// the rank's list of pending collectives.
+struct Progress<R> {
     ctx: Rc<RankCtx>,
     kind: CallKind,
     chan: Channel,
     tag: Tag,
     schedule: Option<Schedule<R>>,
-    /// The current round's receives, then its sends.
-    posted: Vec<ReqId>,
-    recvs: usize,
+    /// The current round's receives, then its sends; `None` once complete.
+    posted: Vec<Option<ReqId>>,
+    /// What the round's receives brought.
+    got: Vec<Option<Payload>>,
     result: Option<R>,
+}
+
+/// What the rank's progress loop needs of a pending collective, whatever its result type.
+pub(crate) trait Pending {
+    /// The current round's incomplete requests, by their index in the round.
+    fn live(&self) -> Vec<(usize, ReqId)>;
+    /// Records a completed request; a complete round lets the algorithm post the next.
+    fn complete(&mut self, index: usize, payload: Option<Payload>, site: &'static Location<'static>);
+    /// Whether the collective has its result.
+    fn done(&self) -> bool;
 }
 
 impl<R> std::fmt::Debug for CollRequest<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CollRequest").field("call", &self.kind).field("complete", &self.result.is_some()).finish()
+        let state = self.state.borrow();
+        f.debug_struct("CollRequest").field("call", &state.kind).field("complete", &state.result.is_some()).finish()
     }
 }
 
-impl<R: 'static> CollRequest<R> {
-    fn start(inv: &Invocation, body: impl FnOnce(&mut Net) -> Result<R, MpiError> + 'static) -> CollRequest<R> {
-        let (rank, size) = (inv.comm.rank(), inv.comm.size());
-        let stack = DefaultStack::new(STACK_SIZE).unwrap_or_else(|e| {
-            inv.fail(MpiError::new(
-                ErrorClass::Other,
-                format!("cannot map a stack for a nonblocking collective: {e}; complete earlier ones first"),
-            ))
-        });
-        let schedule = Coroutine::with_stack(stack, move |yielder: &Yielder<Vec<Payload>, Round>, _: Vec<Payload>| {
-            let mut transport = Yielding { yielder };
-            body(&mut Net::new(rank, size, &mut transport))
-        });
-        let mut req = CollRequest {
-            ctx: inv.comm.ctx.clone(),
-            kind: inv.kind,
-            chan: inv.channel(),
-            tag: inv.tag,
-            schedule: Some(schedule),
-            posted: Vec::new(),
-            recvs: 0,
-            result: None,
-        };
-        req.advance(Vec::new(), inv.site);
-        req
-    }
-
+impl<R: 'static> Progress<R> {
     /// Resumes the algorithm with what its last round received.
     fn advance(&mut self, received: Vec<Payload>, site: &'static Location<'static>) {
         let schedule = self.schedule.as_mut().expect("an unfinished collective has its schedule");
@@ -123,53 +118,138 @@ impl<R: 'static> CollRequest<R> {
             return self.advance(Vec::new(), site);
         }
         self.posted.clear();
-        self.recvs = recvs.len();
+        self.got = vec![None; recvs.len()];
         for from in recvs {
             let args = RecvArgs { chan: self.chan, source: Some(from), tag: Some(self.tag) };
-            self.posted.push(request(self.ctx.call_at(CallKind::Irecv, site, Op::Recv { args, block: false })));
+            self.posted.push(Some(request(self.ctx.call_at(CallKind::Irecv, site, Op::Recv { args, block: false }))));
         }
         for (dest, payload) in sends {
             let args = SendArgs { chan: self.chan, dest, tag: self.tag, mode: SendMode::Standard, payload };
-            self.posted.push(request(self.ctx.call_at(CallKind::Isend, site, Op::Send { args, block: false })));
+            self.posted.push(Some(request(self.ctx.call_at(CallKind::Isend, site, Op::Send { args, block: false }))));
+        }
+    }
+}
+
+impl<R: 'static> Pending for Progress<R> {
+    fn live(&self) -> Vec<(usize, ReqId)> {
+        self.posted.iter().enumerate().filter_map(|(i, id)| id.map(|id| (i, id))).collect()
+    }
+
+    fn complete(&mut self, index: usize, payload: Option<Payload>, site: &'static Location<'static>) {
+        self.posted[index] = None;
+        if index < self.got.len() {
+            self.got[index] = payload;
+        }
+        if self.result.is_none() && self.posted.iter().all(Option::is_none) {
+            let got = std::mem::take(&mut self.got);
+            self.advance(got.into_iter().map(|p| p.expect("a completed receive carries data")).collect(), site);
         }
     }
 
-    fn progress(&mut self, block: bool, site: &'static Location<'static>) {
-        while self.result.is_none() {
-            let reqs = self.posted.iter().map(|&id| Some(id)).collect();
-            let kind = if block { CallKind::Waitall } else { CallKind::Testall };
-            let done = completions(self.ctx.call_at(kind, site, Op::Wait { reqs, how: WaitHow::All, block }));
-            if done.is_empty() {
-                return; // a test found the round incomplete
+    fn done(&self) -> bool {
+        self.result.is_some()
+    }
+}
+
+/// Advances the rank's pending nonblocking collectives until `own` is done (`block`), or
+/// as far as they go without waiting: MPI's progress rule, as a library without a
+/// progress thread keeps it inside its test and wait calls.
+fn drive(ctx: &RankCtx, own: &dyn Pending, block: bool, site: &'static Location<'static>) {
+    while !own.done() {
+        let pending = ctx.coll.pending();
+        let mut owners = Vec::new();
+        let mut reqs = Vec::new();
+        for (e, entry) in pending.iter().enumerate() {
+            for (i, id) in entry.borrow().live() {
+                owners.push((e, i));
+                reqs.push(Some(id));
             }
-            let mut got: Vec<Option<Payload>> = vec![None; self.recvs];
-            for c in done {
-                let i = c.index;
-                if i < got.len() {
-                    got[i] = Some(received(c));
-                }
-            }
-            self.advance(got.into_iter().map(|p| p.expect("a completed round received everything")).collect(), site);
+        }
+        let kind = if block { CallKind::Waitsome } else { CallKind::Testsome };
+        let done = completions(ctx.call_at(kind, site, Op::Wait { reqs, how: WaitHow::Some, block }));
+        if done.is_empty() {
+            return; // a test found nothing complete
+        }
+        for c in done {
+            let (e, i) = owners[c.index];
+            pending[e].borrow_mut().complete(i, c.payload, site);
         }
     }
+}
 
-    /// Advances the collective without blocking (`MPI_Test`); whether it is complete.
+impl<R: 'static> CollRequest<R> {
+    fn start(inv: &Invocation, body: impl FnOnce(&mut Net) -> Result<R, MpiError> + 'static) -> CollRequest<R> {
+        let (rank, size) = (inv.comm.rank(), inv.comm.size());
+        let stack = DefaultStack::new(STACK_SIZE).unwrap_or_else(|e| {
+            inv.fail(MpiError::new(
+                ErrorClass::Other,
+                format!("cannot map a stack for a nonblocking collective: {e}; complete earlier ones first"),
+            ))
+        });
+        let schedule = Coroutine::with_stack(stack, move |yielder: &Yielder<Vec<Payload>, Round>, _: Vec<Payload>| {
+            let mut transport = Yielding { yielder };
+            body(&mut Net::new(rank, size, &mut transport))
+        });
+        let state = Rc::new(RefCell::new(Progress {
+            ctx: inv.comm.ctx.clone(),
+            kind: inv.kind,
+            chan: inv.channel(),
+            tag: inv.tag,
+            schedule: Some(schedule),
+            posted: Vec::new(),
+            got: Vec::new(),
+            result: None,
+        }));
+        state.borrow_mut().advance(Vec::new(), inv.site);
+        if !state.borrow().done() {
+            inv.comm.ctx.coll.add_pending(state.clone());
+        }
+        CollRequest { state }
+    }
+
+    fn progress(&self, block: bool, site: &'static Location<'static>) {
+        if self.state.borrow().done() {
+            return;
+        }
+        let ctx = self.state.borrow().ctx.clone();
+        drive(&ctx, &Watch(&self.state), block, site);
+    }
+
+    /// Advances the collective (and the rank's other pending ones) without blocking
+    /// (`MPI_Test`); whether it is complete.
     #[track_caller]
     pub fn test(&mut self) -> bool {
         self.progress(false, Location::caller());
-        self.result.is_some()
+        self.is_complete()
     }
 
-    /// Whether the collective has completed (by an earlier test or at once).
+    /// Whether the collective has completed (by an earlier test or wait, or at once).
     pub fn is_complete(&self) -> bool {
-        self.result.is_some()
+        self.state.borrow().done()
     }
 
     /// Completes the collective (`MPI_Wait`) and returns its result.
     #[track_caller]
-    pub fn wait(mut self) -> R {
+    pub fn wait(self) -> R {
         self.progress(true, Location::caller());
-        self.result.take().expect("a waited collective is complete")
+        let result = self.state.borrow_mut().result.take();
+        result.expect("a waited collective is complete")
+    }
+}
+
+/// Asks whether a collective is done without holding its borrow across the progress loop,
+/// which advances it too.
+struct Watch<'a, R>(&'a RefCell<Progress<R>>);
+
+impl<R: 'static> Pending for Watch<'_, R> {
+    fn live(&self) -> Vec<(usize, ReqId)> {
+        self.0.borrow().live()
+    }
+    fn complete(&mut self, index: usize, payload: Option<Payload>, site: &'static Location<'static>) {
+        self.0.borrow_mut().complete(index, payload, site)
+    }
+    fn done(&self) -> bool {
+        self.0.borrow().done()
     }
 }
 
