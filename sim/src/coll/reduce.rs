@@ -35,7 +35,7 @@ impl<E: Serialize + DeserializeOwned + Clone> Reduction<'_, E> {
             .zip(higher)
             .map(|(a, b)| (self.combine)(a, b))
             .collect::<Result<_, _>>()
-            .map_err(|e| MpiError::new(ErrorClass::Type, e))
+            .map_err(|e| MpiError::new(ErrorClass::Op, e))
     }
 
     /// Operands of `a` and `b` elements met; one came from `other`.
