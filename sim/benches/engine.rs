@@ -19,6 +19,8 @@
 //! - `million`: 1,000,000 ranks with 16 KiB stacks, one ring step; skipped with advice
 //!   unless `vm.max_map_count` allows it (`sysctl -w vm.max_map_count=2100000`).
 //!
+//! `MPISIM_BENCH_TRACE=off` (or `on`) runs parts 1 and 2 with that trace setting only.
+//!
 //! Without `--bench` on the command line (as under `cargo test --benches`), every part runs
 //! once at a tiny size, as a smoke test.
 //!
@@ -61,16 +63,21 @@ fn main() {
     let scale: f64 = std::env::var("MPISIM_BENCH_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(1.0);
     let scale = if full { scale } else { 1e-4 };
     let n = |base: u64| ((base as f64 * scale).round() as u64).max(1);
+    let traces: &[bool] = match std::env::var("MPISIM_BENCH_TRACE").as_deref() {
+        Ok("off") => &[false],
+        Ok("on") => &[true],
+        _ => &[false, true],
+    };
 
     println!("mpisim engine benchmark ({})", if full { "full" } else { "smoke test: tiny sizes" });
     println!("  parts: {}; scale {scale}", parts.join(", "));
     println!("  vm.max_map_count = {}", max_map_count().map_or("unknown".into(), |m| m.to_string()));
     println!();
-    let t0 = Instant::now();
+    let t0 = now();
     for part in &parts {
         match part.as_str() {
-            "pingpong" => pingpong(n(1_000_000), n(1_000_000)),
-            "ring" => ring(1024, n(2_000), n(500)),
+            "pingpong" => pingpong(traces, n(1_000_000), n(1_000_000)),
+            "ring" => ring(traces, 1024, n(2_000), n(500)),
             "memory" => memory(if full { &[10_000, 30_000] } else { &[100, 300] }),
             "maxranks" => maxranks(full),
             "million" => million(if full { 1_000_000 } else { 1_000 }),
@@ -107,7 +114,7 @@ impl Measured {
 }
 
 fn measure<F: Fn(&Comm) -> f64>(world: World, program: F) -> Measured {
-    let start = Instant::now();
+    let start = now();
     let run = world.run(program).unwrap_or_else(|e| panic!("the benchmark world failed: {e}"));
     let wall = start.elapsed();
     let m = Measured {
@@ -138,13 +145,14 @@ fn pingpong_program(rounds: u64) -> impl Fn(&Comm) -> f64 {
     }
 }
 
-fn pingpong(rounds_off: u64, rounds_on: u64) {
+fn pingpong(traces: &[bool], rounds_off: u64, rounds_on: u64) {
     println!("1. ping-pong, 2 ranks, 8-byte messages (wall clock of World::run, 1 thread)");
     measure(World::new(2).record_trace(false), pingpong_program(1_000)); // warm up
-    measure(World::new(2).record_trace(false), pingpong_program(rounds_off))
-        .print(&format!("trace off, {rounds_off} round trips"));
-    measure(World::new(2).record_trace(true), pingpong_program(rounds_on))
-        .print(&format!("trace on,  {rounds_on} round trips"));
+    for &trace in traces {
+        let (rounds, on) = if trace { (rounds_on, "on ") } else { (rounds_off, "off") };
+        measure(World::new(2).record_trace(trace), pingpong_program(rounds))
+            .print(&format!("trace {on}, {rounds} round trips"));
+    }
 }
 
 /// Each rank passes 8 bytes to its right neighbour and takes them from its left one,
@@ -166,9 +174,10 @@ fn ring_program(steps: u64, sendrecv: bool) -> impl Fn(&Comm) -> f64 {
     }
 }
 
-fn ring(ranks: usize, steps_off: u64, steps_on: u64) {
+fn ring(traces: &[bool], ranks: usize, steps_off: u64, steps_on: u64) {
     println!("2. ring, {ranks} ranks, 8-byte messages");
-    for (trace, steps) in [(false, steps_off), (true, steps_on)] {
+    for &trace in traces {
+        let steps = if trace { steps_on } else { steps_off };
         for (sendrecv, name) in [(true, "sendrecv"), (false, "send+recv")] {
             let on = if trace { "on " } else { "off" };
             measure(World::new(ranks).record_trace(trace), ring_program(steps, sendrecv))
@@ -226,7 +235,7 @@ fn million(ranks: usize) {
         println!(
             "  skipped: needs about {needed} memory maps, vm.max_map_count is {limit}; as root run \
              `sysctl -w vm.max_map_count={}` and then `cargo bench -p mpisim --bench engine -- million`",
-            (needed + needed / 20).next_multiple_of(100_000)
+            needed.next_multiple_of(100_000)
         );
         return;
     }
@@ -260,9 +269,17 @@ impl ChildResult {
         }
         let kib = |k: &str| self.get(k).unwrap_or(0);
         let (before, hwm) = (kib("rss_before_kb"), kib("hwm_after_kb"));
+        let per_rank = |kib: u64| kib as f64 / self.ranks.max(1) as f64;
+        let stacks = self.get("stack_rss_kb").map_or(String::new(), |s| {
+            format!(
+                " (stack pages {:.2} KiB, the rest {:.2} KiB)",
+                per_rank(s),
+                per_rank(hwm.saturating_sub(before).saturating_sub(s))
+            )
+        });
         println!(
             "  {:>9} ranks: ok in {:.2} s; {} messages; maps at peak {}; VmRSS before {} KiB, VmHWM after {} KiB \
-             ({:.1} MiB); {:.2} KiB per rank",
+             ({:.1} MiB); {:.2} KiB per rank{stacks}",
             self.ranks,
             kib("wall_ms") as f64 / 1000.0,
             kib("messages"),
@@ -270,7 +287,7 @@ impl ChildResult {
             before,
             hwm,
             hwm as f64 / 1024.0,
-            (hwm.saturating_sub(before)) as f64 / self.ranks.max(1) as f64,
+            per_rank(hwm.saturating_sub(before)),
         );
     }
 }
@@ -321,17 +338,25 @@ fn child(spec: &str) {
         "ring" => {
             let rss_before = status_kib("VmRSS");
             let maps_peak = std::cell::Cell::new(0usize);
-            let start = Instant::now();
+            let maps_read = std::cell::Cell::new(Duration::ZERO);
+            let stack_rss = std::cell::Cell::new(None);
+            let start = now();
             let run = World::new(ranks).stack_size(stack).record_trace(trace).run(|comm| {
                 let (rank, size) = (comm.rank(), comm.size());
                 let x: f64 = comm.sendrecv(&(rank as f64), (rank + 1) % size, 0, (rank + size - 1) % size, 0);
                 if rank == 0 {
                     // Every rank's stack is mapped now: all are blocked in or past their step.
+                    let t = now();
                     maps_peak.set(map_count());
+                    if ranks <= 100_000 {
+                        stack_rss.set(Some(stack_rss_kib(stack)));
+                    }
+                    maps_read.set(t.elapsed());
                 }
                 x
             });
-            let wall = start.elapsed();
+            // Not counting the read of /proc/self/maps, slow with millions of maps.
+            let wall = start.elapsed().saturating_sub(maps_read.get());
             out.push(format!("rss_before_kb={rss_before}"));
             out.push(format!("hwm_after_kb={}", status_kib("VmHWM")));
             out.push(format!("wall_ms={}", wall.as_millis()));
@@ -339,6 +364,9 @@ fn child(spec: &str) {
                 Ok(run) => {
                     out.push(format!("messages={}", run.stats.messages));
                     out.push(format!("maps_peak={}", maps_peak.get()));
+                    if let Some(kib) = stack_rss.get() {
+                        out.push(format!("stack_rss_kb={kib}"));
+                    }
                     out.push(format!("events={}", run.trace.events.len()));
                 }
                 Err(e) => out.push(format!("error={}", e.to_string().replace('\n', " | "))),
@@ -349,12 +377,57 @@ fn child(spec: &str) {
     println!("child {}", out.join("\t"));
 }
 
+/// The wall clock: what a benchmark measures, and what the engine never reads.
+#[allow(clippy::disallowed_methods)]
+fn now() -> Instant {
+    Instant::now()
+}
+
 fn max_map_count() -> Option<usize> {
     std::fs::read_to_string("/proc/sys/vm/max_map_count").ok()?.trim().parse().ok()
 }
 
 fn map_count() -> usize {
-    std::fs::read("/proc/self/maps").map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count())
+    let mut n = 0;
+    for_each_line("/proc/self/maps", |_| n += 1);
+    n
+}
+
+/// Resident KiB of all read-write mappings exactly `stack` bytes long: the ranks' stacks
+/// (without their guard pages), from `/proc/self/smaps`.
+fn stack_rss_kib(stack: usize) -> u64 {
+    let (mut total, mut rw, mut sized) = (0, false, false);
+    for_each_line("/proc/self/smaps", |line| {
+        let mut words = line.split_whitespace();
+        let first = words.next().unwrap_or("");
+        if !first.ends_with(':') {
+            // A mapping's header: `start-end perms offset dev inode [path]`.
+            (rw, sized) = (words.next() == Some("rw-p"), false);
+            return;
+        }
+        let value: u64 = words.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+        match first {
+            "Size:" => sized = value * 1024 == stack as u64,
+            "Rss:" if rw && sized => total += value,
+            _ => {}
+        }
+    });
+    total
+}
+
+/// Calls `f` on each line of a file, reading it in small pieces: `/proc/self/smaps` of a
+/// world of 30,000 ranks is 60 MB, which would otherwise count in the peak it measures.
+fn for_each_line(path: &str, mut f: impl FnMut(&str)) {
+    use std::io::BufRead;
+    let Ok(file) = std::fs::File::open(path) else {
+        return;
+    };
+    let mut reader = std::io::BufReader::with_capacity(64 * 1024, file);
+    let mut line = String::new();
+    while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
+        f(&line);
+        line.clear();
+    }
 }
 
 /// A `kB` line of `/proc/self/status`, e.g. `VmRSS`, `VmHWM`.

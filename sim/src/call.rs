@@ -354,6 +354,25 @@ pub(crate) struct Call {
     pub op: Op,
 }
 
+impl Reply {
+    /// The completions of a completing call (wait, test, blocking send or receive).
+    pub(crate) fn into_completions(self) -> Vec<Completion> {
+        match self {
+            Reply::Completed(c) => c,
+            Reply::One(c) => vec![c],
+            other => unreachable!("a completing call got {other:?}"),
+        }
+    }
+
+    /// The one completion of a blocking single-request call.
+    pub(crate) fn into_single(self) -> Completion {
+        match self {
+            Reply::One(c) => c,
+            other => other.into_completions().into_iter().next().expect("a blocking call completes its request"),
+        }
+    }
+}
+
 /// A communicator as a rank sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct CommHandle {
@@ -379,6 +398,8 @@ pub(crate) enum Reply {
     Request(ReqId),
     /// Requests that completed (empty when a test found none).
     Completed(Vec<Completion>),
+    /// The one request of a single-request wait completed (no vector on the hot path).
+    One(Completion),
     /// A probe's finding.
     Probed(Option<Status>),
     /// The rank's virtual clock.

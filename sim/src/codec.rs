@@ -39,7 +39,7 @@ pub(crate) struct TypeMismatch {
 pub(crate) fn decode<T: DeserializeOwned>(payload: &Payload) -> Result<T, TypeMismatch> {
     let expected = std::any::type_name::<T>();
     let mismatch = TypeMismatch { sent: payload.type_name, expected };
-    if normalise(payload.type_name) != normalise(expected) {
+    if payload.type_name != expected && normalise(payload.type_name) != normalise(expected) {
         return Err(mismatch);
     }
     match postcard::take_from_bytes::<T>(&payload.bytes) {

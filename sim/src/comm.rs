@@ -278,7 +278,7 @@ impl Comm {
     #[track_caller]
     pub fn recv_status<T: DeserializeOwned>(&self, source: Rank, tag: Tag) -> (T, Status) {
         let reply = self.ctx.call(CallKind::Recv, Op::Recv { args: self.filter(source, tag), block: true });
-        let c = single(reply);
+        let c = reply.into_single();
         (self.decode(CallKind::Recv, &c), c.status)
     }
 
@@ -288,7 +288,7 @@ impl Comm {
     #[track_caller]
     pub fn recv_into<T: DeserializeOwned>(&self, buf: &mut [T], source: Rank, tag: Tag) -> Status {
         let reply = self.ctx.call(CallKind::Recv, Op::Recv { args: self.filter(source, tag), block: true });
-        let c = single(reply);
+        let c = reply.into_single();
         if c.payload.is_none() {
             return c.status;
         }
@@ -344,7 +344,7 @@ impl Comm {
         let payload = self.encode(CallKind::Sendrecv, value);
         let send = SendArgs { chan: self.channel(false), dest, tag: send_tag, mode: SendMode::Standard, payload };
         let reply = self.ctx.call(CallKind::Sendrecv, Op::Sendrecv { send, recv: self.filter(source, recv_tag) });
-        let c = completions(reply).into_iter().find(|c| c.index == 1).expect("sendrecv completes its receive");
+        let c = reply.into_completions().into_iter().find(|c| c.index == 1).expect("sendrecv completes its receive");
         (self.decode(CallKind::Sendrecv, &c), c.status)
     }
 
@@ -496,7 +496,8 @@ impl Comm {
     fn complete(&self, kind: CallKind, requests: &mut [Request], how: WaitHow, block: bool) -> Vec<(usize, Status)> {
         let reqs = requests.iter().map(|r| r.id).collect();
         let reply = self.ctx.call(kind, Op::Wait { reqs, how, block });
-        completions(reply)
+        reply
+            .into_completions()
             .into_iter()
             .map(|c| {
                 requests[c.index].settle(c.payload);
@@ -592,17 +593,6 @@ fn decode_completion<T: DeserializeOwned>(
     }
 }
 
-fn completions(reply: Reply) -> Vec<Completion> {
-    match reply {
-        Reply::Completed(c) => c,
-        other => unreachable!("a completing call got {other:?}"),
-    }
-}
-
-fn single(reply: Reply) -> Completion {
-    completions(reply).into_iter().next().expect("a blocking call completes its request")
-}
-
 /// SplitMix64: a small, stable mixing function for seeds.
 pub(crate) fn splitmix64(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -655,7 +645,7 @@ impl Request {
     #[track_caller]
     fn complete_one(&mut self, kind: CallKind, block: bool) -> Option<Status> {
         let reply = self.ctx.call(kind, Op::Wait { reqs: vec![self.id], how: WaitHow::All, block });
-        let c = completions(reply).into_iter().next()?;
+        let c = reply.into_completions().into_iter().next()?;
         self.settle(c.payload);
         Some(c.status)
     }

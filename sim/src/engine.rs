@@ -226,7 +226,8 @@ struct Message {
     payload: Payload,
     protocol: Protocol,
     mode: SendMode,
-    send_req: ReqId,
+    /// The send's request; `None` for a blocking eager send, which completes at once.
+    send_req: Option<ReqId>,
     kind: CallKind,
     site: &'static Location<'static>,
     /// Eager: when the last byte reaches the receiver.
@@ -530,11 +531,19 @@ impl<'o> Engine<'o> {
         }
         let op = self.to_world(op);
         match op {
+            Op::Send { args, block: true } if args.dest != PROC_NULL && self.sends_eagerly(&args) => {
+                // A blocking eager send completes locally after the send overhead: no
+                // request to make, wait for and free (the hot path of most programs).
+                let sent = now + Time(self.cfg.platform.link(rank, args.dest).send_overhead_ns);
+                let context = args.chan.context();
+                self.inject(rank, args.dest, args.tag, context, args.mode, args.payload, None, kind, site);
+                Flow::Reply(Reply::Done, sent)
+            }
             Op::Send { args, block } => {
                 let req = self.new_request(rank, kind, site, send_op(args), false);
                 self.start(req);
                 if block {
-                    self.wait(rank, kind, site, vec![Some(req)], WaitHow::All)
+                    self.wait(rank, kind, site, &[Some(req)], WaitHow::All)
                 } else {
                     Flow::Reply(Reply::Request(req), now)
                 }
@@ -543,7 +552,7 @@ impl<'o> Engine<'o> {
                 let req = self.new_request(rank, kind, site, ReqOp::Recv { filter: args }, false);
                 self.start(req);
                 if block {
-                    self.wait(rank, kind, site, vec![Some(req)], WaitHow::All)
+                    self.wait(rank, kind, site, &[Some(req)], WaitHow::All)
                 } else {
                     Flow::Reply(Reply::Request(req), now)
                 }
@@ -553,7 +562,7 @@ impl<'o> Engine<'o> {
                 let r = self.new_request(rank, kind, site, ReqOp::Recv { filter: recv }, false);
                 self.start(s);
                 self.start(r);
-                self.wait(rank, kind, site, vec![Some(s), Some(r)], WaitHow::All)
+                self.wait(rank, kind, site, &[Some(s), Some(r)], WaitHow::All)
             }
             Op::Probe { args, block } => match self.probe(rank, &args) {
                 Some(status) => Flow::Reply(Reply::Probed(Some(status)), now),
@@ -733,6 +742,16 @@ impl<'o> Engine<'o> {
         Status { source: self.comms[comm as usize].local(env.src), tag: env.tag, count: env.bytes, cancelled: false }
     }
 
+    /// Whether a send goes out eagerly: standard or ready mode under the eager limit (not in
+    /// strict mode), or buffered mode.
+    fn sends_eagerly(&self, args: &SendArgs) -> bool {
+        match args.mode {
+            SendMode::Buffered => true,
+            SendMode::Standard | SendMode::Ready => !self.cfg.strict && self.cfg.platform.is_eager(args.payload.len()),
+            SendMode::Synchronous => false,
+        }
+    }
+
     /// Whether `id` is a live request of `rank`.
     fn owns(&self, rank: Rank, id: ReqId) -> bool {
         self.requests.get(id).is_some_and(|r| r.owner == rank)
@@ -819,7 +838,7 @@ impl<'o> Engine<'o> {
                     self.complete_at(id, self.now, Status::EMPTY, None);
                     return;
                 }
-                let m = self.inject(owner, dest, tag, context, mode, payload, id, kind, site);
+                let m = self.inject(owner, dest, tag, context, mode, payload, Some(id), kind, site);
                 if let Some(Req { op: ReqOp::Send { msg, .. }, .. }) = self.requests.get_mut(id) {
                     *msg = Some(m);
                 }
@@ -860,19 +879,19 @@ impl<'o> Engine<'o> {
         context: u32,
         mode: SendMode,
         payload: Payload,
-        send_req: ReqId,
+        send_req: Option<ReqId>,
         kind: CallKind,
         site: &'static Location<'static>,
     ) -> u32 {
         let platform = &self.cfg.platform;
         let link = platform.link(src, dst);
         let bytes = payload.len();
-        let protocol = match mode {
-            SendMode::Buffered => Protocol::Eager,
-            SendMode::Synchronous => Protocol::Rendezvous,
-            SendMode::Standard | SendMode::Ready if !self.cfg.strict && platform.is_eager(bytes) => Protocol::Eager,
-            SendMode::Standard | SendMode::Ready => Protocol::Rendezvous,
+        let eager = match mode {
+            SendMode::Buffered => true,
+            SendMode::Standard | SendMode::Ready => !self.cfg.strict && platform.is_eager(bytes),
+            SendMode::Synchronous => false,
         };
+        let protocol = if eager { Protocol::Eager } else { Protocol::Rendezvous };
         let sent = self.now + Time(link.send_overhead_ns);
         // Timing jitter of an exploring schedule (zero by default).
         let jitter = self.oracle.delay(src, dst, Time(link.latency_ns));
@@ -912,7 +931,9 @@ impl<'o> Engine<'o> {
             cancelled: false,
         });
         if let Some(done) = send_done {
-            self.complete_at(send_req, done, Status::EMPTY, None);
+            if let Some(req) = send_req {
+                self.complete_at(req, done, Status::EMPTY, None);
+            }
         }
         self.push(visible, DELIVERY, src, Action::Envelope(m.slot));
         m.slot
@@ -979,7 +1000,8 @@ impl<'o> Engine<'o> {
                 let inject = (self.now + Time(self.cfg.platform.handshake_ns)).max(slot.nic_free);
                 slot.nic_free = inject + Time(link.gap_ns).max(link.wire_time(bytes));
                 let arrival = inject + link.transfer_time(bytes);
-                self.complete_at(m.send_req, arrival, Status::EMPTY, None);
+                let req = m.send_req.expect("rendezvous sends have a request");
+                self.complete_at(req, arrival, Status::EMPTY, None);
                 arrival
             }
         };
@@ -1024,7 +1046,7 @@ impl<'o> Engine<'o> {
         }
         let due = match &self.ranks[owner].state {
             RankState::Blocked { wait: Wait::Requests { reqs, how }, .. } if reqs.contains(&Some(id)) => {
-                !self.ranks[owner].woken && self.done_indices(reqs, *how).is_some()
+                !self.ranks[owner].woken && self.satisfied(reqs, *how)
             }
             _ => false,
         };
@@ -1046,7 +1068,7 @@ impl<'o> Engine<'o> {
         self.ranks[rank].woken = false;
         match std::mem::replace(&mut self.ranks[rank].state, RankState::Ready) {
             RankState::Blocked { wait: Wait::Requests { reqs, how }, .. } => {
-                Reply::Completed(self.try_complete(rank, &reqs, how).expect("a woken wait is satisfied"))
+                self.completion_reply(rank, &reqs, how).expect("a woken wait is satisfied")
             }
             RankState::Blocked { wait: Wait::Probe { filter }, .. } => {
                 Reply::Probed(Some(self.probe(rank, &filter).expect("a woken probe has its message")))
@@ -1070,16 +1092,56 @@ impl<'o> Engine<'o> {
         rank: Rank,
         kind: CallKind,
         site: &'static Location<'static>,
-        reqs: Vec<Option<ReqId>>,
+        reqs: &[Option<ReqId>],
         how: WaitHow,
     ) -> Flow {
-        match self.try_complete(rank, &reqs, how) {
-            Some(done) => Flow::Reply(Reply::Completed(done), self.now),
+        match self.completion_reply(rank, reqs, how) {
+            Some(reply) => Flow::Reply(reply, self.now),
             None => {
+                let reqs = reqs.to_vec();
                 self.ranks[rank].state = RankState::Blocked { kind, site, wait: Wait::Requests { reqs, how } };
                 Flow::Block
             }
         }
+    }
+
+    /// Counts of the active requests among `reqs` and of those done; inactive and null
+    /// requests count as neither.
+    fn counts(&self, reqs: &[Option<ReqId>]) -> (usize, usize) {
+        let (mut active, mut done) = (0, 0);
+        for req in reqs.iter().filter_map(|id| id.and_then(|id| self.requests.get(id))) {
+            match req.state {
+                ReqState::Inactive => {}
+                ReqState::Done(..) => {
+                    active += 1;
+                    done += 1;
+                }
+                _ => active += 1,
+            }
+        }
+        (active, done)
+    }
+
+    /// Whether `reqs` satisfy `how`, without allocating (checked on every completion).
+    fn satisfied(&self, reqs: &[Option<ReqId>], how: WaitHow) -> bool {
+        let (active, done) = self.counts(reqs);
+        match how {
+            WaitHow::All => done == active,
+            WaitHow::Any | WaitHow::Some => active == 0 || done > 0,
+        }
+    }
+
+    /// The reply to a wait on `reqs` if they satisfy `how`; a single request's completion
+    /// travels without a vector.
+    fn completion_reply(&mut self, rank: Rank, reqs: &[Option<ReqId>], how: WaitHow) -> Option<Reply> {
+        if let [Some(id)] = reqs {
+            match self.requests.get(*id).map(|r| &r.state) {
+                Some(ReqState::Done(..)) => return Some(Reply::One(self.take_completion(0, *id))),
+                Some(ReqState::Active | ReqState::Completing(..)) => return None,
+                _ => {}
+            }
+        }
+        self.try_complete(rank, reqs, how).map(Reply::Completed)
     }
 
     /// The indices of the done requests among `reqs` if they satisfy `how` (inactive and
@@ -1156,7 +1218,7 @@ impl<'o> Engine<'o> {
                 let slot = *slot;
                 let mid = self.message_id(slot);
                 match self.messages.get_mut(mid) {
-                    Some(m) if m.send_req == id => {
+                    Some(m) if m.send_req == Some(id) => {
                         let dst = m.dst;
                         if !self.mailboxes[dst].cancel_unexpected(slot) {
                             // Still in flight: dropped when its envelope would arrive.

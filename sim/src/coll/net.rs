@@ -78,13 +78,6 @@ pub(crate) fn received(c: Completion) -> Payload {
     c.payload.expect("a receive from a rank carries data")
 }
 
-pub(crate) fn completions(reply: Reply) -> Vec<Completion> {
-    match reply {
-        Reply::Completed(c) => c,
-        other => unreachable!("a completing call got {other:?}"),
-    }
-}
-
 pub(crate) fn request(reply: Reply) -> crate::call::ReqId {
     match reply {
         Reply::Request(id) => id,
@@ -105,12 +98,12 @@ impl Transport for Direct<'_> {
             }
             (0, 1) => {
                 let op = Op::Recv { args: self.recv_args(recvs[0]), block: true };
-                completions(ctx.call_at(CallKind::Recv, site, op)).into_iter().map(received).collect()
+                vec![received(ctx.call_at(CallKind::Recv, site, op).into_single())]
             }
             (1, 1) => {
                 let (to, data) = sends.pop().expect("one send");
                 let op = Op::Sendrecv { send: self.send_args(to, data), recv: self.recv_args(recvs[0]) };
-                let done = completions(ctx.call_at(CallKind::Sendrecv, site, op));
+                let done = ctx.call_at(CallKind::Sendrecv, site, op).into_completions();
                 done.into_iter().filter(|c| c.index == 1).map(received).collect()
             }
             _ => {
@@ -123,11 +116,9 @@ impl Transport for Direct<'_> {
                     let op = Op::Send { args: self.send_args(to, data), block: false };
                     reqs.push(Some(request(ctx.call_at(CallKind::Isend, site, op))));
                 }
-                let done = completions(ctx.call_at(
-                    CallKind::Waitall,
-                    site,
-                    Op::Wait { reqs, how: WaitHow::All, block: true },
-                ));
+                let done = ctx
+                    .call_at(CallKind::Waitall, site, Op::Wait { reqs, how: WaitHow::All, block: true })
+                    .into_completions();
                 let mut out: Vec<Option<Payload>> = (0..recvs.len()).map(|_| None).collect();
                 for c in done {
                     let i = c.index;

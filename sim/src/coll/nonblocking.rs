@@ -14,7 +14,7 @@
 //! scatter and gather; recursive-doubling (power of two) or Bruck allgather; isend/irecv
 //! alltoall; reductions by count × element size, as MPICH.
 
-use super::net::{completions, request, Net, Round, Transport};
+use super::net::{request, Net, Round, Transport};
 use super::ops::Operator;
 use super::reduce::{self, Reduction};
 use super::select::{mpich, Collective};
@@ -166,7 +166,7 @@ fn drive(ctx: &RankCtx, own: &dyn Pending, block: bool, site: &'static Location<
             }
         }
         let kind = if block { CallKind::Waitsome } else { CallKind::Testsome };
-        let done = completions(ctx.call_at(kind, site, Op::Wait { reqs, how: WaitHow::Some, block }));
+        let done = ctx.call_at(kind, site, Op::Wait { reqs, how: WaitHow::Some, block }).into_completions();
         if done.is_empty() {
             return; // a test found nothing complete
         }
