@@ -1,6 +1,8 @@
 //! Collectives: mpi4py's semantics on every algorithm, errors, nonblocking collectives,
 //! communicators, and a proptest conformance suite against sequential reference results.
 
+mod common;
+
 use mpisim::{
     op, strategies, Algorithm, CallKind, Collective, Comm, ErrorClass, ReduceOp, SimError, UserOp, World, ANY_SOURCE,
     ANY_TAG,
@@ -223,15 +225,7 @@ fn maxloc_and_minloc_ties_go_to_the_smaller_index() {
 
 /// The line of this file that ends with the marker comment `// @name`.
 fn line_of(name: &str) -> u32 {
-    let marker = format!("// @{name}");
-    let lines: Vec<u32> = include_str!("collectives.rs")
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| l.trim_end().ends_with(&marker))
-        .map(|(i, _)| i as u32 + 1)
-        .collect();
-    assert_eq!(lines.len(), 1, "marker {marker} must be on exactly one line");
-    lines[0]
+    common::marked_line(include_str!("collectives.rs"), name)
 }
 
 /// Runs `program` on `p` ranks and returns the rank failure it must end in.

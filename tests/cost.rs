@@ -1,6 +1,8 @@
 //! The cost model: exact virtual times of ping-pongs, rings and LogGP overheads, and the
 //! deadlocks that the eager limit decides.
 
+mod common;
+
 use mpisim::platform::Link;
 use mpisim::*;
 use serde::de::{Deserializer, Visitor};
@@ -10,15 +12,7 @@ use std::time::Duration;
 
 /// The line of this file that ends with the marker comment `// @name`.
 fn line_of(name: &str) -> u32 {
-    let marker = format!("// @{name}");
-    let lines: Vec<u32> = include_str!("cost.rs")
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| l.trim_end().ends_with(&marker))
-        .map(|(i, _)| i as u32 + 1)
-        .collect();
-    assert_eq!(lines.len(), 1, "marker {marker} must be on exactly one line");
-    lines[0]
+    common::marked_line(include_str!("cost.rs"), name)
 }
 
 /// α + ⌈n · 10⁹ / B⌉ ns, computed here independently of the engine.

@@ -3,6 +3,8 @@
 //! Unless a case says otherwise, runs use the default platform: α = 1 µs, 1 GB/s (an
 //! n-byte message takes 1000 + n ns), eager limit 64 KiB, polls cost 100 ns.
 
+mod common;
+
 use mpisim::*;
 use std::fmt::Debug;
 use std::time::Duration;
@@ -22,15 +24,7 @@ fn ns(n: u64) -> Duration {
 
 /// The line of this file that ends with the marker comment `// @name`.
 fn line_of(name: &str) -> u32 {
-    let marker = format!("// @{name}");
-    let lines: Vec<u32> = include_str!("p2p.rs")
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| l.trim_end().ends_with(&marker))
-        .map(|(i, _)| i as u32 + 1)
-        .collect();
-    assert_eq!(lines.len(), 1, "marker {marker} must be on exactly one line");
-    lines[0]
+    common::marked_line(include_str!("p2p.rs"), name)
 }
 
 /// Runs `program` on `ranks` ranks of the default platform, and checks that it completes

@@ -443,11 +443,7 @@ impl Comm {
     #[track_caller]
     pub fn waitall(&self, requests: &mut [Request]) -> Vec<Status> {
         let done = self.complete(CallKind::Waitall, requests, WaitHow::All, true);
-        let mut statuses = vec![Status::EMPTY; requests.len()];
-        for (i, s) in done {
-            statuses[i] = s;
-        }
-        statuses
+        in_order(requests.len(), done)
     }
 
     /// Waits for one request (`MPI_Waitany`): its index and status, or `None` if every
@@ -473,11 +469,7 @@ impl Comm {
         if done.is_empty() && live > 0 {
             return None;
         }
-        let mut statuses = vec![Status::EMPTY; requests.len()];
-        for (i, s) in done {
-            statuses[i] = s;
-        }
-        Some(statuses)
+        Some(in_order(requests.len(), done))
     }
 
     /// Completes one request if any is complete (`MPI_Testany`).
@@ -591,6 +583,16 @@ fn decode_completion<T: DeserializeOwned>(
             ),
         ),
     }
+}
+
+/// The statuses of `n` requests in order from `(index, status)` pairs; requests not among
+/// them (null or inactive) get the empty status.
+fn in_order(n: usize, done: Vec<(usize, Status)>) -> Vec<Status> {
+    let mut statuses = vec![Status::EMPTY; n];
+    for (i, s) in done {
+        statuses[i] = s;
+    }
+    statuses
 }
 
 /// SplitMix64: a small, stable mixing function for seeds.
