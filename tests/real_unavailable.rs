@@ -7,7 +7,6 @@ use mpisim::report::EXIT_USAGE;
 
 #[test]
 fn real_runs_need_the_feature() {
-    assert!(!mpisim::real::AVAILABLE);
     let hello = catalogue::find("hello").expect("hello is in the catalogue");
     assert_eq!(mpisim::launch::run_program(hello, &["--real".to_string()]), EXIT_USAGE);
     assert!(mpisim::real::BUILD_HINT.contains("--features mpi"));

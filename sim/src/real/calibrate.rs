@@ -591,11 +591,13 @@ mod tests {
 
     #[test]
     fn a_clean_curve_is_fitted_exactly() {
-        let f = fit(&curve(500.0, 0.12, 4096, 900.0)).unwrap();
+        let points = curve(500.0, 0.12, 4096, 900.0);
+        let f = fit(&points).unwrap();
         assert!((f.latency - 500.0).abs() < 1e-6, "{f:?}");
         assert!((f.per_byte - 0.12).abs() < 1e-9, "{f:?}");
         assert_eq!(f.eager_limit, 4096);
         assert!((f.handshake - 900.0).abs() < 1e-6, "{f:?}");
+        assert!(f.rms(&points) < 1e-9 && f.mean_error(&points) < 1e-9, "{f:?}");
     }
 
     #[test]
