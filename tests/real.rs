@@ -26,6 +26,9 @@ const TIMEOUT: u64 = 60;
 /// Set to run [`misuse`] with `mpisim::launch::main`, as a user's program does.
 const MISUSE: &str = "MPISIM_TEST_MISUSE";
 
+/// One named check of this harness: `Err` says what differed.
+type Check = Box<dyn Fn() -> Result<(), String>>;
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
@@ -40,7 +43,7 @@ fn main() {
     }
     // The harness's own flags (--nocapture, --test-threads …) are ignored; a word filters.
     let filter = args.iter().find(|a| !a.starts_with('-')).cloned().unwrap_or_default();
-    let mut checks: Vec<(String, Box<dyn Fn() -> Result<(), String>>)> = Vec::new();
+    let mut checks: Vec<(String, Check)> = Vec::new();
     for program in catalogue::programs() {
         for n in SIZES.into_iter().filter(|&n| n >= program.min_ranks) {
             checks.push((format!("matches_simulator::{}::n{n}", program.name), Box::new(move || matches(program, n))));
