@@ -5,7 +5,7 @@
 
 use crate::codec::Payload;
 use crate::comm::Status;
-use crate::error::MpiError;
+use crate::error::{ErrorClass, MpiError};
 use crate::time::Time;
 use crate::{Rank, Tag};
 use serde::{Deserialize, Serialize};
@@ -352,6 +352,71 @@ pub(crate) struct Call {
     pub kind: CallKind,
     pub site: &'static std::panic::Location<'static>,
     pub op: Op,
+}
+
+impl Op {
+    /// MPI's argument checks of ranks and tags, before anything happens; `comm_size`
+    /// gives the size of a communicator by id. Both backends run the same checks.
+    pub(crate) fn validate(&self, comm_size: impl Fn(u32) -> usize) -> Result<(), MpiError> {
+        let comm = match self {
+            Op::Send { args, .. } | Op::SendInit { args } | Op::Sendrecv { send: args, .. } => args.chan.comm,
+            Op::Recv { args, .. } | Op::RecvInit { args } | Op::Probe { args, .. } => args.chan.comm,
+            _ => return Ok(()),
+        };
+        let n = comm_size(comm);
+        let rank_ok = |r: Rank| r < n || r == crate::comm::PROC_NULL;
+        let check_send = |a: &SendArgs| {
+            if !rank_ok(a.dest) {
+                Err(bad_rank("destination", a.dest, n))
+            } else if a.tag < 0 {
+                Err(bad_tag(a.tag, false))
+            } else {
+                Ok(())
+            }
+        };
+        let check_recv = |a: &RecvArgs| match (a.source, a.tag) {
+            (Some(s), _) if !rank_ok(s) => Err(bad_rank("source", s, n)),
+            (_, Some(t)) if t < 0 => Err(bad_tag(t, true)),
+            _ => Ok(()),
+        };
+        match self {
+            Op::Send { args, .. } | Op::SendInit { args } => check_send(args),
+            Op::Recv { args, .. } | Op::RecvInit { args } | Op::Probe { args, .. } => check_recv(args),
+            Op::Sendrecv { send, recv } => check_send(send).and_then(|_| check_recv(recv)),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn bad_rank(what: &str, r: Rank, n: usize) -> MpiError {
+    MpiError::new(
+        ErrorClass::Rank,
+        format!(
+            "invalid {what} rank {r}: the communicator has {n} rank{} (0 to {}); use one of them, PROC_NULL{}",
+            crate::error::plural(n),
+            n - 1,
+            if what == "source" { " or ANY_SOURCE" } else { "" }
+        ),
+    )
+}
+
+fn bad_tag(t: Tag, recv: bool) -> MpiError {
+    MpiError::new(
+        ErrorClass::Tag,
+        format!(
+            "invalid tag {t}: tags run from 0 to {}{}",
+            crate::comm::TAG_UB,
+            if recv { " (or ANY_TAG to receive any)" } else { "; only receives may use ANY_TAG" }
+        ),
+    )
+}
+
+/// A request handle that is not one of the rank's live requests.
+pub(crate) fn stale_request() -> MpiError {
+    MpiError::new(
+        ErrorClass::Request,
+        "this request is not one of this rank's live requests (it was completed, freed, or made by another run)",
+    )
 }
 
 impl Reply {

@@ -8,9 +8,11 @@
 //!   sees exactly the messages that have arrived by its own virtual time.
 //! - Nothing here reads the wall clock or iterates a hash map.
 
-use crate::call::{Call, CallKind, CommHandle, Completion, Op, RecvArgs, Reply, ReqId, SendArgs, SendMode, WaitHow};
+use crate::call::{
+    stale_request, Call, CallKind, CommHandle, Completion, Op, RecvArgs, Reply, ReqId, SendArgs, SendMode, WaitHow,
+};
 use crate::codec::Payload;
-use crate::comm::{Status, PROC_NULL, TAG_UB};
+use crate::comm::{Status, PROC_NULL};
 use crate::error::{
     comm_name, list, plural, BlockedCall, DeadlockReport, ErrorClass, MpiError, Peer, RankFailure, SimError, Spinning,
     Unreceived, WaitsOn, WildcardMatch,
@@ -765,53 +767,7 @@ impl<'o> Engine<'o> {
 
     /// Checks ranks and tags before anything happens, as MPI's argument checks do.
     fn validate(&self, op: &Op) -> Result<(), MpiError> {
-        let comm = match op {
-            Op::Send { args, .. } | Op::SendInit { args } | Op::Sendrecv { send: args, .. } => args.chan.comm,
-            Op::Recv { args, .. } | Op::RecvInit { args } | Op::Probe { args, .. } => args.chan.comm,
-            _ => return Ok(()),
-        };
-        let n = self.comms[comm as usize].size;
-        let rank_ok = |r: Rank| r < n || r == PROC_NULL;
-        let bad_rank = |what: &str, r: Rank| {
-            MpiError::new(
-                ErrorClass::Rank,
-                format!(
-                    "invalid {what} rank {r}: the communicator has {n} rank{} (0 to {}); use one of them, PROC_NULL{}",
-                    crate::error::plural(n),
-                    n - 1,
-                    if what == "source" { " or ANY_SOURCE" } else { "" }
-                ),
-            )
-        };
-        let bad_tag = |t: Tag, recv: bool| {
-            MpiError::new(
-                ErrorClass::Tag,
-                format!(
-                    "invalid tag {t}: tags run from 0 to {TAG_UB}{}",
-                    if recv { " (or ANY_TAG to receive any)" } else { "; only receives may use ANY_TAG" }
-                ),
-            )
-        };
-        let check_send = |a: &SendArgs| {
-            if !rank_ok(a.dest) {
-                Err(bad_rank("destination", a.dest))
-            } else if a.tag < 0 {
-                Err(bad_tag(a.tag, false))
-            } else {
-                Ok(())
-            }
-        };
-        let check_recv = |a: &RecvArgs| match (a.source, a.tag) {
-            (Some(s), _) if !rank_ok(s) => Err(bad_rank("source", s)),
-            (_, Some(t)) if t < 0 => Err(bad_tag(t, true)),
-            _ => Ok(()),
-        };
-        match op {
-            Op::Send { args, .. } | Op::SendInit { args } => check_send(args),
-            Op::Recv { args, .. } | Op::RecvInit { args } | Op::Probe { args, .. } => check_recv(args),
-            Op::Sendrecv { send, recv } => check_send(send).and_then(|_| check_recv(recv)),
-            _ => Ok(()),
-        }
+        op.validate(|comm| self.comms[comm as usize].size)
     }
 
     fn new_request(
@@ -1679,13 +1635,6 @@ fn send_op(args: SendArgs) -> ReqOp {
         payload: Some(args.payload),
         msg: None,
     }
-}
-
-fn stale_request() -> MpiError {
-    MpiError::new(
-        ErrorClass::Request,
-        "this request is not one of this rank's live requests (it was completed, freed, or made by another run)",
-    )
 }
 
 /// Fruitless polls in a row, with nothing in flight, after which a run is a livelock.

@@ -40,23 +40,24 @@ fn install_panic_hook() {
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
             if CAPTURE_PANICS.with(Cell::get) {
-                let payload = info.payload();
-                let message = payload
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| payload.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "a panic with a non-text payload".into());
-                let site = info.location().map(|l| Site {
-                    file: l.file().to_string().into(),
-                    line: l.line(),
-                    column: l.column(),
-                });
-                LAST_PANIC.with(|p| *p.borrow_mut() = Some((message, site)));
+                LAST_PANIC.with(|p| *p.borrow_mut() = Some(describe_panic(info)));
             } else {
                 previous(info);
             }
         }));
     });
+}
+
+/// A panic's message and location, as a rank failure reports them.
+pub(crate) fn describe_panic(info: &panic::PanicHookInfo<'_>) -> (String, Option<Site>) {
+    let payload = info.payload();
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic with a non-text payload".into());
+    let site = info.location().map(|l| Site { file: l.file().to_string().into(), line: l.line(), column: l.column() });
+    (message, site)
 }
 
 /// The tasks of one run. Dropping it unwinds every suspended task (running destructors on

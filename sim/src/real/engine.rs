@@ -26,9 +26,11 @@
 //!   gets the core even when ranks outnumber cores.
 
 use super::wire::{self, Names};
-use crate::call::{CallKind, Channel, CommHandle, Completion, Op, RecvArgs, Reply, ReqId, SendArgs, SendMode, WaitHow};
+use crate::call::{
+    stale_request, CallKind, Channel, CommHandle, Completion, Op, RecvArgs, Reply, ReqId, SendArgs, SendMode, WaitHow,
+};
 use crate::codec::Payload;
-use crate::comm::{Status, ANY_TAG, PROC_NULL, TAG_UB};
+use crate::comm::{Status, ANY_TAG, PROC_NULL};
 use crate::engine::{OutputLine, RunStats};
 use crate::error::{ErrorClass, MpiError, RankFailure, SimError};
 use crate::platform::Platform;
@@ -397,32 +399,7 @@ impl Inner {
 
     /// MPI's argument checks, with the simulator's words.
     fn validate(&self, op: &Op) -> Result<(), MpiError> {
-        let comm = match op {
-            Op::Send { args, .. } | Op::SendInit { args } | Op::Sendrecv { send: args, .. } => args.chan.comm,
-            Op::Recv { args, .. } | Op::RecvInit { args } | Op::Probe { args, .. } => args.chan.comm,
-            _ => return Ok(()),
-        };
-        let n = self.comm(comm).world.len();
-        let check_send = |a: &SendArgs| {
-            if !(a.dest < n || a.dest == PROC_NULL) {
-                Err(bad_rank("destination", a.dest, n))
-            } else if a.tag < 0 {
-                Err(bad_tag(a.tag, false))
-            } else {
-                Ok(())
-            }
-        };
-        let check_recv = |a: &RecvArgs| match (a.source, a.tag) {
-            (Some(s), _) if !(s < n || s == PROC_NULL) => Err(bad_rank("source", s, n)),
-            (_, Some(t)) if t < 0 => Err(bad_tag(t, true)),
-            _ => Ok(()),
-        };
-        match op {
-            Op::Send { args, .. } | Op::SendInit { args } => check_send(args),
-            Op::Recv { args, .. } | Op::RecvInit { args } | Op::Probe { args, .. } => check_recv(args),
-            Op::Sendrecv { send, recv } => check_send(send).and_then(|_| check_recv(recv)),
-            _ => Ok(()),
-        }
+        op.validate(|comm| self.comm(comm).world.len())
     }
 
     /// The engine's key of a request the program holds, if it is live.
@@ -994,33 +971,4 @@ fn byte_count(status: &ffi::MPI_Status) -> usize {
     // SAFETY: plain FFI call on a status MPI filled in.
     unsafe { ffi::MPI_Get_count(status, ffi::RSMPI_UINT8_T, &mut count) };
     count.max(0) as usize
-}
-
-fn stale_request() -> MpiError {
-    MpiError::new(
-        ErrorClass::Request,
-        "this request is not one of this rank's live requests (it was completed, freed, or made by another run)",
-    )
-}
-
-fn bad_rank(what: &str, r: Rank, n: usize) -> MpiError {
-    MpiError::new(
-        ErrorClass::Rank,
-        format!(
-            "invalid {what} rank {r}: the communicator has {n} rank{} (0 to {}); use one of them, PROC_NULL{}",
-            crate::error::plural(n),
-            n - 1,
-            if what == "source" { " or ANY_SOURCE" } else { "" }
-        ),
-    )
-}
-
-fn bad_tag(t: Tag, recv: bool) -> MpiError {
-    MpiError::new(
-        ErrorClass::Tag,
-        format!(
-            "invalid tag {t}: tags run from 0 to {TAG_UB}{}",
-            if recv { " (or ANY_TAG to receive any)" } else { "; only receives may use ANY_TAG" }
-        ),
-    )
 }

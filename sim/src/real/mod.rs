@@ -252,15 +252,7 @@ pub(crate) mod job {
 
         let previous = panic::take_hook();
         panic::set_hook(Box::new(|info| {
-            let payload = info.payload();
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a panic with a non-text payload".into());
-            let site =
-                info.location().map(|l| Site { file: l.file().to_string().into(), line: l.line(), column: l.column() });
-            PANIC.with(|p| *p.borrow_mut() = Some((message, site)));
+            PANIC.with(|p| *p.borrow_mut() = Some(crate::task::describe_panic(info)));
         }));
         let result = panic::catch_unwind(AssertUnwindSafe(|| program(&comm)));
         panic::set_hook(previous);
