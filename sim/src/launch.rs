@@ -354,7 +354,9 @@ pub fn run_program_with(program: &Program, args: &[String], viewer: Option<Viewe
             finish(&opts, &sim, &header, viewer)
         }
         Err(e) => {
-            eprintln!("error: {e}\n(flags of a run:\n{RUN_FLAGS})");
+            eprintln!(
+                "error: {e}\n(`mpisim help` lists the flags of a run; `mpisim list` the programs and their parameters)"
+            );
             EXIT_USAGE
         }
     }

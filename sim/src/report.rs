@@ -131,8 +131,9 @@ pub fn text<R: Serialize>(sim: &Simulation<R>, header: &RunHeader) -> String {
         Some(Explored { runs, failed: Some((run, schedule)) }) => {
             let _ = writeln!(
                 out,
-                "explore: run {run} of {runs} failed, under schedule {schedule}\n  replay: add --replay {schedule} to \
-                 this command, or set MPISIM_SEED={schedule}"
+                "explore: run {} of {runs} failed, under schedule {schedule}\n  replay: add --replay {schedule} to \
+                 this command, or set MPISIM_SEED={schedule}",
+                run + 1
             );
         }
         Some(Explored { runs, failed: None }) => {
