@@ -255,6 +255,41 @@ pub(crate) struct ReqId {
     pub generation: u32,
 }
 
+/// Where a request stands, as a wait or test sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Progress {
+    /// Not started (a persistent request between uses): counts as complete, returns nothing.
+    Inactive,
+    /// Started and not done.
+    Pending,
+    /// Done: a wait returns it.
+    Done,
+}
+
+/// The indices of the done requests if requests standing as `progress` (`None`: a null
+/// request) satisfy `how`, or `None`. Inactive and null requests count as complete and are
+/// not listed; `Any` and `Some` are satisfied by one done request, or by none being active.
+/// Both backends decide waits with this one rule.
+pub(crate) fn satisfying(progress: impl Iterator<Item = Option<Progress>>, how: WaitHow) -> Option<Vec<usize>> {
+    let mut active = 0;
+    let mut done = Vec::new();
+    for (index, p) in progress.enumerate() {
+        match p {
+            None | Some(Progress::Inactive) => {}
+            Some(Progress::Done) => {
+                active += 1;
+                done.push(index);
+            }
+            Some(Progress::Pending) => active += 1,
+        }
+    }
+    match how {
+        WaitHow::All if done.len() < active => None,
+        WaitHow::Any | WaitHow::Some if active > 0 && done.is_empty() => None,
+        _ => Some(done),
+    }
+}
+
 /// One call from a rank to the engine.
 #[derive(Debug)]
 pub(crate) enum Op {

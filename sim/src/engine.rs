@@ -9,7 +9,8 @@
 //! - Nothing here reads the wall clock or iterates a hash map.
 
 use crate::call::{
-    stale_request, Call, CallKind, CommHandle, Completion, Op, RecvArgs, Reply, ReqId, SendArgs, SendMode, WaitHow,
+    satisfying, stale_request, Call, CallKind, CommHandle, Completion, Op, Progress, RecvArgs, Reply, ReqId, SendArgs,
+    SendMode, WaitHow,
 };
 use crate::codec::Payload;
 use crate::comm::{Status, PROC_NULL};
@@ -1100,27 +1101,16 @@ impl<'o> Engine<'o> {
         self.try_complete(rank, reqs, how).map(Reply::Completed)
     }
 
-    /// The indices of the done requests among `reqs` if they satisfy `how` (inactive and
-    /// null requests count as complete and are not listed), or `None`.
+    /// The indices of the done requests among `reqs` if they satisfy `how`, or `None`.
     fn done_indices(&self, reqs: &[Option<ReqId>], how: WaitHow) -> Option<Vec<usize>> {
-        let mut active = 0;
-        let mut done = Vec::new();
-        for (index, id) in reqs.iter().enumerate() {
-            let Some(req) = id.and_then(|id| self.requests.get(id)) else { continue };
-            match req.state {
-                ReqState::Inactive => {}
-                ReqState::Done(..) => {
-                    active += 1;
-                    done.push(index);
-                }
-                _ => active += 1,
-            }
-        }
-        match how {
-            WaitHow::All if done.len() < active => None,
-            WaitHow::Any | WaitHow::Some if active > 0 && done.is_empty() => None,
-            _ => Some(done),
-        }
+        let progress = reqs.iter().map(|id| {
+            id.and_then(|id| self.requests.get(id)).map(|r| match r.state {
+                ReqState::Inactive => Progress::Inactive,
+                ReqState::Done(..) => Progress::Done,
+                ReqState::Active | ReqState::Completing(..) => Progress::Pending,
+            })
+        });
+        satisfying(progress, how)
     }
 
     /// If `reqs` satisfy `how`, completes them (taking their status and data) and returns

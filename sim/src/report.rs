@@ -96,14 +96,7 @@ pub fn text<R: Serialize>(sim: &Simulation<R>, header: &RunHeader) -> String {
     match &sim.outcome {
         Ok(results) => {
             let _ = writeln!(out, "completed: {setup}");
-            let _ = writeln!(
-                out,
-                "  {clock} {}; {} message{}, {} bytes",
-                sim.time,
-                sim.stats.messages,
-                crate::error::plural(sim.stats.messages as usize),
-                sim.stats.bytes
-            );
+            let _ = writeln!(out, "  {}", counts(sim, clock));
             let shown: Vec<String> =
                 results.iter().take(16).map(|r| serde_json::to_string(r).unwrap_or_else(|_| "?".into())).collect();
             if shown.iter().any(|s| s != "null") {
@@ -114,14 +107,7 @@ pub fn text<R: Serialize>(sim: &Simulation<R>, header: &RunHeader) -> String {
         Err(e) => {
             let _ = writeln!(out, "{}: {setup}", sim_outcome_word(e));
             let _ = writeln!(out, "{e}");
-            let _ = writeln!(
-                out,
-                "  {clock} {}; {} message{}, {} bytes before it stopped",
-                sim.time,
-                sim.stats.messages,
-                crate::error::plural(sim.stats.messages as usize),
-                sim.stats.bytes
-            );
+            let _ = writeln!(out, "  {} before it stopped", counts(sim, clock));
         }
     }
     for w in &sim.warnings {
@@ -146,6 +132,17 @@ pub fn text<R: Serialize>(sim: &Simulation<R>, header: &RunHeader) -> String {
         None => {}
     }
     out
+}
+
+/// `virtual time 1.008 µs; 4 messages, 32 bytes`.
+fn counts<R>(sim: &Simulation<R>, clock: &str) -> String {
+    let messages = sim.stats.messages;
+    format!(
+        "{clock} {}; {messages} message{}, {} bytes",
+        sim.time,
+        crate::error::plural(messages as usize),
+        sim.stats.bytes
+    )
 }
 
 fn sim_outcome_word(e: &SimError) -> &'static str {

@@ -27,7 +27,8 @@
 
 use super::wire::{self, Names};
 use crate::call::{
-    stale_request, CallKind, Channel, CommHandle, Completion, Op, RecvArgs, Reply, ReqId, SendArgs, SendMode, WaitHow,
+    satisfying, stale_request, CallKind, Channel, CommHandle, Completion, Op, Progress, RecvArgs, Reply, ReqId,
+    SendArgs, SendMode, WaitHow,
 };
 use crate::codec::Payload;
 use crate::comm::{Status, ANY_TAG, PROC_NULL};
@@ -732,27 +733,17 @@ impl Inner {
     /// simulator does: inactive and null requests count as complete and return nothing;
     /// `Any` takes the first complete request.
     fn try_complete(&mut self, keys: &[Option<u64>], how: WaitHow) -> Option<Vec<Completion>> {
-        let mut active = 0;
-        let mut done = Vec::new();
-        for (index, key) in keys.iter().enumerate() {
-            let Some(req) = key.and_then(|k| self.requests.get(&k)) else {
-                continue;
-            };
-            match req.state {
-                ReqState::Inactive => {}
-                ReqState::Done(..) => {
-                    active += 1;
-                    done.push(index);
-                }
-                _ => active += 1,
-            }
+        let progress = keys.iter().map(|key| {
+            key.and_then(|k| self.requests.get(&k)).map(|req| match req.state {
+                ReqState::Inactive => Progress::Inactive,
+                ReqState::Done(..) => Progress::Done,
+                _ => Progress::Pending,
+            })
+        });
+        let mut chosen = satisfying(progress, how)?;
+        if how == WaitHow::Any {
+            chosen.truncate(1);
         }
-        let chosen = match how {
-            WaitHow::All if done.len() < active => return None,
-            WaitHow::Any | WaitHow::Some if active > 0 && done.is_empty() => return None,
-            WaitHow::Any => done.into_iter().take(1).collect(),
-            _ => done,
-        };
         Some(
             chosen
                 .into_iter()
