@@ -71,7 +71,7 @@ fn deadlocked_ring_in_the_terminal() {
         assert!(screen.contains(&line), "missing {line:?}:\n{screen}");
     }
     assert!(screen.contains("sim/src/catalogue/ring.rs:44"), "{screen}");
-    assert!(screen.contains("waits for 0→1  1→2  2→3  3→0"), "{screen}");
+    assert!(screen.contains("cycle 0 → 1 → 2 → 3 → 0"), "the wait-for cycle is shown:\n{screen}");
     let blocked_rows =
         screen.lines().filter(|l| l.starts_with("│▶r") || l.starts_with("│ r")).filter(|l| l.contains("╳╳╳"));
     assert_eq!(blocked_rows.count(), 4, "blocked ranks are drawn blocked:\n{screen}");

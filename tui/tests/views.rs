@@ -69,8 +69,17 @@ fn deadlock_screen() {
     assert_snapshot!(screen(&mut app));
 }
 
-/// No collective is in the catalogue yet, so the "collective" snapshot is the exchange of
-/// `nonblocking`: requests, a waitall, and messages in both directions.
+/// An allreduce on 8 ranks: the algorithm's messages between ranks, grouped under the
+/// collective.
+#[test]
+fn allreduce_on_eight_ranks() {
+    let mut app = app_of("allreduce", 8, |c| c.allreduce(&(c.rank() as u64), mpisim::op::SUM));
+    app.update(Msg::MessagePrev);
+    assert!(app.message.is_some());
+    assert_snapshot!(screen(&mut app));
+}
+
+/// Requests, a waitall, and messages in both directions.
 #[test]
 fn nonblocking_exchange() {
     let mut app = app_of("nonblocking", 4, catalogue::nonblocking);

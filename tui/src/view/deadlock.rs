@@ -37,6 +37,8 @@ pub struct Deadlock {
     pub finished: Vec<Rank>,
     /// The engine's advice, if known.
     pub hint: Option<String>,
+    /// The wait-for cycle in order from its lowest rank (empty if unknown or none).
+    pub cycle: Vec<Rank>,
 }
 
 impl Deadlock {
@@ -62,6 +64,7 @@ impl Deadlock {
                     .collect(),
                 finished: report.finished.clone(),
                 hint: Some(report.hint.clone()),
+                cycle: report.cycle.clone(),
             }),
             Outcome::Unfinished => Some(Deadlock {
                 time: tl.end,
@@ -82,8 +85,21 @@ impl Deadlock {
                     .collect(),
                 finished: (0..tl.ranks).filter(|&r| tl.exits[r].is_some()).collect(),
                 hint: None,
+                cycle: Vec::new(),
             }),
             _ => None,
+        }
+    }
+
+    /// The first line of a deadlock view: the cycle `0 → 1 → 2 → 3 → 0` if the engine
+    /// found one, else the wait-for edges.
+    pub fn wait_line(&self, theme: Theme) -> Line<'static> {
+        match self.cycle.first() {
+            Some(first) => {
+                let ring: Vec<String> = self.cycle.iter().chain([first]).map(|r| r.to_string()).collect();
+                Line::from(vec![Span::styled("cycle ", theme.dim()), Span::raw(ring.join(" → "))])
+            }
+            None => Line::from(vec![Span::styled("waits for ", theme.dim()), Span::raw(self.edges())]),
         }
     }
 
@@ -105,7 +121,7 @@ impl Deadlock {
 /// The compact pane under the diagram at the end of a deadlocked run.
 pub fn pane(app: &App, dl: &Deadlock, area: Rect, theme: Theme, buf: &mut Buffer) {
     let inner_lines = area.height.saturating_sub(2) as usize;
-    let mut lines = vec![Line::from(vec![Span::styled("waits for ", theme.dim()), Span::raw(dl.edges())])];
+    let mut lines = vec![dl.wait_line(theme)];
     let room = inner_lines.saturating_sub(1);
     let shown = if dl.blocked.len() > room { room.saturating_sub(1) } else { room };
     for b in dl.blocked.iter().take(shown) {
@@ -164,7 +180,11 @@ pub fn screen(app: &App, area: Rect, theme: Theme, buf: &mut Buffer) {
     let width = area.width.saturating_sub(2) as usize;
     // Advice first, then one entry per blocked rank (its call, then what it waits for),
     // scrolled to keep the selected rank in view.
-    let mut lines = vec![Line::from(vec![Span::styled("wait-for edges  ", theme.dim()), Span::raw(dl.edges())])];
+    let mut lines = vec![dl.wait_line(theme)];
+    // Ranks outside the cycle (waiting on it) show only in the edges.
+    if !dl.cycle.is_empty() && dl.blocked.len() > dl.cycle.len() {
+        lines.push(Line::from(vec![Span::styled("wait-for edges  ", theme.dim()), Span::raw(dl.edges())]));
+    }
     if let Some(hint) = &dl.hint {
         lines.push(Line::from(vec![Span::styled("hint ", theme.title()), Span::raw(hint.clone())]));
     }
