@@ -48,27 +48,45 @@ pub fn inspector(app: &App, area: Rect, theme: Theme, buf: &mut Buffer) {
     let message = app.message.or_else(|| app.cursor.checked_sub(1).and_then(|i| tl.message_of_event(i)));
     if let Some(m) = message {
         let msg = &tl.messages[m];
-        let selected = if app.message == Some(m) { " (selected)" } else { "" };
+        let selected = if app.message == Some(m) { "◆ " } else { "" };
         lines.push(Line::from(vec![
-            Span::styled(format!("message r{} → r{}", msg.src, msg.dst), theme.message(msg.collective.is_some())),
-            Span::raw(format!(" tag {} · {} · {}{selected}", msg.tag, bytes(msg.bytes), msg.protocol)),
+            Span::raw(selected),
+            Span::styled(format!("r{} → r{}", msg.src, msg.dst), theme.message(msg.collective.is_some())),
+            Span::raw(format!(" · tag {} · {} · {}", msg.tag, bytes(msg.bytes), msg.protocol)),
         ]));
-        let t = |t: Option<mpisim::Time>| t.map_or("—".to_string(), short_time);
-        lines.push(Line::raw(format!(
-            "  sent {} · arrived {} · matched {}",
-            short_time(msg.sent),
-            t(msg.arrived),
-            t(msg.matched)
-        )));
-        lines.push(Line::raw(format!(
-            "  delivered {} · send done {} · recv done {}",
-            t(msg.delivered),
-            t(msg.send_done),
-            t(msg.recv_done)
-        )));
+        // The message's times, flowed into as few lines as the pane's width allows;
+        // delivery is left out when it is the arrival (eager messages).
+        let delivered = msg.delivered.filter(|&d| Some(d) != msg.arrived);
+        let times: Vec<String> = [
+            ("sent", Some(msg.sent)),
+            ("arrived", msg.arrived),
+            ("matched", msg.matched),
+            ("delivered", delivered),
+            ("send done", msg.send_done),
+            ("recv done", msg.recv_done),
+        ]
+        .into_iter()
+        .filter(|(name, t)| t.is_some() || matches!(*name, "arrived" | "matched"))
+        .map(|(name, t)| format!("{name} {}", t.map_or("—".to_string(), short_time)))
+        .collect();
+        let width = area.width.saturating_sub(2) as usize;
+        let mut current = String::new();
+        for item in times {
+            if !current.is_empty() && 2 + current.chars().count() + 3 + item.chars().count() > width {
+                lines.push(Line::raw(format!("  {current}")));
+                current.clear();
+            }
+            if !current.is_empty() {
+                current.push_str(" · ");
+            }
+            current.push_str(&item);
+        }
+        if !current.is_empty() {
+            lines.push(Line::raw(format!("  {current}")));
+        }
         if let Some(c) = msg.collective {
             let all = tl.collective_messages(c).len();
-            lines.push(Line::raw(format!("  a step of {} ({all} messages in all)", tl.calls[c].call.mpi_name())));
+            lines.push(Line::raw(format!("  step of {} ({all} messages)", tl.calls[c].call.mpi_name())));
         } else if msg.unexpected {
             lines.push(Line::raw("  waited in the unexpected queue"));
         }
