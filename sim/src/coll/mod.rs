@@ -254,6 +254,19 @@ fn check_counts(inv: &Invocation, counts: &[usize], what: &str) {
     });
 }
 
+/// Checks that `given` values were passed for a call that takes one per rank (`what`
+/// names the call, e.g. "alltoall" or "scatter at the root").
+pub(crate) fn check_one_per_rank(inv: &Invocation, what: &str, given: usize) {
+    let p = inv.comm.size();
+    inv.check(given == p, ErrorClass::Count, || {
+        format!(
+            "{what} needs one value per rank: it was given {given} value{} for {p} rank{}",
+            plural(given),
+            plural(p)
+        )
+    });
+}
+
 fn decode_one<T: DeserializeOwned>(inv: &Invocation, block: &[u8], from: Rank) -> T {
     inv.ok(wire::decode_value(block, from))
 }
@@ -354,19 +367,11 @@ impl Comm {
     pub fn scatter<T: Serialize + DeserializeOwned>(&self, values: Option<&[T]>, root: Rank) -> T {
         let inv = self.invocation(CallKind::Scatter);
         inv.check_root(root);
-        let p = self.size();
         let data = (self.rank() == root).then(|| {
             let values = values.unwrap_or_else(|| {
                 inv.fail(MpiError::new(ErrorClass::Arg, "the root of a scatter must pass Some(values); it passed None"))
             });
-            inv.check(values.len() == p, ErrorClass::Count, || {
-                format!(
-                    "scatter at the root needs one value per rank: it was given {} value{} for {p} rank{}",
-                    values.len(),
-                    plural(values.len()),
-                    plural(p)
-                )
-            });
+            check_one_per_rank(&inv, "scatter at the root", values.len());
             values.iter().map(|v| inv.ok(wire::encode(v))).collect::<Vec<_>>()
         });
         let bytes = data.as_ref().map(|d| d.iter().map(|b| b.len() as u64).sum());
@@ -413,15 +418,7 @@ impl Comm {
     #[track_caller]
     pub fn alltoall<T: Serialize + DeserializeOwned>(&self, values: &[T]) -> Vec<T> {
         let inv = self.invocation(CallKind::Alltoall);
-        let p = self.size();
-        inv.check(values.len() == p, ErrorClass::Count, || {
-            format!(
-                "alltoall needs one value per rank: it was given {} value{} for {p} rank{}",
-                values.len(),
-                plural(values.len()),
-                plural(p)
-            )
-        });
+        check_one_per_rank(&inv, "alltoall", values.len());
         let data: Vec<Vec<u8>> = values.iter().map(|v| inv.ok(wire::encode(v))).collect();
         let largest = data.iter().map(|b| b.len() as u64).max().unwrap_or(0);
         let m = Marker { bytes: Some(data.iter().map(|b| b.len() as u64).sum()), ..Marker::default() };
@@ -635,14 +632,7 @@ impl Comm {
     pub fn reduce_scatter_block<T: Clone, O: Operator<T>>(&self, values: &[T], op: O) -> T {
         let inv = self.invocation(CallKind::ReduceScatterBlock);
         let p = self.size();
-        inv.check(values.len() == p, ErrorClass::Count, || {
-            format!(
-                "reduce_scatter_block needs one value per rank: it was given {} value{} for {p} rank{}",
-                values.len(),
-                plural(values.len()),
-                plural(p)
-            )
-        });
+        check_one_per_rank(&inv, "reduce_scatter_block", values.len());
         let counts = vec![1; p];
         self.reduce_scatter_in(&inv, values, &counts, op).pop().expect("one value per rank")
     }

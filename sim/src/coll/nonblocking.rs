@@ -18,7 +18,7 @@ use super::net::{request, Net, Round, Transport};
 use super::ops::Operator;
 use super::reduce::{self, Reduction};
 use super::select::{mpich, Collective};
-use super::{barrier, bcast, blocks, plural, wire, Invocation, Marker};
+use super::{barrier, bcast, blocks, check_one_per_rank, wire, Invocation, Marker};
 use crate::call::{CallKind, Channel, Op, RecvArgs, ReqId, SendArgs, SendMode, WaitHow};
 use crate::codec::Payload;
 use crate::comm::{Comm, RankCtx};
@@ -335,7 +335,6 @@ impl Comm {
     ) -> CollRequest<T> {
         let inv = self.invocation(CallKind::Iscatter);
         inv.check_root(root);
-        let p = self.size();
         let data = (self.rank() == root).then(|| {
             let values = values.unwrap_or_else(|| {
                 inv.fail(MpiError::new(
@@ -343,14 +342,7 @@ impl Comm {
                     "the root of an iscatter must pass Some(values); it passed None",
                 ))
             });
-            inv.check(values.len() == p, ErrorClass::Count, || {
-                format!(
-                    "iscatter at the root needs one value per rank: it was given {} value{} for {p} rank{}",
-                    values.len(),
-                    plural(values.len()),
-                    plural(p)
-                )
-            });
+            check_one_per_rank(&inv, "iscatter at the root", values.len());
             values.iter().map(|v| inv.ok(wire::encode(v))).collect::<Vec<_>>()
         });
         let m = Marker { root: Some(root), ..Marker::default() };
@@ -396,15 +388,7 @@ impl Comm {
     #[track_caller]
     pub fn ialltoall<T: Serialize + DeserializeOwned + 'static>(&self, values: &[T]) -> CollRequest<Vec<T>> {
         let inv = self.invocation(CallKind::Ialltoall);
-        let p = self.size();
-        inv.check(values.len() == p, ErrorClass::Count, || {
-            format!(
-                "ialltoall needs one value per rank: it was given {} value{} for {p} rank{}",
-                values.len(),
-                plural(values.len()),
-                plural(p)
-            )
-        });
+        check_one_per_rank(&inv, "ialltoall", values.len());
         let data: Vec<Vec<u8>> = values.iter().map(|v| inv.ok(wire::encode(v))).collect();
         let m = Marker { bytes: Some(data.iter().map(|b| b.len() as u64).sum()), ..Marker::default() };
         launch(&inv, Collective::Alltoall, m, mpich::ALLTOALL_MEDIUM, move |alg, net| {
