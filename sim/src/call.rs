@@ -266,10 +266,20 @@ pub(crate) enum Progress {
     Done,
 }
 
+/// MPI's rule for when a wait or test on requests is satisfied, given how many are active
+/// (started, not inactive or null) and how many of those are done: `All` when every active
+/// one is done; `Any` and `Some` when one is done, or none is active. Both backends decide
+/// waits with this one rule.
+pub(crate) fn is_satisfied(active: usize, done: usize, how: WaitHow) -> bool {
+    match how {
+        WaitHow::All => done == active,
+        WaitHow::Any | WaitHow::Some => active == 0 || done > 0,
+    }
+}
+
 /// The indices of the done requests if requests standing as `progress` (`None`: a null
-/// request) satisfy `how`, or `None`. Inactive and null requests count as complete and are
-/// not listed; `Any` and `Some` are satisfied by one done request, or by none being active.
-/// Both backends decide waits with this one rule.
+/// request) satisfy `how` (see [`is_satisfied`]), or `None`. Inactive and null requests
+/// count as complete and are not listed.
 pub(crate) fn satisfying(progress: impl Iterator<Item = Option<Progress>>, how: WaitHow) -> Option<Vec<usize>> {
     let mut active = 0;
     let mut done = Vec::new();
@@ -283,11 +293,7 @@ pub(crate) fn satisfying(progress: impl Iterator<Item = Option<Progress>>, how: 
             Some(Progress::Pending) => active += 1,
         }
     }
-    match how {
-        WaitHow::All if done.len() < active => None,
-        WaitHow::Any | WaitHow::Some if active > 0 && done.is_empty() => None,
-        _ => Some(done),
-    }
+    is_satisfied(active, done.len(), how).then_some(done)
 }
 
 /// One call from a rank to the engine.

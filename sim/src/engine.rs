@@ -9,8 +9,8 @@
 //! - Nothing here reads the wall clock or iterates a hash map.
 
 use crate::call::{
-    satisfying, stale_request, Call, CallKind, CommHandle, Completion, Op, Progress, RecvArgs, Reply, ReqId, SendArgs,
-    SendMode, WaitHow,
+    is_satisfied, satisfying, stale_request, Call, CallKind, CommHandle, Completion, Op, Progress, RecvArgs, Reply,
+    ReqId, SendArgs, SendMode, WaitHow,
 };
 use crate::codec::Payload;
 use crate::comm::{Status, PROC_NULL};
@@ -508,26 +508,8 @@ impl<'o> Engine<'o> {
         // Any call but a fruitless poll is progress; the poll branches below count again.
         let streak = std::mem::take(&mut self.poll_streak);
         self.ranks[rank].polling = false;
-        let (peer, tag, bytes) = match &op {
-            Op::Send { args, .. } | Op::SendInit { args } => {
-                (Some(args.dest), Some(args.tag), Some(args.payload.len()))
-            }
-            Op::Sendrecv { send, .. } => (Some(send.dest), Some(send.tag), Some(send.payload.len())),
-            Op::Recv { args, .. } | Op::RecvInit { args } | Op::Probe { args, .. } => (args.source, args.tag, None),
-            _ => (None, None, None),
-        };
-        let (peer, bytes) = match &op {
-            Op::CollBegin { root, bytes, .. } => (*root, *bytes),
-            _ => (peer, bytes),
-        };
         if !matches!(op, Op::CollEnd) {
-            self.record(now, rank, || EventKind::Enter {
-                call: kind,
-                site: Site::from_location(site),
-                peer,
-                tag,
-                bytes,
-            });
+            self.record(now, rank, || enter_event(kind, site, &op));
         }
         if let Err(error) = self.validate(&op) {
             return self.fail(rank, kind, site, error);
@@ -1062,30 +1044,23 @@ impl<'o> Engine<'o> {
         }
     }
 
-    /// Counts of the active requests among `reqs` and of those done; inactive and null
-    /// requests count as neither.
-    fn counts(&self, reqs: &[Option<ReqId>]) -> (usize, usize) {
-        let (mut active, mut done) = (0, 0);
-        for req in reqs.iter().filter_map(|id| id.and_then(|id| self.requests.get(id))) {
-            match req.state {
-                ReqState::Inactive => {}
-                ReqState::Done(..) => {
-                    active += 1;
-                    done += 1;
-                }
-                _ => active += 1,
-            }
-        }
-        (active, done)
+    /// Where request `id` stands (`None` for a null or stale handle).
+    fn progress(&self, id: Option<ReqId>) -> Option<Progress> {
+        id.and_then(|id| self.requests.get(id)).map(|r| match r.state {
+            ReqState::Inactive => Progress::Inactive,
+            ReqState::Done(..) => Progress::Done,
+            ReqState::Active | ReqState::Completing(..) => Progress::Pending,
+        })
     }
 
     /// Whether `reqs` satisfy `how`, without allocating (checked on every completion).
     fn satisfied(&self, reqs: &[Option<ReqId>], how: WaitHow) -> bool {
-        let (active, done) = self.counts(reqs);
-        match how {
-            WaitHow::All => done == active,
-            WaitHow::Any | WaitHow::Some => active == 0 || done > 0,
+        let (mut active, mut done) = (0, 0);
+        for p in reqs.iter().filter_map(|&id| self.progress(id)) {
+            active += usize::from(p != Progress::Inactive);
+            done += usize::from(p == Progress::Done);
         }
+        is_satisfied(active, done, how)
     }
 
     /// The reply to a wait on `reqs` if they satisfy `how`; a single request's completion
@@ -1103,14 +1078,7 @@ impl<'o> Engine<'o> {
 
     /// The indices of the done requests among `reqs` if they satisfy `how`, or `None`.
     fn done_indices(&self, reqs: &[Option<ReqId>], how: WaitHow) -> Option<Vec<usize>> {
-        let progress = reqs.iter().map(|id| {
-            id.and_then(|id| self.requests.get(id)).map(|r| match r.state {
-                ReqState::Inactive => Progress::Inactive,
-                ReqState::Done(..) => Progress::Done,
-                ReqState::Active | ReqState::Completing(..) => Progress::Pending,
-            })
-        });
-        satisfying(progress, how)
+        satisfying(reqs.iter().map(|&id| self.progress(id)), how)
     }
 
     /// If `reqs` satisfy `how`, completes them (taking their status and data) and returns
@@ -1614,6 +1582,20 @@ impl<'o> Engine<'o> {
         out.sort();
         out
     }
+}
+
+/// The `Enter` event of a call: its peer, tag and bytes as the program gave them (built
+/// only when the trace is recorded).
+fn enter_event(call: CallKind, site: &'static Location<'static>, op: &Op) -> EventKind {
+    let (peer, tag, bytes) = match op {
+        Op::Send { args, .. } | Op::SendInit { args } | Op::Sendrecv { send: args, .. } => {
+            (Some(args.dest), Some(args.tag), Some(args.payload.len()))
+        }
+        Op::Recv { args, .. } | Op::RecvInit { args } | Op::Probe { args, .. } => (args.source, args.tag, None),
+        Op::CollBegin { root, bytes, .. } => (*root, None, *bytes),
+        _ => (None, None, None),
+    };
+    EventKind::Enter { call, site: Site::from_location(site), peer, tag, bytes }
 }
 
 fn send_op(args: SendArgs) -> ReqOp {
