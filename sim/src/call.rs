@@ -6,6 +6,7 @@
 use crate::codec::Payload;
 use crate::comm::Status;
 use crate::error::{ErrorClass, MpiError};
+use crate::site::CallSite;
 use crate::time::Time;
 use crate::{Rank, Tag};
 use serde::{Deserialize, Serialize};
@@ -391,7 +392,7 @@ pub(crate) enum Op {
 #[derive(Debug)]
 pub(crate) struct Call {
     pub kind: CallKind,
-    pub site: &'static std::panic::Location<'static>,
+    pub site: CallSite,
     pub op: Op,
 }
 

@@ -8,13 +8,13 @@ use crate::call::{
 };
 use crate::codec::{self, Payload};
 use crate::error::{ErrorClass, MpiError};
+use crate::site::CallSite;
 use crate::task::Yielder;
 use crate::time::Time;
 use crate::{Rank, Tag};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::cell::Cell;
-use std::panic::Location;
 use std::rc::Rc;
 
 /// Receive from any source (`MPI_ANY_SOURCE`).
@@ -54,6 +54,9 @@ pub(crate) struct RankCtx {
     /// Who answers the rank's calls.
     backend: Backend,
     live: Cell<bool>,
+    /// The site every call is attributed to instead of its Rust caller, while set: a
+    /// script's line, for the ranks of an mpi4py script ([`Comm::with_site`]).
+    site: Cell<Option<CallSite>>,
     /// Collective sequence numbers and the world's algorithm choices.
     pub(crate) coll: crate::coll::RankColl,
 }
@@ -70,12 +73,13 @@ enum Backend {
 impl RankCtx {
     #[track_caller]
     pub(crate) fn call(&self, kind: CallKind, op: Op) -> Reply {
-        self.call_at(kind, Location::caller(), op)
+        self.call_at(kind, CallSite::here(), op)
     }
 
     /// [`RankCtx::call`] on behalf of a call made at `site`: a collective's steps carry
     /// the user's file:line.
-    pub(crate) fn call_at(&self, kind: CallKind, site: &'static Location<'static>, op: Op) -> Reply {
+    pub(crate) fn call_at(&self, kind: CallKind, site: CallSite, op: Op) -> Reply {
+        let site = self.site.get().unwrap_or(site);
         assert!(
             self.live.get(),
             "this communicator belongs to a run that has ended: use a Comm only inside the program it was given to"
@@ -96,11 +100,11 @@ impl RankCtx {
     /// the wrong type). The engine ends the run and never resumes the rank.
     #[track_caller]
     pub(crate) fn fail(&self, kind: CallKind, error: MpiError) -> ! {
-        self.fail_at(kind, Location::caller(), error)
+        self.fail_at(kind, CallSite::here(), error)
     }
 
     /// [`RankCtx::fail`] for a call made at `site`.
-    pub(crate) fn fail_at(&self, kind: CallKind, site: &'static Location<'static>, error: MpiError) -> ! {
+    pub(crate) fn fail_at(&self, kind: CallKind, site: CallSite, error: MpiError) -> ! {
         self.call_at(kind, site, Op::Fail { error });
         unreachable!("the engine does not resume a failed rank")
     }
@@ -149,6 +153,7 @@ impl Comm {
             self_comm: Cell::new(None),
             backend,
             live: Cell::new(true),
+            site: Cell::new(None),
             coll: crate::coll::RankColl::default(),
         });
         let handle = CommHandle { id: crate::engine::WORLD_COMM, rank, size };
@@ -163,6 +168,22 @@ impl Comm {
     /// The number of ranks in the communicator.
     pub fn size(&self) -> usize {
         self.handle.size
+    }
+
+    /// Runs `f` with every MPI call it makes on this rank (a collective's own steps too)
+    /// attributed to `site` instead of its Rust caller: how a script's rank names the
+    /// script's line in traces and reports. Restores the previous site after `f`, also
+    /// when `f` unwinds.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn with_site<T>(&self, site: CallSite, f: impl FnOnce() -> T) -> T {
+        struct Restore<'a>(&'a Cell<Option<CallSite>>, Option<CallSite>);
+        impl Drop for Restore<'_> {
+            fn drop(&mut self) {
+                self.0.set(self.1);
+            }
+        }
+        let _restore = Restore(&self.ctx.site, self.ctx.site.replace(Some(site)));
+        f()
     }
 
     /// This rank's number in `COMM_WORLD`.
@@ -738,5 +759,42 @@ impl Request {
     pub fn start_with<T: Serialize + ?Sized>(&mut self, value: &T) {
         self.bind(value);
         self.start();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::site::CallSite;
+    use crate::{SimError, World};
+
+    #[test]
+    fn calls_made_with_a_script_site_are_reported_at_it() {
+        let run = World::new(2).run(|comm| {
+            let line = 11 + comm.rank() as u32;
+            comm.with_site(CallSite::script("ring.py", line), || {
+                comm.barrier();
+                comm.send(&vec![0u8; 1 << 20], 1 - comm.rank(), 0);
+            });
+        });
+        let Err(SimError::Deadlock(report)) = run else { panic!("the ring of two 1 MiB sends deadlocks: {run:?}") };
+        let sites: Vec<String> = report.blocked.iter().map(|b| b.location.to_string()).collect();
+        assert_eq!(sites, ["ring.py:11", "ring.py:12"]);
+        let collective = World::new(2)
+            .run(|comm| {
+                comm.with_site(CallSite::script("bcast.py", 3), || comm.barrier());
+                comm.barrier();
+            })
+            .unwrap();
+        let entered: Vec<String> = collective
+            .trace
+            .events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                crate::EventKind::Enter { call, site, .. } if e.rank == 0 => Some(format!("{call} {site}")),
+                _ => None,
+            })
+            .collect();
+        assert!(entered[0].starts_with("barrier bcast.py:3"), "{entered:?}");
+        assert!(entered.iter().any(|e| e.starts_with("barrier sim/src/comm.rs")), "the site is restored: {entered:?}");
     }
 }

@@ -21,6 +21,7 @@ use crate::error::{
 use crate::matching::{Envelope, Mailbox, Posted};
 use crate::platform::Platform;
 use crate::sched::{Choice, Oracle};
+use crate::site::CallSite;
 use crate::task::{Step, Tasks};
 use crate::time::Time;
 use crate::trace::{Event, EventKind, Protocol, Site};
@@ -28,7 +29,6 @@ use crate::waitfor::{on_rank, WaitForGraph};
 use crate::{Rank, Tag};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
-use std::panic::Location;
 
 /// The id of `COMM_WORLD` in the engine's table of communicators.
 pub(crate) const WORLD_COMM: u32 = 0;
@@ -162,7 +162,7 @@ enum Wait {
 #[derive(Debug)]
 enum RankState {
     Ready,
-    Blocked { kind: CallKind, site: &'static Location<'static>, wait: Wait },
+    Blocked { kind: CallKind, site: CallSite, wait: Wait },
     Done,
 }
 
@@ -177,19 +177,19 @@ struct RankSlot {
     woken: bool,
     /// The collectives the rank is inside (kind, user's call site, communicator, world
     /// root, algorithm), innermost last.
-    collective: Vec<(CallKind, &'static Location<'static>, u32, Option<Rank>, &'static str)>,
+    collective: Vec<(CallKind, CallSite, u32, Option<Rank>, &'static str)>,
     /// When this rank's NIC can inject its next message (LogGP injection serialisation).
     nic_free: Time,
     /// Visibility time of the last envelope sent to each destination: keeps messages
     /// between a pair of ranks in order (non-overtaking).
     channel: BTreeMap<Rank, Time>,
     /// The last wildcard receive that matched: (sender, where it was posted).
-    last_wildcard: Option<(Rank, &'static Location<'static>)>,
+    last_wildcard: Option<(Rank, CallSite)>,
     /// Whether the rank's last call was a poll that found nothing.
     polling: bool,
     /// Polls that found nothing, and the last of them.
     polls: u64,
-    last_poll: Option<(CallKind, &'static Location<'static>)>,
+    last_poll: Option<(CallKind, CallSite)>,
 }
 
 #[derive(Debug)]
@@ -211,7 +211,7 @@ enum ReqState {
 struct Req {
     owner: Rank,
     kind: CallKind,
-    site: &'static Location<'static>,
+    site: CallSite,
     op: ReqOp,
     state: ReqState,
     persistent: bool,
@@ -232,7 +232,7 @@ struct Message {
     /// The send's request; `None` for a blocking eager send, which completes at once.
     send_req: Option<ReqId>,
     kind: CallKind,
-    site: &'static Location<'static>,
+    site: CallSite,
     /// Eager: when the last byte reaches the receiver.
     arrival: Time,
     cancelled: bool,
@@ -490,12 +490,12 @@ impl<'o> Engine<'o> {
         }
     }
 
-    fn fail(&mut self, rank: Rank, kind: CallKind, site: &'static Location<'static>, error: MpiError) -> Flow {
+    fn fail(&mut self, rank: Rank, kind: CallKind, site: CallSite, error: MpiError) -> Flow {
         self.failure = Some(SimError::RankFailed(RankFailure {
             rank,
             time: self.now,
             call: Some(kind),
-            location: Some(Site::from_location(site)),
+            location: Some(site.site()),
             error: Some(error),
             panic: None,
         }));
@@ -629,7 +629,7 @@ impl<'o> Engine<'o> {
                 Flow::Reply(Reply::Done, now)
             }
             Op::Abort { code } => {
-                self.failure = Some(SimError::Aborted { rank, code, location: Site::from_location(site), time: now });
+                self.failure = Some(SimError::Aborted { rank, code, location: site.site(), time: now });
                 Flow::Stop
             }
             Op::Fail { error } => self.fail(rank, kind, site, error),
@@ -680,7 +680,7 @@ impl<'o> Engine<'o> {
         &mut self,
         world_rank: Rank,
         kind: CallKind,
-        site: &'static Location<'static>,
+        site: CallSite,
         comm: u32,
         color: Option<u32>,
         key: i32,
@@ -753,14 +753,7 @@ impl<'o> Engine<'o> {
         op.validate(|comm| self.comms[comm as usize].size)
     }
 
-    fn new_request(
-        &mut self,
-        owner: Rank,
-        kind: CallKind,
-        site: &'static Location<'static>,
-        op: ReqOp,
-        persistent: bool,
-    ) -> ReqId {
+    fn new_request(&mut self, owner: Rank, kind: CallKind, site: CallSite, op: ReqOp, persistent: bool) -> ReqId {
         self.requests.insert(Req { owner, kind, site, op, state: ReqState::Inactive, persistent, freed: false })
     }
 
@@ -820,7 +813,7 @@ impl<'o> Engine<'o> {
         payload: Payload,
         send_req: Option<ReqId>,
         kind: CallKind,
-        site: &'static Location<'static>,
+        site: CallSite,
     ) -> u32 {
         let platform = &self.cfg.platform;
         let link = platform.link(src, dst);
@@ -1026,14 +1019,7 @@ impl<'o> Engine<'o> {
     }
 
     /// Blocks `rank` until its requests satisfy `how`, or replies at once if they do.
-    fn wait(
-        &mut self,
-        rank: Rank,
-        kind: CallKind,
-        site: &'static Location<'static>,
-        reqs: &[Option<ReqId>],
-        how: WaitHow,
-    ) -> Flow {
+    fn wait(&mut self, rank: Rank, kind: CallKind, site: CallSite, reqs: &[Option<ReqId>], how: WaitHow) -> Flow {
         match self.completion_reply(rank, reqs, how) {
             Some(reply) => Flow::Reply(reply, self.now),
             None => {
@@ -1160,7 +1146,7 @@ impl<'o> Engine<'o> {
             match &slot.state {
                 RankState::Done => finished.push(rank),
                 RankState::Blocked { kind, site, wait } => {
-                    let mut b = self.describe(rank, *kind, site, wait);
+                    let mut b = self.describe(rank, *kind, *site, wait);
                     // Blocked inside a collective's algorithm: name the collective the user called.
                     if let Some(&(coll, site, comm, root, algorithm)) = slot.collective.last() {
                         if !matches!(wait, Wait::Gate { .. }) {
@@ -1170,7 +1156,7 @@ impl<'o> Engine<'o> {
                             b.bytes = None;
                         }
                         b.call = coll;
-                        b.location = Site::from_location(site);
+                        b.location = site.site();
                         b.comm = Some(comm);
                         b.root = root;
                     }
@@ -1227,7 +1213,7 @@ impl<'o> Engine<'o> {
         (0..entry.size).filter(|&r| called(r) <= seq).map(|r| entry.world(r)).collect()
     }
 
-    fn describe(&self, rank: Rank, call: CallKind, site: &'static Location<'static>, wait: &Wait) -> BlockedCall {
+    fn describe(&self, rank: Rank, call: CallKind, site: CallSite, wait: &Wait) -> BlockedCall {
         let mut b = BlockedCall {
             rank,
             call,
@@ -1236,13 +1222,13 @@ impl<'o> Engine<'o> {
             bytes: None,
             comm: None,
             root: None,
-            location: Site::from_location(site),
+            location: site.site(),
             waiting_for: String::new(),
             reason: String::new(),
             waits_on: Vec::new(),
             last_wildcard: self.ranks[rank]
                 .last_wildcard
-                .map(|(source, site)| WildcardMatch { source, location: Site::from_location(site) }),
+                .map(|(source, site)| WildcardMatch { source, location: site.site() }),
         };
         let arrive = |b: &mut BlockedCall, comm: u32, missing: Vec<Rank>, why: &str| {
             b.peer = match missing[..] {
@@ -1307,11 +1293,8 @@ impl<'o> Engine<'o> {
                             .iter()
                             .zip(&pending)
                             .map(|(f, r)| {
-                                let place = if std::ptr::eq(r.site, site) {
-                                    String::new()
-                                } else {
-                                    format!(" (at {})", Site::from_location(r.site))
-                                };
+                                let place =
+                                    if r.site == site { String::new() } else { format!(" (at {})", r.site.site()) };
                                 format!("{} {}: {}{place}", r.kind.mpi_name(), f.what, f.why)
                             })
                             .collect();
@@ -1438,7 +1421,7 @@ impl<'o> Engine<'o> {
                     tag: env.tag,
                     bytes: env.bytes,
                     call: m.kind,
-                    location: Site::from_location(m.site),
+                    location: m.site.site(),
                 });
             }
         }
@@ -1467,14 +1450,7 @@ impl<'o> Engine<'o> {
     /// A poll (`iprobe`, `test`…) found nothing: counts it, and stops the run if every
     /// rank still running has only polled in vain for [`LIVELOCK_POLLS`] polls in a row
     /// with nothing in flight.
-    fn fruitless_poll(
-        &mut self,
-        rank: Rank,
-        kind: CallKind,
-        site: &'static Location<'static>,
-        streak: u64,
-        reply: Reply,
-    ) -> Flow {
+    fn fruitless_poll(&mut self, rank: Rank, kind: CallKind, site: CallSite, streak: u64, reply: Reply) -> Flow {
         let slot = &mut self.ranks[rank];
         slot.polling = true;
         slot.polls += 1;
@@ -1506,12 +1482,7 @@ impl<'o> Engine<'o> {
             .enumerate()
             .filter(|(_, s)| s.polls >= min_polls.max(1) && !matches!(s.state, RankState::Done))
             .filter_map(|(rank, s)| {
-                s.last_poll.map(|(call, site)| Spinning {
-                    rank,
-                    call,
-                    location: Site::from_location(site),
-                    polls: s.polls,
-                })
+                s.last_poll.map(|(call, site)| Spinning { rank, call, location: site.site(), polls: s.polls })
             })
             .collect();
         out.sort_by_key(|s| (Reverse(s.polls), s.rank));
@@ -1523,14 +1494,7 @@ impl<'o> Engine<'o> {
     /// A rank begins a (user-called) collective on `comm`: checks it against what the
     /// first member to reach the same position there began, and in strict mode holds the
     /// rank until every member has begun it.
-    fn coll_arrive(
-        &mut self,
-        rank: Rank,
-        kind: CallKind,
-        site: &'static Location<'static>,
-        comm: u32,
-        sig: CollSignature,
-    ) -> Flow {
+    fn coll_arrive(&mut self, rank: Rank, kind: CallKind, site: CallSite, comm: u32, sig: CollSignature) -> Flow {
         let entry = &self.comms[comm as usize];
         let (size, local) = (entry.size, entry.local(rank));
         let log = self.coll_logs.entry(comm).or_insert_with(|| CollLog { begun: vec![0; size], open: BTreeMap::new() });
@@ -1553,7 +1517,7 @@ impl<'o> Engine<'o> {
                 sig.describe(),
                 at.first_rank,
                 at.first.describe(),
-                Site::from_location(at.first_site),
+                at.first_site.site(),
             );
             return self.fail(rank, kind, site, MpiError::new(class, e));
         }
@@ -1577,7 +1541,7 @@ impl<'o> Engine<'o> {
             .requests
             .iter()
             .filter(|r| !(r.freed || r.persistent && matches!(r.state, ReqState::Inactive)))
-            .map(|r| (r.owner, r.kind, Site::from_location(r.site)))
+            .map(|r| (r.owner, r.kind, r.site.site()))
             .collect();
         out.sort();
         out
@@ -1586,7 +1550,7 @@ impl<'o> Engine<'o> {
 
 /// The `Enter` event of a call: its peer, tag and bytes as the program gave them (built
 /// only when the trace is recorded).
-fn enter_event(call: CallKind, site: &'static Location<'static>, op: &Op) -> EventKind {
+fn enter_event(call: CallKind, site: CallSite, op: &Op) -> EventKind {
     let (peer, tag, bytes) = match op {
         Op::Send { args, .. } | Op::SendInit { args } | Op::Sendrecv { send: args, .. } => {
             (Some(args.dest), Some(args.tag), Some(args.payload.len()))
@@ -1595,7 +1559,7 @@ fn enter_event(call: CallKind, site: &'static Location<'static>, op: &Op) -> Eve
         Op::CollBegin { root, bytes, .. } => (*root, None, *bytes),
         _ => (None, None, None),
     };
-    EventKind::Enter { call, site: Site::from_location(site), peer, tag, bytes }
+    EventKind::Enter { call, site: site.site(), peer, tag, bytes }
 }
 
 fn send_op(args: SendArgs) -> ReqOp {
@@ -1688,7 +1652,7 @@ struct CollLog {
 struct CollPosition {
     first: CollSignature,
     first_rank: Rank,
-    first_site: &'static Location<'static>,
+    first_site: CallSite,
     arrived: usize,
     /// Ranks held at this position in strict mode.
     gated: Vec<Rank>,

@@ -37,6 +37,7 @@ pub mod platform;
 pub mod real;
 pub mod report;
 pub mod sched;
+mod site;
 mod task;
 mod time;
 pub mod timeline;

@@ -20,7 +20,7 @@ pub struct Site {
     pub file: Cow<'static, str>,
     /// 1-based line.
     pub line: u32,
-    /// 1-based column.
+    /// 1-based column; 0 for a line of a script, which has none.
     pub column: u32,
 }
 
@@ -33,7 +33,11 @@ impl Site {
 
 impl fmt::Display for Site {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+        // A script line has no column (0): `ring.py:11`.
+        match self.column {
+            0 => write!(f, "{}:{}", self.file, self.line),
+            column => write!(f, "{}:{}:{column}", self.file, self.line),
+        }
     }
 }
 

@@ -34,6 +34,7 @@ use crate::call::{CallKind, Channel, Op};
 use crate::codec::Payload;
 use crate::comm::Comm;
 use crate::error::{ErrorClass, MpiError};
+use crate::site::CallSite;
 use crate::{Rank, Tag, TAG_UB};
 use net::{Direct, Net};
 pub use nonblocking::CollRequest;
@@ -45,7 +46,6 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::panic::Location;
 use std::rc::{Rc, Weak};
 use wire::Blocks;
 
@@ -101,7 +101,7 @@ impl RankColl {
 pub(crate) struct Invocation<'c> {
     comm: &'c Comm,
     kind: CallKind,
-    site: &'static Location<'static>,
+    site: CallSite,
     tag: Tag,
 }
 
@@ -115,7 +115,7 @@ struct Marker {
 }
 
 impl<'c> Invocation<'c> {
-    fn new(comm: &'c Comm, kind: CallKind, site: &'static Location<'static>) -> Invocation<'c> {
+    fn new(comm: &'c Comm, kind: CallKind, site: CallSite) -> Invocation<'c> {
         let tag = comm.ctx.coll.next_tag(comm.handle.id);
         Invocation { comm, kind, site, tag }
     }
@@ -313,7 +313,7 @@ fn reduce_call<T, O: Operator<T>>(
 impl Comm {
     #[track_caller]
     fn invocation(&self, kind: CallKind) -> Invocation<'_> {
-        Invocation::new(self, kind, Location::caller())
+        Invocation::new(self, kind, CallSite::here())
     }
 
     /// Blocks until every rank has called it (`MPI_Barrier`).

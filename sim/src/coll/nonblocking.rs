@@ -23,13 +23,13 @@ use crate::call::{CallKind, Channel, Op, RecvArgs, ReqId, SendArgs, SendMode, Wa
 use crate::codec::Payload;
 use crate::comm::{Comm, RankCtx};
 use crate::error::{ErrorClass, MpiError};
+use crate::site::CallSite;
 use crate::{Rank, Tag};
 use corosensei::stack::DefaultStack;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::cell::RefCell;
-use std::panic::Location;
 use std::rc::Rc;
 
 /// Stack of an algorithm's coroutine: algorithms are shallow, user ops run on it too.
@@ -87,7 +87,7 @@ pub(crate) trait Pending {
     /// The current round's incomplete requests, by their index in the round.
     fn live(&self) -> Vec<(usize, ReqId)>;
     /// Records a completed request; a complete round lets the algorithm post the next.
-    fn complete(&mut self, index: usize, payload: Option<Payload>, site: &'static Location<'static>);
+    fn complete(&mut self, index: usize, payload: Option<Payload>, site: CallSite);
     /// Whether the collective has its result.
     fn done(&self) -> bool;
 }
@@ -101,7 +101,7 @@ impl<R> std::fmt::Debug for CollRequest<R> {
 
 impl<R: 'static> Progress<R> {
     /// Resumes the algorithm with what its last round received.
-    fn advance(&mut self, received: Vec<Payload>, site: &'static Location<'static>) {
+    fn advance(&mut self, received: Vec<Payload>, site: CallSite) {
         let schedule = self.schedule.as_mut().expect("an unfinished collective has its schedule");
         match schedule.resume(received) {
             CoroutineResult::Yield((sends, recvs)) => self.post(sends, recvs, site),
@@ -113,7 +113,7 @@ impl<R: 'static> Progress<R> {
         }
     }
 
-    fn post(&mut self, sends: Vec<(Rank, Payload)>, recvs: Vec<Rank>, site: &'static Location<'static>) {
+    fn post(&mut self, sends: Vec<(Rank, Payload)>, recvs: Vec<Rank>, site: CallSite) {
         if sends.is_empty() && recvs.is_empty() {
             return self.advance(Vec::new(), site);
         }
@@ -135,7 +135,7 @@ impl<R: 'static> Pending for Progress<R> {
         self.posted.iter().enumerate().filter_map(|(i, id)| id.map(|id| (i, id))).collect()
     }
 
-    fn complete(&mut self, index: usize, payload: Option<Payload>, site: &'static Location<'static>) {
+    fn complete(&mut self, index: usize, payload: Option<Payload>, site: CallSite) {
         self.posted[index] = None;
         if index < self.got.len() {
             self.got[index] = payload;
@@ -154,7 +154,7 @@ impl<R: 'static> Pending for Progress<R> {
 /// Advances the rank's pending nonblocking collectives until `own` is done (`block`), or
 /// as far as they go without waiting: MPI's progress rule, as a library without a
 /// progress thread keeps it inside its test and wait calls.
-fn drive(ctx: &RankCtx, own: &dyn Pending, block: bool, site: &'static Location<'static>) {
+fn drive(ctx: &RankCtx, own: &dyn Pending, block: bool, site: CallSite) {
     while !own.done() {
         let pending = ctx.coll.pending();
         let mut owners = Vec::new();
@@ -207,7 +207,7 @@ impl<R: 'static> CollRequest<R> {
         CollRequest { state }
     }
 
-    fn progress(&self, block: bool, site: &'static Location<'static>) {
+    fn progress(&self, block: bool, site: CallSite) {
         if self.state.borrow().done() {
             return;
         }
@@ -219,7 +219,7 @@ impl<R: 'static> CollRequest<R> {
     /// (`MPI_Test`); whether it is complete.
     #[track_caller]
     pub fn test(&mut self) -> bool {
-        self.progress(false, Location::caller());
+        self.progress(false, CallSite::here());
         self.is_complete()
     }
 
@@ -231,7 +231,7 @@ impl<R: 'static> CollRequest<R> {
     /// Completes the collective (`MPI_Wait`) and returns its result.
     #[track_caller]
     pub fn wait(self) -> R {
-        self.progress(true, Location::caller());
+        self.progress(true, CallSite::here());
         let result = self.state.borrow_mut().result.take();
         result.expect("a waited collective is complete")
     }
@@ -245,7 +245,7 @@ impl<R: 'static> Pending for Watch<'_, R> {
     fn live(&self) -> Vec<(usize, ReqId)> {
         self.0.borrow().live()
     }
-    fn complete(&mut self, index: usize, payload: Option<Payload>, site: &'static Location<'static>) {
+    fn complete(&mut self, index: usize, payload: Option<Payload>, site: CallSite) {
         self.0.borrow_mut().complete(index, payload, site)
     }
     fn done(&self) -> bool {

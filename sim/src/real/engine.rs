@@ -35,6 +35,7 @@ use crate::comm::{Status, ANY_TAG, PROC_NULL};
 use crate::engine::{OutputLine, RunStats};
 use crate::error::{ErrorClass, MpiError, RankFailure, SimError};
 use crate::platform::Platform;
+use crate::site::CallSite;
 use crate::time::Time;
 use crate::trace::Site;
 use crate::world::Warning;
@@ -44,7 +45,6 @@ use mpi::topology::{Color, SimpleCommunicator};
 use mpi::traits::*;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::panic::Location;
 
 /// A communicator on real MPI.
 struct RealComm {
@@ -124,7 +124,7 @@ enum ReqState {
 
 struct Req {
     kind: CallKind,
-    site: &'static Location<'static>,
+    site: CallSite,
     persistent: bool,
     /// Freed by the program while active: released when it completes.
     freed: bool,
@@ -204,7 +204,7 @@ impl RealEngine {
     }
 
     /// Carries out one call of the program.
-    pub fn call(&self, kind: CallKind, site: &'static Location<'static>, op: Op) -> Reply {
+    pub fn call(&self, kind: CallKind, site: CallSite, op: Op) -> Reply {
         let mut inner = self.inner.borrow_mut();
         inner.stats.calls += 1;
         match inner.handle(kind, site, op) {
@@ -214,7 +214,7 @@ impl RealEngine {
                     rank: inner.world_rank,
                     time: inner.clock.now(),
                     call: Some(inner.user_call(kind)),
-                    location: Some(Site::from_location(site)),
+                    location: Some(site.site()),
                     error: Some(error),
                     panic: None,
                 };
@@ -269,7 +269,7 @@ impl Inner {
         unreachable!("MPI_Abort returned")
     }
 
-    fn handle(&mut self, kind: CallKind, site: &'static Location<'static>, op: Op) -> Result<Reply, MpiError> {
+    fn handle(&mut self, kind: CallKind, site: CallSite, op: Op) -> Result<Reply, MpiError> {
         self.validate(&op)?;
         let now = |s: &Self| s.clock.now();
         Ok(match op {
@@ -370,12 +370,9 @@ impl Inner {
                 self.output.extend(text.lines().map(|line| OutputLine { rank, time, text: line.to_string() }));
                 Reply::Done
             }
-            Op::Abort { code } => self.die(SimError::Aborted {
-                rank: self.world_rank,
-                code,
-                location: Site::from_location(site),
-                time: now(self),
-            }),
+            Op::Abort { code } => {
+                self.die(SimError::Aborted { rank: self.world_rank, code, location: site.site(), time: now(self) })
+            }
             Op::Fail { error } => return Err(error),
             Op::CommSplit { comm, color, key } => Reply::Comm(self.split(comm, color, key)?),
             Op::CommSelf => {
@@ -413,7 +410,7 @@ impl Inner {
         }
     }
 
-    fn new_request(&mut self, kind: CallKind, site: &'static Location<'static>, op: ReqOp, persistent: bool) -> u64 {
+    fn new_request(&mut self, kind: CallKind, site: CallSite, op: ReqOp, persistent: bool) -> u64 {
         let key = self.next_request;
         self.next_request += 1;
         self.requests.insert(key, Req { kind, site, persistent, freed: false, op, state: ReqState::Inactive });
@@ -468,7 +465,7 @@ impl Inner {
     fn prepare_send(
         &mut self,
         kind: CallKind,
-        site: &'static Location<'static>,
+        site: CallSite,
         chan: Channel,
         dest: Rank,
         payload: &Payload,
@@ -486,7 +483,7 @@ impl Inner {
     fn post_send(
         &mut self,
         kind: CallKind,
-        site: &'static Location<'static>,
+        site: CallSite,
         chan: Channel,
         dest: Rank,
         tag: Tag,
@@ -509,7 +506,7 @@ impl Inner {
     }
 
     /// A blocking send when nothing else waits on this rank: straight into MPI.
-    fn send_now(&mut self, kind: CallKind, site: &'static Location<'static>, args: SendArgs) {
+    fn send_now(&mut self, kind: CallKind, site: CallSite, args: SendArgs) {
         if args.dest == PROC_NULL {
             return;
         }
@@ -877,11 +874,7 @@ impl Inner {
         self.requests
             .values()
             .filter(|r| !(r.freed || r.persistent && matches!(r.state, ReqState::Inactive)))
-            .map(|r| Warning::DanglingRequest {
-                rank: self.world_rank,
-                call: r.kind,
-                location: Site::from_location(r.site),
-            })
+            .map(|r| Warning::DanglingRequest { rank: self.world_rank, call: r.kind, location: r.site.site() })
             .collect()
     }
 
