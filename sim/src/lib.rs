@@ -32,6 +32,7 @@ mod comm;
 mod engine;
 mod error;
 pub mod launch;
+pub mod lesson;
 mod matching;
 pub mod platform;
 pub mod real;
