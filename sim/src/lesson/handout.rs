@@ -105,8 +105,8 @@ fn answer_text(question: &super::Question, value: &Value) -> String {
 }
 
 /// `text` wrapped at `width` columns; the first line starts with `first`, the rest with
-/// `rest`.
-pub(crate) fn wrap(text: &str, width: usize, first: &str, rest: &str) -> String {
+/// `rest`. Words longer than a line stay whole. Every line ends with a newline.
+pub fn wrap(text: &str, width: usize, first: &str, rest: &str) -> String {
     let mut out = String::new();
     let mut line = first.to_string();
     let mut empty = true;

@@ -30,7 +30,7 @@ mod query;
 mod run;
 
 pub use check::{check, CheckReport, Problem};
-pub use handout::handout;
+pub use handout::{handout, wrap};
 pub use look::{LookAt, Pointer};
 pub use query::{Query, QueryError, Value};
 pub use run::{RunSpec, StepRun};
