@@ -271,12 +271,6 @@ impl App {
         self.message = message.filter(|&m| m < self.tl.messages.len());
     }
 
-    /// Whether something is open that Esc would close (help, filter input, a selected
-    /// message, another screen than the timeline).
-    pub fn has_open(&self) -> bool {
-        self.help || self.input.is_some() || self.message.is_some() || self.screen != Screen::Timeline
-    }
-
     /// The virtual time of the cursor.
     pub fn now(&self) -> Time {
         self.tl.time_at(self.cursor)

@@ -7,9 +7,9 @@
 //! [`Browser::update`] the only place it changes; messages for the run go to the embedded
 //! [`App`]'s own update.
 
-use crate::app::{App, Control, Msg};
+use crate::app::{App, Control, Msg, Screen};
 use crate::progress::Store;
-use mpisim::lesson::{Given, Lesson, Pointer, RunSpec, StepRun, Value, Verdict};
+use mpisim::lesson::{Given, Lesson, Pointer, StepRun, Value, Verdict};
 
 /// Everything that can happen to the browser.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -80,8 +80,8 @@ pub struct LessonScreen {
     pub runs: Vec<StepRun>,
     /// The run shown, in the run viewer.
     pub app: App,
-    /// The flags of a re-run, when one is shown instead of the step's own run.
-    pub variant: Option<RunSpec>,
+    /// A re-run with other flags, when one is shown instead of the step's own run.
+    pub variant: Option<StepRun>,
     /// The question shown (0-based).
     pub question: usize,
     /// What is being typed.
@@ -275,7 +275,7 @@ impl Browser {
                 None => self.notice = Some("this step asks no question".into()),
             },
             BrowserMsg::RerunStart => {
-                let shown = s.variant.as_ref().unwrap_or(&step.run);
+                let shown = s.variant.as_ref().map_or(&step.run, |v| &v.spec);
                 s.input = Some(Input::Rerun(shown.flags().join(" ")));
             }
             BrowserMsg::Char(c) => match &mut s.input {
@@ -300,7 +300,7 @@ impl Browser {
                         let run = spec.run();
                         s.app = viewer(&run, self.size);
                         self.notice = Some(format!("re-ran `{}`: R goes back to the step's run", spec.command()));
-                        s.variant = Some(spec);
+                        s.variant = Some(run);
                     }
                     Err(e) => {
                         self.notice = Some(e);
@@ -335,8 +335,14 @@ impl Browser {
                 if s.input.take().is_some() {
                     return false;
                 }
-                if s.app.has_open() {
+                // Esc closes the viewer's filter or other screen first; a selected message
+                // stays (the pointer may have selected it).
+                if s.app.input.is_some() {
                     s.app.update(Msg::Escape);
+                    return false;
+                }
+                if s.app.screen != Screen::Timeline {
+                    s.app.update(Msg::Show(Screen::Timeline));
                     return false;
                 }
                 return true;
@@ -482,7 +488,7 @@ mod tests {
         }
         b.update(BrowserMsg::Submit);
         let s = b.screen().unwrap();
-        assert_eq!(s.variant.as_ref().map(|v| v.command()), Some("ring -n 4 --bytes 1MiB".to_string()));
+        assert_eq!(s.variant.as_ref().map(|v| v.spec.command()), Some("ring -n 4 --bytes 1MiB".to_string()));
         assert!(s.app.outcome.is_stuck(), "1 MiB deadlocks");
         assert_ne!(s.app.tl.event_count, events);
         b.update(BrowserMsg::RerunStart);

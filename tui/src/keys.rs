@@ -30,17 +30,20 @@ pub const KEYS: &[(&str, &str)] = &[
 pub const LIST_KEYS: &[(&str, &str)] =
     &[("↓ ↑  j k", "select a lesson"), ("Enter →", "open it"), ("?", "this help"), ("q  Ctrl-C", "quit")];
 
-/// The keys of a lesson, before the run viewer's own ([`KEYS`]).
+/// The keys of a lesson; the run viewer's own ([`KEYS`]) follow them in the help, less
+/// those a lesson gives another meaning ([`LESSON_OVERRIDES`]).
 pub const LESSON_KEYS: &[(&str, &str)] = &[
-    ("N P", "next / previous step"),
-    ("a b c d e", "answer with a choice"),
-    ("Enter", "type an answer (a number, a rank)"),
+    ("N P  J K", "next / previous step · scroll its text"),
+    ("a-e  Enter", "answer: pick a choice · type a number or rank"),
     ("o", "the step's other questions"),
-    ("r  R", "re-run with other flags (Tab: try one) / back"),
+    ("r  R", "re-run with other flags (Tab: try one) · back"),
     (".", "back to where the step says to look"),
-    ("J K", "scroll the step's text"),
     ("Esc", "close, or back to the lessons"),
+    ("q  Ctrl-C", "quit (progress is saved)"),
 ];
+
+/// Keys of [`KEYS`] that mean something else on a lesson screen.
+pub const LESSON_OVERRIDES: &[&str] = &["Esc", "?", "q  Ctrl-C"];
 
 /// The message a terminal event means to the lesson browser, if any.
 pub fn browser_msg_for(b: &Browser, event: &Event) -> Option<BrowserMsg> {

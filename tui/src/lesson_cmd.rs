@@ -248,9 +248,11 @@ fn check(files: &[String], format: Format) -> i32 {
             let mut out = String::new();
             for (file, ok, summary, errors) in &results {
                 match (ok, summary) {
-                    (true, Some((id, steps, questions))) => out += &format!(
+                    (true, Some((id, steps, questions))) => {
+                        out += &format!(
                         "ok    {file}: lesson `{id}`, {steps} steps, {questions} questions answered from the runs\n"
-                    ),
+                    )
+                    }
                     _ => {
                         for e in errors {
                             out += &format!("FAIL  {}\n", e.4);

@@ -5,7 +5,7 @@
 use super::status;
 use crate::app::Outcome;
 use crate::browser::{Browser, Input, LessonScreen, View, TEXT_WIDTH};
-use crate::keys::{KEYS, LESSON_KEYS, LIST_KEYS};
+use crate::keys::{KEYS, LESSON_KEYS, LESSON_OVERRIDES, LIST_KEYS};
 use crate::theme::Theme;
 use mpisim::lesson::{wrap, Lesson};
 use ratatui::buffer::Buffer;
@@ -30,7 +30,10 @@ pub fn render(b: &Browser, theme: Theme, area: Rect, buf: &mut Buffer) {
     if b.help {
         let keys: Vec<(&str, &str)> = match &b.view {
             View::List => LIST_KEYS.to_vec(),
-            View::Lesson(_) => LESSON_KEYS.iter().chain(KEYS.iter()).copied().collect(),
+            View::Lesson(_) => {
+                let run_keys = KEYS.iter().filter(|(k, _)| !LESSON_OVERRIDES.contains(k));
+                LESSON_KEYS.iter().chain(run_keys).copied().collect()
+            }
         };
         super::help(&keys, theme, area, buf);
     }
@@ -157,19 +160,21 @@ fn lesson(b: &Browser, s: &LessonScreen, theme: Theme, area: Rect, buf: &mut Buf
     let (word, style) = match &app.outcome {
         Outcome::Completed if !step_hazard(s) => ("completed".to_string(), theme.good()),
         Outcome::Completed => ("completed, buffering hazard".to_string(), theme.alert()),
-        Outcome::Deadlock(d) => (format!("DEADLOCK, cycle {}", d.cycle_text()), theme.alert()),
+        Outcome::Deadlock(_) => ("DEADLOCK".to_string(), theme.alert()),
         Outcome::Failed(_) => ("ERROR".to_string(), theme.alert()),
         Outcome::Unfinished => ("unfinished".to_string(), theme.alert()),
     };
-    let shown = s.variant.as_ref().unwrap_or(&step.run);
+    let shown = s.variant.as_ref().map_or(&step.run, |v| &v.spec);
     let rerun = if s.variant.is_some() { "re-run: " } else { "" };
     let state = status(app);
     let left = vec![Span::raw(format!(" {rerun}{} · ", shown.command())), Span::styled(word, style)];
     let used: usize = left.iter().map(|sp| sp.width()).sum();
-    let pad = (area.width as usize).saturating_sub(used + state.chars().count() + 1);
     let mut spans = left;
-    spans.push(Span::raw(" ".repeat(pad)));
-    spans.push(Span::styled(format!("{state} "), theme.dim()));
+    // The cursor's place goes at the right if it fits beside the run.
+    if used + state.chars().count() + 2 <= area.width as usize {
+        spans.push(Span::raw(" ".repeat(area.width as usize - used - state.chars().count() - 1)));
+        spans.push(Span::styled(format!("{state} "), theme.dim()));
+    }
     Paragraph::new(Line::from(spans)).render(line_at(area, 1), buf);
 
     let body = Rect::new(area.x, area.y + 2.min(area.height), area.width, area.height.saturating_sub(3));
@@ -208,12 +213,9 @@ fn lesson(b: &Browser, s: &LessonScreen, theme: Theme, area: Rect, buf: &mut Buf
     }
 }
 
-/// Whether the step's own run (not a re-run) completed only thanks to buffering.
+/// Whether the run shown completed only thanks to buffering.
 fn step_hazard(s: &LessonScreen) -> bool {
-    let run = match &s.variant {
-        Some(_) => return false,
-        None => &s.runs[s.step],
-    };
+    let run = s.variant.as_ref().unwrap_or(&s.runs[s.step]);
     run.sim.warnings.iter().any(|w| matches!(w, mpisim::Warning::BufferingHazard { .. }))
 }
 
@@ -280,6 +282,12 @@ fn text_pane(b: &Browser, s: &LessonScreen, theme: Theme, area: Rect, buf: &mut 
     }
     let text_height = inner.height.saturating_sub(q_height + 1);
     let scroll = s.scroll.min((lines.len() as u16).saturating_sub(text_height));
-    Paragraph::new(lines).scroll((scroll, 0)).render(Rect::new(inner.x, inner.y, inner.width, text_height), buf);
+    let more = lines.len() as u16 > scroll + text_height;
+    let shown = if more { text_height.saturating_sub(1) } else { text_height };
+    Paragraph::new(lines).scroll((scroll, 0)).render(Rect::new(inner.x, inner.y, inner.width, shown), buf);
+    if more && text_height > 0 {
+        let marker = Line::styled("… more: J scrolls down, K up", theme.dim());
+        Paragraph::new(marker).render(Rect::new(inner.x, inner.y + shown, inner.width, 1), buf);
+    }
     Paragraph::new(q_lines).render(q_area, buf);
 }
