@@ -312,14 +312,12 @@ impl Browser {
                 }
                 None => {}
             },
-            BrowserMsg::Restore => {
-                if s.variant.take().is_some() {
-                    let step_index = s.step;
-                    let (question, verdict) = (s.question, s.verdict.take());
-                    self.show_step(s, step_index);
-                    s.question = question;
-                    s.verdict = verdict;
-                }
+            BrowserMsg::Restore if s.variant.is_some() => {
+                let step_index = s.step;
+                let (question, verdict) = (s.question, s.verdict.take());
+                self.show_step(s, step_index);
+                s.question = question;
+                s.verdict = verdict;
             }
             BrowserMsg::Look => match &s.pointer {
                 Ok(p) if s.variant.is_none() => {
@@ -347,11 +345,7 @@ impl Browser {
                 }
                 return true;
             }
-            BrowserMsg::Run(m) => {
-                if s.app.update(m) == Control::Quit {
-                    return true;
-                }
-            }
+            BrowserMsg::Run(m) => return s.app.update(m) == Control::Quit,
             _ => {}
         }
         false
