@@ -145,7 +145,7 @@ fn lesson_progress_survives_a_restart() {
     let Some(tmux) = Tmux::start("lessons-again", &command) else { return };
     let screen = tmux.wait_for("mpisim · lessons");
     let ring = screen.lines().find(|l| l.contains("The ring that hangs")).unwrap_or_default().to_string();
-    assert!(ring.contains("1/9"), "one of the ring's nine questions is answered: {ring}\n{screen}");
+    assert!(ring.contains("1/10"), "one of the ring's ten questions is answered: {ring}\n{screen}");
     tmux.keys(&["Down", "Down", "Down", "Enter"]);
     let screen = tmux.wait_for("Lesson 4: The ring that hangs");
     assert!(screen.contains("Question 2/2"), "it goes on with the unanswered question:\n{screen}");
