@@ -47,6 +47,9 @@ mod tests {
         for (i, l) in lessons.iter().enumerate() {
             assert!(lessons[..i].iter().all(|o| o.id != l.id && o.order != l.order), "{} repeats an id or order", l.id);
             assert!(l.questions().len() >= 2, "{} asks fewer than two questions", l.id);
+            for step in &l.steps {
+                assert!(step.mpi4py.is_some(), "{}: step `{}` has no mpi4py snippet", l.id, step.title);
+            }
         }
         assert_eq!(find("ring-hang").map(|l| l.id), Ok("ring-hang".to_string()));
         assert!(find("nope").unwrap_err().contains("the lessons are hello"));

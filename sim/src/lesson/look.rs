@@ -51,6 +51,8 @@ pub struct Pointer {
     pub rank: Option<Rank>,
     /// The message to select (an index into the timeline's messages).
     pub message: Option<usize>,
+    /// The virtual time at the cursor.
+    pub time: crate::Time,
     /// What it points at, in words.
     pub what: String,
 }
@@ -77,7 +79,7 @@ impl LookAt {
         let tl = &run.timeline;
         let end = tl.event_count;
         let at = |cursor: usize, rank: Option<Rank>, message: Option<usize>, what: String| {
-            Ok(Pointer { cursor, rank, message, what })
+            Ok(Pointer { cursor, rank, message, time: tl.time_at(cursor), what })
         };
         match self {
             LookAt::End => at(end, None, None, "the end of the run".into()),
@@ -158,6 +160,7 @@ mod tests {
         assert!(LookAt::Message { from: 0, to: 2, nth: 0 }.resolve(&done).unwrap_err().contains("no message 1"));
         assert!(LookAt::Call { rank: 0, call: "MPI_Bcast".into(), nth: 0 }.resolve(&done).is_err());
         let t = LookAt::Time(1_000).resolve(&done).unwrap();
+        assert!(t.time.as_nanos() <= 1_000);
         assert!(done.sim.trace.events[..t.cursor].iter().all(|e| e.time.as_nanos() <= 1_000));
         assert!(t.cursor < done.timeline.event_count);
         assert!(LookAt::Rank(7).check(4).unwrap_err().contains("the run has 4 ranks"));
