@@ -88,6 +88,10 @@ pub struct RunStats {
     pub bytes: u64,
     /// MPI calls made by all ranks.
     pub calls: u64,
+    /// Virtual time spent in `compute` calls, summed over the ranks (POP's useful time).
+    pub compute: Time,
+    /// The most virtual time one rank spent in `compute` calls.
+    pub compute_max: Time,
 }
 
 /// A line a rank printed.
@@ -190,6 +194,8 @@ struct RankSlot {
     /// Polls that found nothing, and the last of them.
     polls: u64,
     last_poll: Option<(CallKind, &'static Location<'static>)>,
+    /// Virtual time this rank has spent in `compute` calls.
+    computed: Time,
 }
 
 #[derive(Debug)]
@@ -350,6 +356,7 @@ impl<'o> Engine<'o> {
                     polling: false,
                     polls: 0,
                     last_poll: None,
+                    computed: Time::ZERO,
                 })
                 .collect(),
             mailboxes: (0..n).map(|_| Mailbox::default()).collect(),
@@ -744,6 +751,10 @@ impl<'o> Engine<'o> {
 
     fn compute(&mut self, rank: Rank, duration: Time) -> Flow {
         let end = self.now + duration;
+        let computed = &mut self.ranks[rank].computed;
+        *computed += duration;
+        self.stats.compute += duration;
+        self.stats.compute_max = self.stats.compute_max.max(*computed);
         self.record(self.now, rank, || EventKind::Compute { end });
         Flow::Reply(Reply::Done, end)
     }

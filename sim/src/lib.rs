@@ -37,6 +37,7 @@ pub mod platform;
 pub mod real;
 pub mod report;
 pub mod sched;
+pub mod speedup;
 mod task;
 mod time;
 pub mod timeline;

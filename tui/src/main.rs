@@ -84,6 +84,7 @@ fn list() -> String {
                 ParamKind::Bytes => "BYTES".to_string(),
                 ParamKind::Count => "N".to_string(),
                 ParamKind::Choice(c) => c.join("|"),
+                ParamKind::Fraction => "FRACTION".to_string(),
             };
             out += &format!("      --{} {kind}  {} (default {})\n", param.name, param.help, param.default);
         }
