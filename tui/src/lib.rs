@@ -25,6 +25,7 @@
 pub mod app;
 pub mod keys;
 pub mod layout;
+pub mod scale;
 mod term;
 pub mod theme;
 pub mod view;

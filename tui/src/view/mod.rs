@@ -4,6 +4,7 @@ mod deadlock;
 mod diagram;
 mod matrix;
 mod panes;
+pub mod speedup;
 mod summary;
 pub mod text;
 
