@@ -77,8 +77,11 @@ impl Failure {
     }
 
     fn of(error: &SimError) -> Failure {
-        let mut message = error.to_string().lines().next().unwrap_or_default().to_string();
+        let text = error.to_string();
+        let mut message = text.lines().next().unwrap_or_default().to_string();
         match error {
+            // A setup error is short, and its later lines say what to do.
+            SimError::Setup { .. } => message = text.lines().map(str::trim).collect::<Vec<_>>().join(" "),
             SimError::Deadlock(d) if !d.cycle.is_empty() => message += &format!("; cycle {}", d.cycle_text()),
             SimError::RankFailed(r) => {
                 if let Some(location) = &r.location {

@@ -112,7 +112,10 @@ pub fn run(args: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
         }
     }
     if sweep.flags.tui {
-        let title = setting(&sweep);
+        let platform = sweep.opts.world(1).platform_ref().name.clone();
+        let params: String = sweep.params.describe().iter().map(|(k, v)| format!(" --{k} {v}")).collect();
+        let (first, last) = (sweep.sizes[0], sweep.sizes[sweep.sizes.len() - 1]);
+        let title = format!("{}{params} · N = {first}–{last} · {platform}", sweep.program.name);
         let instead = "drop --tui to print the table and its chart, or write a plot with --svg FILE";
         let shown = crate::term::show(instead, |frame| {
             Speedup { title: &title, study: &study }.render(Theme::from_env(), frame.area(), frame.buffer_mut())
@@ -190,9 +193,18 @@ fn parse(args: &[String]) -> Result<Sweep, Parsed> {
     let (opts, given) = RunOptions::parse(&rest).map_err(usage)?;
     let refused = [
         (opts.ranks.is_some(), "-np: give the numbers of ranks with -n LIST"),
-        (opts.trace.is_some(), "--trace: a sweep runs with the trace off; save a trace with `mpisim run PROGRAM -n N --trace FILE`"),
-        (opts.dot.is_some(), "--dot: a sweep draws no wait-for graph; run the failing size with `mpisim run … --dot FILE`"),
-        (opts.explore.is_some(), "--explore: a sweep runs the default schedule; explore one size with `mpisim run … --explore N`"),
+        (
+            opts.trace.is_some(),
+            "--trace: a sweep runs with the trace off; save a trace with `mpisim run PROGRAM -n N --trace FILE`",
+        ),
+        (
+            opts.dot.is_some(),
+            "--dot: a sweep draws no wait-for graph; run the failing size with `mpisim run … --dot FILE`",
+        ),
+        (
+            opts.explore.is_some(),
+            "--explore: a sweep runs the default schedule; explore one size with `mpisim run … --explore N`",
+        ),
     ];
     if let Some((_, why)) = refused.iter().find(|r| r.0) {
         return Err(usage(why.to_string()));
@@ -371,7 +383,8 @@ fn real(sweep: &Sweep, ranks: usize, bar: &indicatif::ProgressBar) -> Result<Rea
     args.extend(launcher);
     let mut runs = Vec::new();
     for _ in 0..sweep.flags.repeat {
-        let out = Command::new(&exe).args(&args).output().map_err(|e| format!("cannot start {}: {e}", exe.display()))?;
+        let out =
+            Command::new(&exe).args(&args).output().map_err(|e| format!("cannot start {}: {e}", exe.display()))?;
         let report: Option<Value> = serde_json::from_slice(&out.stdout).ok();
         match report.as_ref().and_then(|r| r["wall_time_ns"].as_u64().filter(|_| r["outcome"] == "completed")) {
             Some(ns) => runs.push(Time(ns)),
@@ -379,7 +392,11 @@ fn real(sweep: &Sweep, ranks: usize, bar: &indicatif::ProgressBar) -> Result<Rea
                 let why = match &report {
                     Some(r) => {
                         let message = r["error"]["message"].as_str().unwrap_or_default();
-                        format!("{}: {}", r["outcome"].as_str().unwrap_or("failed"), message.lines().next().unwrap_or(""))
+                        format!(
+                            "{}: {}",
+                            r["outcome"].as_str().unwrap_or("failed"),
+                            message.lines().next().unwrap_or("")
+                        )
                     }
                     None => String::from_utf8_lossy(&out.stderr).lines().next().unwrap_or("no report").to_string(),
                 };
@@ -451,12 +468,8 @@ fn text(sweep: &Sweep, study: &Analysis) -> String {
             continue;
         };
         let pop = row.pop.expect("a measured row has POP figures");
-        let efficiencies = format!(
-            "{} {} {}",
-            cell(pop.load_balance, 6, 3),
-            cell(pop.serialisation, 6, 3),
-            cell(pop.transfer, 6, 3)
-        );
+        let efficiencies =
+            format!("{} {} {}", cell(pop.load_balance, 6, 3), cell(pop.serialisation, 6, 3), cell(pop.transfer, 6, 3));
         out += &if weak {
             format!(
                 "{:>12} {} {} {} {efficiencies}\n",

@@ -71,7 +71,9 @@ impl Curves {
     pub fn x_labels(&self) -> Vec<String> {
         let span = (self.x.1 - self.x.0).round().max(0.0) as usize;
         let steps = (1..=6).rev().find(|k| span % k == 0).unwrap_or(1).min(span.max(1));
-        (0..=steps).map(|i| number(((self.x.0 + (self.x.1 - self.x.0) * i as f64 / steps as f64).exp2()).round())).collect()
+        (0..=steps)
+            .map(|i| number(((self.x.0 + (self.x.1 - self.x.0) * i as f64 / steps as f64).exp2()).round()))
+            .collect()
     }
 }
 
@@ -102,9 +104,10 @@ impl Speedup<'_> {
     /// Draws the screen over `area`.
     pub fn render(&self, theme: Theme, area: Rect, buf: &mut Buffer) {
         let [title, chart, notes, footer] =
-            Layout::vertical([Constraint::Length(1), Constraint::Min(8), Constraint::Length(5), Constraint::Length(1)])
+            Layout::vertical([Constraint::Length(1), Constraint::Min(8), Constraint::Length(7), Constraint::Length(1)])
                 .areas(area);
-        let line = Line::from(vec![Span::styled(" mpisim scale ", theme.title()), Span::raw(format!("{} ", self.title))]);
+        let line =
+            Line::from(vec![Span::styled(" mpisim scale ", theme.title()), Span::raw(format!("{} ", self.title))]);
         Paragraph::new(line).render(title, buf);
         let curves = Curves::of(self.study, usize::from(chart.width.max(2)) * 2);
         let datasets = vec![
@@ -116,7 +119,12 @@ impl Speedup<'_> {
         let datasets: Vec<Dataset> = datasets.into_iter().filter(|(points, _)| *points > 0).map(|(_, d)| d).collect();
         let y_labels = [0.0, curves.y_max / 2.0, curves.y_max].map(number).to_vec();
         Chart::new(datasets)
-            .x_axis(Axis::default().title("N").bounds([curves.x.0, curves.x.1.max(curves.x.0 + 1.0)]).labels(curves.x_labels()))
+            .x_axis(
+                Axis::default()
+                    .title("N")
+                    .bounds([curves.x.0, curves.x.1.max(curves.x.0 + 1.0)])
+                    .labels(curves.x_labels()),
+            )
             .y_axis(Axis::default().title(curves.quantity).bounds([0.0, curves.y_max]).labels(y_labels))
             .legend_position(Some(LegendPosition::TopLeft))
             .hidden_legend_constraints((Constraint::Percentage(60), Constraint::Percentage(60)))
@@ -149,6 +157,10 @@ pub fn fit_line(study: &Analysis) -> Option<String> {
         return Some(format!("Amdahl fit: s = {:.4}, {bound} (rms error {:.1}%)", f.serial, f.rms_error * 100.0));
     }
     study.gustafson.map(|f| {
-        format!("Gustafson fit: s = {:.4}, scaled speedup N − s(N − 1) (rms error {:.1}%)", f.serial, f.rms_error * 100.0)
+        format!(
+            "Gustafson fit: s = {:.4}, scaled speedup N − s(N − 1) (rms error {:.1}%)",
+            f.serial,
+            f.rms_error * 100.0
+        )
     })
 }
