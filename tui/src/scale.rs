@@ -544,6 +544,14 @@ fn real_table(sweep: &Sweep, study: &Analysis) -> String {
             cell(real.speedup, 7, 2)
         );
     }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let launcher = split_launcher_args(&sweep.run_args).1;
+    if launcher.is_empty() && study.rows.iter().any(|r| r.real.is_some() && r.ranks > cores) {
+        out += &format!(
+            "  sizes above {cores} ranks share this machine's {cores} cores, and a computing rank needs a core: the \
+             simulation assumes one each (pass a host file after -- to run on more machines)\n"
+        );
+    }
     if platform == "default" {
         out += "  the default platform is a guess at a network: `mpisim calibrate -o lab.ron` measures this one, and \
                 --platform lab.ron predicts with it\n";
@@ -677,6 +685,9 @@ fn csv(study: &Analysis) -> String {
     out
 }
 
+/// One figure of a row, as the efficiency plot draws it.
+type Figure = fn(&Row) -> Option<f64>;
+
 /// The plot as SVG text: speedup with the ideal line and the fitted law above, the
 /// efficiencies below, both against N on a log₂ axis.
 fn svg(sweep: &Sweep, study: &Analysis) -> String {
@@ -757,7 +768,7 @@ fn svg(sweep: &Sweep, study: &Analysis) -> String {
             .draw()
             .map_err(|x| e(&x))?;
         let efficiency_name = if study.scaling == Scaling::Weak { "weak efficiency" } else { "efficiency S/N" };
-        let series: [(&str, RGBColor, fn(&Row) -> Option<f64>); 4] = [
+        let series: [(&str, RGBColor, Figure); 4] = [
             (efficiency_name, RED, |r| r.efficiency.or(r.weak_efficiency)),
             ("load balance", MAGENTA, |r| r.pop?.load_balance),
             ("serialisation", CYAN, |r| r.pop?.serialisation),
