@@ -729,21 +729,17 @@ fn svg(sweep: &Sweep, study: &Analysis) -> String {
                 .label(curves.fit_name.clone())
                 .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
         }
-        let simulated = at_n(&curves.simulated);
-        chart.draw_series(LineSeries::new(simulated.clone(), RED)).map_err(|x| e(&x))?;
-        chart
-            .draw_series(simulated.iter().map(|&p| Circle::new(p, 4, RED.filled())))
-            .map_err(|x| e(&x))?
-            .label("simulated")
-            .legend(|(x, y)| Circle::new((x + 10, y), 4, RED.filled()));
-        if !curves.real.is_empty() {
-            let real = at_n(&curves.real);
-            chart.draw_series(LineSeries::new(real.clone(), GREEN)).map_err(|x| e(&x))?;
+        for (points, color, name) in [(&curves.simulated, RED, "simulated"), (&curves.real, GREEN, "real MPI")] {
+            if points.is_empty() {
+                continue;
+            }
+            let points = at_n(points);
+            chart.draw_series(LineSeries::new(points.clone(), color)).map_err(|x| e(&x))?;
             chart
-                .draw_series(real.iter().map(|&p| TriangleMarker::new(p, 5, GREEN.filled())))
+                .draw_series(points.iter().map(|&p| Circle::new(p, 4, color.filled())))
                 .map_err(|x| e(&x))?
-                .label("real MPI")
-                .legend(|(x, y)| TriangleMarker::new((x + 10, y), 5, GREEN.filled()));
+                .label(name)
+                .legend(move |(x, y)| Circle::new((x + 10, y), 4, color.filled()));
         }
         chart
             .configure_series_labels()
