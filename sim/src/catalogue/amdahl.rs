@@ -33,7 +33,7 @@ pub fn amdahl(comm: &Comm, serial: f64, work_us: u64) -> u64 {
         comm.print(format!(
             "{} ns of work: {done_serial} ns serial on rank 0, {done_parallel} ns shared by {size} rank{}",
             done_serial + done_parallel,
-            crate::error::plural(size as usize)
+            crate::words::plural(size as usize)
         ));
     }
     done_serial + done_parallel
