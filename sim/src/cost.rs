@@ -13,7 +13,9 @@
 //!   `o_r` later).
 //! - Either way the sender's NIC is busy until `inject + max(g, ⌈nβ⌉)`.
 //!
-//! Times are integer nanoseconds; the one rounding is `⌈nβ⌉`, once per message.
+//! Times are integer nanoseconds; the one rounding is `⌈nβ⌉`, once per message. A link of
+//! [`INFINITE_BANDWIDTH`](crate::platform::INFINITE_BANDWIDTH) (the ideal network) has
+//! `⌈nβ⌉ = 0` for any n.
 
 use crate::call::SendMode;
 use crate::platform::{Link, Platform};
