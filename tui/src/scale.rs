@@ -470,24 +470,15 @@ fn text(sweep: &Sweep, study: &Analysis) -> String {
         let pop = row.pop.expect("a measured row has POP figures");
         let efficiencies =
             format!("{} {} {}", cell(pop.load_balance, 6, 3), cell(pop.serialisation, 6, 3), cell(pop.transfer, 6, 3));
-        out += &if weak {
-            format!(
-                "{:>12} {} {} {} {efficiencies}\n",
-                m.time.to_string(),
-                cell(row.weak_efficiency, 10, 3),
-                cell(row.scaled_speedup, 9, 2),
-                cell(row.gustafson_speedup, 10, 2),
-            )
+        let figures = if weak {
+            [cell(row.weak_efficiency, 10, 3), cell(row.scaled_speedup, 9, 2), cell(row.gustafson_speedup, 10, 2)]
+                .join(" ")
         } else {
-            format!(
-                "{:>12} {} {} {} {} {efficiencies}\n",
-                m.time.to_string(),
-                cell(row.speedup, 8, 2),
-                cell(row.efficiency, 6, 3),
-                cell(row.karp_flatt, 6, 3),
-                cell(row.amdahl_speedup, 7, 2),
-            )
+            let strong =
+                [(row.speedup, 8, 2), (row.efficiency, 6, 3), (row.karp_flatt, 6, 3), (row.amdahl_speedup, 7, 2)];
+            strong.map(|(x, width, digits)| cell(x, width, digits)).join(" ")
         };
+        out += &format!("{:>12} {figures} {efficiencies}\n", m.time.to_string());
     }
     out += if weak {
         "  weak eff. T(N₀)/T(N); scaled S N·T(N₀)/T(N); Gustafson: the fitted N − s(N − 1)\n"
@@ -685,6 +676,57 @@ fn csv(study: &Analysis) -> String {
     out
 }
 
+/// A panel of the plot: its caption, the log₂ N axis `x` and a y axis from 0 to `y_max`.
+fn panel<'a, 'b>(
+    area: &'a plotters::prelude::DrawingArea<plotters::prelude::SVGBackend<'b>, plotters::coord::Shift>,
+    x: plotters::coord::combinators::LogCoord<f64>,
+    caption: String,
+    y_desc: &str,
+    y_max: f64,
+) -> Result<
+    plotters::prelude::ChartContext<
+        'a,
+        plotters::prelude::SVGBackend<'b>,
+        plotters::prelude::Cartesian2d<
+            plotters::coord::combinators::LogCoord<f64>,
+            plotters::coord::types::RangedCoordf64,
+        >,
+    >,
+    String,
+> {
+    use plotters::prelude::*;
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", 16))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(48)
+        .build_cartesian_2d(x, 0.0..y_max)
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .x_desc("ranks N")
+        .y_desc(y_desc)
+        .x_label_formatter(&|x| number(*x))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    Ok(chart)
+}
+
+/// Draws a chart's legend boxed at `position`.
+fn legend<'a, DB: plotters::prelude::DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
+    chart: &mut plotters::prelude::ChartContext<'a, DB, CT>,
+    position: plotters::prelude::SeriesLabelPosition,
+) -> Result<(), String> {
+    use plotters::prelude::*;
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| e.to_string())
+}
+
 /// One figure of a row, as the efficiency plot draws it.
 type Figure = fn(&Row) -> Option<f64>;
 
@@ -700,21 +742,10 @@ fn svg(sweep: &Sweep, study: &Analysis) -> String {
         root.fill(&WHITE).map_err(|x| e(&x))?;
         let (top, bottom) = root.split_vertically(440);
         let n = |x: f64| x.exp2();
-        let x_range = (n(curves.x.0)..n(curves.x.1.max(curves.x.0 + 1.0))).log_scale().base(2.0);
-        let mut chart = ChartBuilder::on(&top)
-            .caption(format!("{}: {}", curves.quantity, setting(sweep)), ("sans-serif", 16))
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(48)
-            .build_cartesian_2d(x_range.clone(), 0.0..curves.y_max)
-            .map_err(|x| e(&x))?;
-        chart
-            .configure_mesh()
-            .x_desc("ranks N")
-            .y_desc(curves.quantity)
-            .x_label_formatter(&|x| number(*x))
-            .draw()
-            .map_err(|x| e(&x))?;
+        let x_range =
+            || -> LogCoord<f64> { (n(curves.x.0)..n(curves.x.1.max(curves.x.0 + 1.0))).log_scale().base(2.0).into() };
+        let caption = format!("{}: {}", curves.quantity, setting(sweep));
+        let mut chart = panel(&top, x_range(), caption, curves.quantity, curves.y_max)?;
         let at_n = |points: &[(f64, f64)]| -> Vec<(f64, f64)> { points.iter().map(|&(x, y)| (n(x), y)).collect() };
         let ideal: Vec<(f64, f64)> = at_n(&curves.ideal).into_iter().filter(|p| p.1 <= curves.y_max).collect();
         chart
@@ -741,28 +772,10 @@ fn svg(sweep: &Sweep, study: &Analysis) -> String {
                 .label(name)
                 .legend(move |(x, y)| Circle::new((x + 10, y), 4, color.filled()));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|x| e(&x))?;
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
 
-        let mut lower = ChartBuilder::on(&bottom)
-            .caption("efficiency, and POP's reasons for lost time", ("sans-serif", 16))
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(48)
-            .build_cartesian_2d(x_range, 0.0..1.05)
-            .map_err(|x| e(&x))?;
-        lower
-            .configure_mesh()
-            .x_desc("ranks N")
-            .y_desc("efficiency")
-            .x_label_formatter(&|x| number(*x))
-            .draw()
-            .map_err(|x| e(&x))?;
+        let caption = "efficiency, and POP's reasons for lost time".to_string();
+        let mut lower = panel(&bottom, x_range(), caption, "efficiency", 1.05)?;
         let efficiency_name = if study.scaling == Scaling::Weak { "weak efficiency" } else { "efficiency S/N" };
         let series: [(&str, RGBColor, Figure); 4] = [
             (efficiency_name, RED, |r| r.efficiency.or(r.weak_efficiency)),
@@ -780,13 +793,7 @@ fn svg(sweep: &Sweep, study: &Analysis) -> String {
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
             lower.draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled()))).map_err(|x| e(&x))?;
         }
-        lower
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerLeft)
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|x| e(&x))?;
+        legend(&mut lower, SeriesLabelPosition::LowerLeft)?;
         root.present().map_err(|x| e(&x))?;
         Ok(())
     })();
