@@ -340,16 +340,17 @@ fn measure(sweep: &Sweep) -> Vec<Point> {
             Ok((sweep.opts.world(n), move |comm: &mpisim::Comm| (program.run)(comm, &params)))
         },
         |_| {
-            bar.inc(1 + repeats);
+            bar.inc(1);
             bar.set_message(next.next().map_or(String::new(), |n| format!("N = {n}")));
         },
     );
     if sweep.flags.real {
-        bar.set_position(0);
-        for point in &mut points {
+        let done = sweep.sizes.len() as u64;
+        for (i, point) in points.iter_mut().enumerate() {
             bar.set_message(format!("N = {} on real MPI", point.ranks));
             point.real = Some(real(sweep, point.ranks, &bar));
-            bar.inc(1);
+            // A size that failed early counts as done with all its repetitions.
+            bar.set_position(done + (i as u64 + 1) * repeats);
         }
     }
     bar.finish_and_clear();
