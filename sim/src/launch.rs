@@ -82,7 +82,7 @@ pub struct RunOptions {
 /// The flags every run takes, for help texts.
 pub const RUN_FLAGS: &str = "\
   -n, --ranks N            number of ranks
-  --platform NAME|FILE     a preset (default, smpi, mpich, openmpi, openmpi-tcp, zero, infinite) or a RON file
+  --platform NAME|FILE     a preset (default, smpi, mpich, openmpi, openmpi-tcp, zero, infinite, ideal) or a RON file
   --eager-limit BYTES      override the platform's eager limit (0: every send synchronous)
   --strict                 every standard send synchronous: exposes reliance on buffering
   --seed S                 seed of the run (default: MPISIM_SEED, else 0)

@@ -42,6 +42,7 @@ pub mod report;
 mod request;
 pub mod sched;
 mod site;
+pub mod speedup;
 mod task;
 mod time;
 pub mod timeline;

@@ -29,6 +29,7 @@ pub mod keys;
 pub mod layout;
 pub mod lesson_cmd;
 pub mod progress;
+pub mod scale;
 mod term;
 pub mod theme;
 pub mod view;

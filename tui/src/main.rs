@@ -19,6 +19,8 @@ usage:
   mpisim list                         the program catalogue and its parameters
   mpisim run PROGRAM [-n N] [--PARAM VALUE ...] [flags]
                                       simulate a catalogue program
+  mpisim scale PROGRAM -n LIST [--weak PARAM] [--format text|json|csv] [--svg FILE] [--tui] [--real]
+                                      speedup against Amdahl's law at each N, and why time is lost
   mpisim platforms                    the built-in platform presets
   mpisim platform NAME|FILE           print a platform as a RON file (a template for your own)
   mpisim calibrate [-o FILE]          measure this machine's MPI, write a platform file (needs --features mpi)
@@ -63,6 +65,7 @@ fn main() -> ExitCode {
             None => usage_error("platform needs a preset name or a file"),
         },
         Some("run") => run(&args[1..]),
+        Some("scale") => mpisim_tui::scale::main(&args[1..]),
         Some("calibrate") => mpisim::real::calibrate::main(&args[1..]),
         Some("view") => view(&args[1..]),
         Some("lesson" | "lessons") => mpisim_tui::lesson_cmd::main(&args[1..]),
@@ -85,6 +88,7 @@ fn list() -> String {
                 ParamKind::Bytes => "BYTES".to_string(),
                 ParamKind::Count => "N".to_string(),
                 ParamKind::Choice(c) => c.join("|"),
+                ParamKind::Fraction => "FRACTION".to_string(),
             };
             out += &format!("      --{} {kind}  {} (default {})\n", param.name, param.help, param.default);
         }

@@ -155,3 +155,18 @@ fn lesson_progress_survives_a_restart() {
     tmux.wait_for("EXIT=0");
     std::fs::remove_dir_all(&home).unwrap();
 }
+
+#[test]
+fn scale_chart_in_the_terminal() {
+    let bin = env!("CARGO_BIN_EXE_mpisim");
+    let command = format!("{bin} scale amdahl -n 1..16 --platform ideal --tui");
+    let Some(tmux) = Tmux::start("scale", &command) else { return };
+    let screen = tmux.wait_for("Amdahl fit: s = 0.1000, S ≤ 1/s = 10.00");
+    assert!(screen.contains("mpisim scale amdahl --serial 0.1 --work 1000 · N = 1–16 · ideal"), "{screen}");
+    assert!(screen.contains("ideal S = N") && screen.contains("simulated"), "the legend:\n{screen}");
+    assert!(screen.contains("q quit"), "{screen}");
+    assert_eq!(screen.lines().count(), 24);
+    tmux.keys(&["q"]);
+    let screen = tmux.wait_for("EXIT=0");
+    assert!(screen.contains("· N = 2–16: load imbalance loses the most time"), "the report follows the UI:\n{screen}");
+}

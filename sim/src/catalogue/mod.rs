@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 mod allgather;
 mod alltoall;
+mod amdahl;
 mod barrier;
 mod coll;
 mod coll_order;
@@ -41,6 +42,8 @@ pub enum ParamKind {
     Count,
     /// One of a fixed set of words.
     Choice(&'static [&'static str]),
+    /// A fraction from 0 to 1: `0.1`, `0.25`.
+    Fraction,
 }
 
 /// A parameter of a catalogue program, given as `--NAME VALUE`.
@@ -66,6 +69,7 @@ pub struct Params {
 enum ParamValue {
     Number(u64),
     Word(&'static str),
+    Fraction(f64),
 }
 
 impl Params {
@@ -74,6 +78,27 @@ impl Params {
         match self.values.get(name) {
             Some(ParamValue::Number(n)) => *n,
             other => panic!("parameter `{name}` is not a declared number (found {other:?})"),
+        }
+    }
+
+    /// A fraction parameter. Panics if the program did not declare it.
+    pub fn fraction(&self, name: &str) -> f64 {
+        match self.values.get(name) {
+            Some(ParamValue::Fraction(x)) => *x,
+            other => panic!("parameter `{name}` is not a declared fraction (found {other:?})"),
+        }
+    }
+
+    /// Sets a numeric parameter (bytes or count) to `n`, as weak scaling grows one with
+    /// the number of ranks; an error if the program has no such numeric parameter.
+    pub fn set_number(&mut self, name: &str, n: u64) -> Result<(), String> {
+        match self.values.get_mut(name) {
+            Some(ParamValue::Number(value)) => {
+                *value = n;
+                Ok(())
+            }
+            Some(_) => Err(format!("--{name} is not a number (a count or a byte size)")),
+            None => Err(format!("there is no parameter --{name}")),
         }
     }
 
@@ -93,6 +118,7 @@ impl Params {
                 let v = match v {
                     ParamValue::Number(n) => n.to_string(),
                     ParamValue::Word(w) => w.to_string(),
+                    ParamValue::Fraction(x) => x.to_string(),
                 };
                 (k.to_string(), v)
             })
@@ -169,6 +195,12 @@ fn parse_value(program: &str, p: &Param, value: &str) -> Result<ParamValue, Stri
             .find(|c| **c == value)
             .map(|c| ParamValue::Word(c))
             .ok_or_else(|| format!("{program} --{}: `{value}` is not one of {}", p.name, choices.join(", "))),
+        ParamKind::Fraction => value
+            .parse::<f64>()
+            .ok()
+            .filter(|x| (0.0..=1.0).contains(x))
+            .map(ParamValue::Fraction)
+            .ok_or_else(|| format!("{program} --{}: `{value}` is not a fraction from 0 to 1 (try 0.1)", p.name)),
     }
 }
 
@@ -213,6 +245,7 @@ pub fn programs() -> &'static [Program] {
         skip_collective::PROGRAM,
         wildcard_race::PROGRAM,
         progress::PROGRAM,
+        amdahl::PROGRAM,
     ]
 }
 
@@ -223,6 +256,7 @@ pub fn find(name: &str) -> Option<&'static Program> {
 
 pub use allgather::allgather;
 pub use alltoall::alltoall;
+pub use amdahl::amdahl;
 pub use barrier::barrier;
 pub use coll::coll;
 pub use coll_order::coll_order;
@@ -273,5 +307,20 @@ mod tests {
         assert!(ring.params([("colour", "red")]).unwrap_err().contains("it takes --bytes, --order"));
         assert!(ring.params([("order", "sideways")]).unwrap_err().contains("naive, parity, sendrecv, nonblocking"));
         assert!(find("hello").unwrap().params([("x", "1")]).unwrap_err().contains("takes no parameter"));
+        let amdahl = find("amdahl").unwrap();
+        for bad in ["1.5", "-0.1", "NaN", "a tenth"] {
+            let err = amdahl.params([("serial", bad)]).unwrap_err();
+            assert!(err.contains("is not a fraction from 0 to 1"), "{bad}: {err}");
+        }
+        assert_eq!(amdahl.params([("serial", "0.25")]).unwrap().fraction("serial"), 0.25);
+    }
+
+    #[test]
+    fn weak_scaling_sets_numbers_only() {
+        let mut params = find("amdahl").unwrap().defaults();
+        params.set_number("work", 4000).unwrap();
+        assert_eq!(params.number("work"), 4000);
+        assert!(params.set_number("serial", 2).unwrap_err().contains("--serial is not a number"));
+        assert!(params.set_number("colour", 2).unwrap_err().contains("no parameter --colour"));
     }
 }
