@@ -3,7 +3,7 @@
 //! It owns no simulation logic: it parses arguments, asks the engine (`mpisim`) to run a
 //! catalogue program, and prints what the engine reports or shows it in the terminal UI.
 
-use mpisim::catalogue::{self, ParamKind};
+use mpisim::catalogue;
 use mpisim::launch::{self, emit, RUN_FLAGS};
 use mpisim::platform::PRESETS;
 use mpisim::report::EXIT_USAGE;
@@ -80,12 +80,7 @@ fn list() -> String {
     for p in catalogue::programs() {
         out += &format!("  {:<14} {} (n ≥ {}, default {})\n", p.name, p.summary, p.min_ranks, p.default_ranks);
         for param in p.params {
-            let kind = match param.kind {
-                ParamKind::Bytes => "BYTES".to_string(),
-                ParamKind::Count => "N".to_string(),
-                ParamKind::Choice(c) => c.join("|"),
-            };
-            out += &format!("      --{} {kind}  {} (default {})\n", param.name, param.help, param.default);
+            out += &format!("      {}  {}\n", param.usage(), param.description());
         }
     }
     out

@@ -3,7 +3,7 @@
 //! (compute time charged with `compute`), then MINLOC over (inertia, rank) picks the best
 //! run and a bcast from that rank gives everyone its centroids.
 
-use super::{Param, ParamKind, Params, Program};
+use super::{Param, Params, Program};
 use crate::comm::Comm;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -101,9 +101,9 @@ pub(super) const PROGRAM: Program = Program {
     name: "kmeans",
     summary: "k-means restarts in parallel; MINLOC picks the best, bcast shares it",
     params: &[
-        Param { name: "points", help: "points in the data set", default: "2000", kind: ParamKind::Count },
-        Param { name: "k", help: "clusters", default: "4", kind: ParamKind::Count },
-        Param { name: "iterations", help: "Lloyd iterations per run", default: "10", kind: ParamKind::Count },
+        Param::count("points", "2000", "points in the data set"),
+        Param::count("k", "4", "clusters"),
+        Param::count("iterations", "10", "Lloyd iterations per run"),
     ],
     min_ranks: 1,
     default_ranks: 4,

@@ -1,7 +1,7 @@
 //! `master-worker`: rank 0 hands slices of the numbers `0..items` to the workers, each
 //! worker sums its slice, rank 0 adds up the partial sums.
 
-use super::{Param, ParamKind, Params, Program};
+use super::{Param, Params, Program};
 use crate::comm::Comm;
 use serde_json::{json, Value};
 
@@ -35,7 +35,7 @@ pub fn master_worker(comm: &Comm, items: u64) -> u64 {
 pub(super) const PROGRAM: Program = Program {
     name: "master-worker",
     summary: "rank 0 sends slices, workers sum them, rank 0 adds up",
-    params: &[Param { name: "items", help: "numbers to add", default: "10000", kind: ParamKind::Count }],
+    params: &[Param::count("items", "10000", "numbers to add")],
     min_ranks: 2,
     default_ranks: 4,
     run: |comm: &Comm, p: &Params| -> Value { json!(master_worker(comm, p.number("items"))) },

@@ -2,7 +2,7 @@
 //! (rank r adds what r + 1, r + 2, r + 4, … send it, then sends to its parent), beside
 //! the same sum by `reduce`, whose binomial algorithm builds the same tree.
 
-use super::{Param, ParamKind, Params, Program};
+use super::{Param, Params, Program};
 use crate::comm::Comm;
 use serde_json::{json, Value};
 
@@ -36,7 +36,7 @@ pub fn parallel_sum(comm: &Comm, values: u64) -> u64 {
 pub(super) const PROGRAM: Program = Program {
     name: "parallel-sum",
     summary: "a sum as a reduction tree, by hand and by reduce",
-    params: &[Param { name: "values", help: "numbers to add (0..values)", default: "1000", kind: ParamKind::Count }],
+    params: &[Param::count("values", "1000", "numbers to add (0..values)")],
     min_ranks: 1,
     default_ranks: 8,
     run: |comm: &Comm, p: &Params| -> Value { json!(parallel_sum(comm, p.number("values"))) },
