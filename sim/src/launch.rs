@@ -346,15 +346,9 @@ pub fn run_program(program: &Program, args: &[String]) -> i32 {
 
 /// [`run_program`] with a viewer for `--tui`; without one, `--tui` is a usage error.
 pub fn run_program_with(program: &Program, args: &[String], viewer: Option<Viewer>) -> i32 {
-    let prepared = RunOptions::parse(args).and_then(|(opts, rest)| {
-        let params = program.params(rest.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+    let prepared = prepare(program, args).and_then(|(opts, params)| {
         check_viewer(&opts, viewer)?;
-        match opts.ranks {
-            Some(n) if n < program.min_ranks => {
-                Err(format!("program `{}` needs at least {} ranks; -n {n} was given", program.name, program.min_ranks))
-            }
-            _ => Ok((opts, params)),
-        }
+        Ok((opts, params))
     });
     match prepared {
         Ok((opts, params)) => {
@@ -379,6 +373,30 @@ pub fn run_program_with(program: &Program, args: &[String], viewer: Option<Viewe
 /// Why `--tui` is refused when no viewer is linked in.
 const NO_VIEWER: &str = "--tui: this program has no terminal UI; call mpisim_tui::main(program) from the mpisim-tui \
                          crate in its main, or save the trace with --trace FILE and open it with `mpisim view FILE`";
+
+/// Parses a catalogue program's arguments: the run flags and the program's parameters.
+pub fn prepare(program: &Program, args: &[String]) -> Result<(RunOptions, Params), String> {
+    let (opts, rest) = RunOptions::parse(args)?;
+    let params = program.params(rest.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+    match opts.ranks {
+        Some(n) if n < program.min_ranks => {
+            Err(format!("program `{}` needs at least {} ranks; -n {n} was given", program.name, program.min_ranks))
+        }
+        _ => Ok((opts, params)),
+    }
+}
+
+/// Simulates a catalogue program as `mpisim run` would with these arguments, without
+/// printing: what a grader runs in-process as an exercise's reference.
+pub fn simulate_catalogue(
+    program: &Program,
+    args: &[String],
+) -> Result<(Simulation<serde_json::Value>, RunHeader), String> {
+    let (opts, params) = prepare(program, args)?;
+    let mut header = RunHeader { program: program.name.to_string(), params: params.describe(), ..Default::default() };
+    let sim = opts.simulate(program.default_ranks, &mut header, |comm: &Comm| (program.run)(comm, &params));
+    Ok((sim, header))
+}
 
 /// `--tui` needs a viewer: the engine has none.
 fn check_viewer(opts: &RunOptions, viewer: Option<Viewer>) -> Result<(), String> {

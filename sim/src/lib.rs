@@ -31,6 +31,7 @@ mod coll;
 mod comm;
 mod engine;
 mod error;
+pub mod exercise;
 pub mod launch;
 mod matching;
 pub mod platform;

@@ -7,6 +7,7 @@ use crate::comm::Comm;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
+mod bcast_sum;
 mod coll;
 mod coll_order;
 mod collectives_tour;
@@ -23,7 +24,9 @@ mod recv_recv;
 mod reduce_ops;
 mod ring;
 mod scatterv;
+mod scatterv_blocks;
 mod skip_collective;
+mod task_farm;
 mod wildcard_race;
 
 pub use ring::RingOrder;
@@ -303,6 +306,9 @@ pub fn programs() -> &'static [Program] {
         coll_order::PROGRAM,
         skip_collective::PROGRAM,
         wildcard_race::PROGRAM,
+        bcast_sum::PROGRAM,
+        task_farm::PROGRAM,
+        scatterv_blocks::PROGRAM,
     ]
 }
 
@@ -311,6 +317,7 @@ pub fn find(name: &str) -> Option<&'static Program> {
     programs().iter().find(|p| p.name == name)
 }
 
+pub use bcast_sum::bcast_sum;
 pub use coll::coll;
 pub use coll_order::coll_order;
 pub use collectives_tour::collectives_tour;
@@ -327,7 +334,9 @@ pub use recv_recv::recv_recv;
 pub use reduce_ops::reduce_ops;
 pub use ring::ring;
 pub use scatterv::scatterv;
+pub use scatterv_blocks::{block_counts, scatterv_blocks};
 pub use skip_collective::skip_collective;
+pub use task_farm::{task_cost, task_farm, task_result};
 pub use wildcard_race::wildcard_race;
 
 #[cfg(test)]
