@@ -4,7 +4,8 @@
 //! gets a fixed block of tasks up front, and the slowest block decides the time.
 
 use super::{Param, Params, Program};
-use crate::comm::{Comm, ANY_SOURCE};
+use crate::call::ANY_SOURCE;
+use crate::comm::Comm;
 use crate::sched::SplitMix64;
 use serde_json::{json, Value};
 use std::time::Duration;
