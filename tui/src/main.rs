@@ -3,6 +3,8 @@
 //! It owns no simulation logic: it parses arguments, asks the engine (`mpisim`) to run a
 //! catalogue program, and prints what the engine reports or shows it in the terminal UI.
 
+mod exercise_cmd;
+
 use mpisim::catalogue;
 use mpisim::launch::{self, emit, RUN_FLAGS};
 use mpisim::platform::PRESETS;
@@ -20,6 +22,10 @@ usage:
   mpisim platform NAME|FILE           print a platform as a RON file (a template for your own)
   mpisim calibrate [-o FILE]          measure this machine's MPI, write a platform file (needs --features mpi)
   mpisim view TRACE [--mouse]         explore a trace saved with --trace in the terminal UI
+  mpisim exercise list|show|start|check
+                                      graded exercises: `exercise start ring` writes a project to fix
+  mpisim grade [DIR...] [--format json]
+                                      build exercise projects and run them under their checks
   mpisim help                         this text
 
 exit codes: 0 completed, 2 usage error, 3 deadlock, 4 program error (a rank failed, aborted or a limit stopped it)
@@ -65,6 +71,8 @@ fn main() -> ExitCode {
         Some("run") => run(&args[1..]),
         Some("calibrate") => mpisim::real::calibrate::main(&args[1..]),
         Some("view") => view(&args[1..]),
+        Some("exercise" | "exercises") => exercise_cmd::exercise_main(&args[1..]),
+        Some("grade") => exercise_cmd::grade_main(&args[1..]),
         Some(other) => usage_error(&format!("unknown command `{other}`")),
     };
     ExitCode::from(code as u8)

@@ -338,6 +338,7 @@ fn s(n: u64) -> &'static str {
 fn list(ranks: &[usize]) -> String {
     match ranks {
         [] => String::new(),
+        [first, last] => format!("{first} and {last}"),
         [first, .., last] if ranks.windows(2).all(|w| w[1] == w[0] + 1) => format!("{first} to {last}"),
         _ => ranks.iter().map(usize::to_string).collect::<Vec<_>>().join(", "),
     }
