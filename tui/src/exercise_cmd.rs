@@ -83,7 +83,7 @@ struct GradeArgs {
     #[arg(long, value_name = "DIR")]
     target_dir: Option<PathBuf>,
     /// Stop a run of a student's program after this many seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 20.0)]
     timeout: f64,
 }
 
@@ -516,17 +516,23 @@ fn cargo(args: &[&str], manifest: &Path, target: Option<&Path>) -> Command {
 /// Every student's package has the same name and layout, and cargo names a package's
 /// artifacts after its path *relative to its workspace*, so in a shared target folder one
 /// student's build looks fresh for the next: the package is cleaned first there (only it;
-/// the engine crate and its dependencies stay built).
+/// the engine crate and its dependencies stay built), unless the folder's last build was
+/// this project's, which a stamp in the folder records.
 fn build(dir: &Path, exercise: &Exercise, target: Option<&Path>) -> Result<PathBuf, String> {
     let manifest = dir.join("Cargo.toml");
-    let shared = target.is_some() || std::env::var_os("CARGO_TARGET_DIR").is_some();
-    if shared {
-        // A student who renamed the package shares nothing with others: a failed clean is fine.
-        let _ = cargo(&["clean", "--release", "--quiet", "-p", &exercise.name], &manifest, target)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
+    let shared = target.map(Path::to_path_buf).or_else(|| std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from));
+    if let Some(shared) = shared {
+        let stamp = shared.join(".mpisim-grade-last");
+        let project = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()).display().to_string();
+        if std::fs::read_to_string(&stamp).ok().as_deref() != Some(project.as_str()) {
+            // A student who renamed the package shares nothing with others: a failed clean is fine.
+            let _ = cargo(&["clean", "--release", "--quiet", "-p", &exercise.name], &manifest, target)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+            let _ = std::fs::create_dir_all(&shared).and_then(|_| std::fs::write(&stamp, &project));
+        }
     }
     let output = cargo(&["build", "--release", "--quiet", "--message-format", "json"], &manifest, target)
         .stdin(Stdio::null())

@@ -95,6 +95,25 @@ fn a_student_starts_the_ring_fails_then_fixes_it_and_an_instructor_grades_them_a
     assert!(out.contains("hint: fix this first (`cargo build --release` in broken shows every error)"), "{out}");
     assert!(out.contains("score: 0/7 checks passed"), "{out}");
 
+    // A program that loops outside MPI calls is stopped; one that prints to standard
+    // output besides its report is graded all the same.
+    check(&root, &["exercise", "start", "ring", "loops"], 0);
+    let looping = parity_fix(&starter)
+        .replace("    let status = if", "    if rank == 1 && params.number(\"bytes\") > 8 {\n        loop {\n            std::hint::black_box(rank);\n        }\n    }\n    println!(\"chatty\");\n    let status = if");
+    std::fs::write(root.join("loops/src/main.rs"), looping).unwrap();
+    let (out, _) = timed("grade a program that loops", || {
+        check(&root, &["grade", "loops", "--target-dir", target, "--timeout", "1"], 1)
+    });
+    assert!(out.contains("PASS strict:") && out.contains("PASS no-hazard:"), "{out}");
+    assert!(
+        out.contains(
+            "FAIL no-deadlock: completes on 4 ranks with 1 MiB messages (above the eager limit)\n     seen: the \
+                      program did not run: it ran for more than 1 s and was stopped"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("score: 2/7 checks passed"), "{out}");
+
     // The instructor's gradebook over every folder, one of which is not a project. Each
     // project is rebuilt in the shared folder, so the starter's failures are its own.
     std::fs::create_dir_all(root.join("stray")).unwrap();
