@@ -254,7 +254,10 @@ fn start(name: &str, dir: Option<PathBuf>) -> i32 {
         (".gitignore", "/target\n".to_string()),
         (MARKER, marker_text),
     ];
-    for (file, text) in &files {
+    // The clone's lock file pins the engine's dependencies to the versions its tests and
+    // rust-version were checked with; cargo drops the entries the project does not use.
+    let lock = std::fs::read_to_string(repo.join("Cargo.lock")).ok().map(|lock| ("Cargo.lock", lock));
+    for (file, text) in files.iter().chain(lock.iter()) {
         let path = dir.join(file);
         let written = path.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|_| std::fs::write(&path, text));
         if let Err(e) = written {

@@ -62,7 +62,7 @@ fn a_student_starts_the_ring_fails_then_fixes_it_and_an_instructor_grades_them_a
 
     let (out, _) = check(&root, &["exercise", "start", "ring", "naive"], 0);
     assert!(out.contains("wrote the exercise `ring` (Fix the ring deadlock) to naive"), "{out}");
-    for file in ["Cargo.toml", "src/main.rs", "README.md", ".gitignore", ".mpisim-exercise"] {
+    for file in ["Cargo.toml", "Cargo.lock", "src/main.rs", "README.md", ".gitignore", ".mpisim-exercise"] {
         assert!(root.join("naive").join(file).exists(), "{file} missing");
     }
     let readme = std::fs::read_to_string(root.join("naive/README.md")).unwrap();
