@@ -88,6 +88,7 @@ pub const PRESETS: &[(&str, u64, &str)] = &[
 
 /// Why a platform could not be had.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum PlatformError {
     /// Neither a preset nor an existing file.
     Unknown {

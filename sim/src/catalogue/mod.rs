@@ -20,6 +20,7 @@ mod parallel_map;
 mod parallel_sum;
 mod persistent;
 mod pingpong;
+mod progress;
 mod recv_recv;
 mod reduce_ops;
 mod ring;
@@ -306,6 +307,7 @@ pub fn programs() -> &'static [Program] {
         coll_order::PROGRAM,
         skip_collective::PROGRAM,
         wildcard_race::PROGRAM,
+        progress::PROGRAM,
         bcast_sum::PROGRAM,
         task_farm::PROGRAM,
         scatterv_blocks::PROGRAM,
@@ -330,6 +332,7 @@ pub use parallel_map::parallel_map;
 pub use parallel_sum::parallel_sum;
 pub use persistent::persistent;
 pub use pingpong::pingpong;
+pub use progress::progress;
 pub use recv_recv::recv_recv;
 pub use reduce_ops::reduce_ops;
 pub use ring::ring;
