@@ -33,6 +33,7 @@ mod cost;
 pub mod deadlock;
 mod engine;
 mod error;
+pub mod exercise;
 pub mod launch;
 pub mod lesson;
 mod matching;

@@ -51,6 +51,15 @@ pub fn main<R: Serialize, F: Fn(&Comm) -> R>(program: F) -> ! {
     mpisim::launch::main_with(program, Some(&viewer))
 }
 
+/// [`main`] for a program that declares its own parameters (see
+/// [`mpisim::launch::main_with_params`]); `--help` lists them and offers `--tui`.
+pub fn main_with_params<R: Serialize, F: Fn(&Comm, &mpisim::launch::Params) -> R>(
+    params: &[mpisim::launch::Param],
+    program: F,
+) -> ! {
+    mpisim::launch::main_with_params_viewer(params, program, Some(&viewer))
+}
+
 /// The viewer `--tui` runs (a [`mpisim::launch::Viewer`]): shows the finished run.
 pub fn viewer(trace: &Trace, error: Option<&SimError>, header: &RunHeader, opts: &RunOptions) -> Result<(), String> {
     let params: String = header.params.iter().map(|(k, v)| format!(" --{k} {v}")).collect();

@@ -3,7 +3,9 @@
 //! It owns no simulation logic: it parses arguments, asks the engine (`mpisim`) to run a
 //! catalogue program, and prints what the engine reports or shows it in the terminal UI.
 
-use mpisim::catalogue::{self, ParamKind};
+mod exercise_cmd;
+
+use mpisim::catalogue;
 use mpisim::launch::{self, emit, RUN_FLAGS};
 use mpisim::platform::PRESETS;
 use mpisim::report::EXIT_USAGE;
@@ -25,6 +27,10 @@ usage:
   mpisim platform NAME|FILE           print a platform as a RON file (a template for your own)
   mpisim calibrate [-o FILE]          measure this machine's MPI, write a platform file (needs --features mpi)
   mpisim view TRACE [--mouse]         explore a trace saved with --trace in the terminal UI
+  mpisim exercise list|show|start|check
+                                      graded exercises: `exercise start ring` writes a project to fix
+  mpisim grade [DIR...] [--format json]
+                                      build exercise projects and run them under their checks
   mpisim help                         this text
 
 exit codes: 0 completed, 2 usage error, 3 deadlock, 4 program error (a rank failed, aborted or a limit stopped it)
@@ -69,6 +75,8 @@ fn main() -> ExitCode {
         Some("calibrate") => mpisim::real::calibrate::main(&args[1..]),
         Some("view") => view(&args[1..]),
         Some("lesson" | "lessons") => mpisim_tui::lesson_cmd::main(&args[1..]),
+        Some("exercise" | "exercises") => exercise_cmd::exercise_main(&args[1..]),
+        Some("grade") => exercise_cmd::grade_main(&args[1..]),
         Some(other) => usage_error(&format!("unknown command `{other}`")),
     };
     ExitCode::from(code as u8)
@@ -84,13 +92,7 @@ fn list() -> String {
     for p in catalogue::programs() {
         out += &format!("  {:<14} {} (n ≥ {}, default {})\n", p.name, p.summary, p.min_ranks, p.default_ranks);
         for param in p.params {
-            let kind = match param.kind {
-                ParamKind::Bytes => "BYTES".to_string(),
-                ParamKind::Count => "N".to_string(),
-                ParamKind::Choice(c) => c.join("|"),
-                ParamKind::Fraction => "FRACTION".to_string(),
-            };
-            out += &format!("      --{} {kind}  {} (default {})\n", param.name, param.help, param.default);
+            out += &format!("      {}  {}\n", param.usage(), param.description());
         }
     }
     out

@@ -9,7 +9,7 @@
 //! other platform the bcast and the allreduce add message times that grow as lg N, which
 //! the law does not know.
 
-use super::{Param, ParamKind, Params, Program};
+use super::{Param, Params, Program};
 use crate::comm::Comm;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -43,13 +43,8 @@ pub(super) const PROGRAM: Program = Program {
     name: "amdahl",
     summary: "a serial part on rank 0, then parallel work shared by all: Amdahl's law",
     params: &[
-        Param {
-            name: "serial",
-            help: "fraction of the work that only rank 0 can do",
-            default: "0.1",
-            kind: ParamKind::Fraction,
-        },
-        Param { name: "work", help: "work in all, in µs of one rank's time", default: "1000", kind: ParamKind::Count },
+        Param::fraction("serial", "0.1", "fraction of the work that only rank 0 can do"),
+        Param::count("work", "1000", "work in all, in µs of one rank's time"),
     ],
     min_ranks: 1,
     default_ranks: 4,

@@ -9,7 +9,7 @@
 //! divided among the ranks: with more ranks than restarts, the extra ranks have nothing
 //! to do (POP's load balance says so).
 
-use super::{Param, ParamKind, Params, Program};
+use super::{Param, Params, Program};
 use crate::comm::Comm;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -126,15 +126,10 @@ pub(super) const PROGRAM: Program = Program {
     name: "kmeans",
     summary: "k-means restarts shared by the ranks; MINLOC picks the best, bcast shares it",
     params: &[
-        Param { name: "points", help: "points in the data set", default: "2000", kind: ParamKind::Count },
-        Param { name: "k", help: "clusters", default: "4", kind: ParamKind::Count },
-        Param { name: "iterations", help: "Lloyd iterations per run", default: "10", kind: ParamKind::Count },
-        Param {
-            name: "restarts",
-            help: "runs from random starts, shared by the ranks",
-            default: "16",
-            kind: ParamKind::Count,
-        },
+        Param::count("points", "2000", "points in the data set"),
+        Param::count("k", "4", "clusters"),
+        Param::count("iterations", "10", "Lloyd iterations per run"),
+        Param::count("restarts", "16", "runs from random starts, shared by the ranks"),
     ],
     min_ranks: 1,
     default_ranks: 4,

@@ -7,7 +7,7 @@
 //! injections serialise, so the time to hand out the data is a serial part that more
 //! workers do not shorten, and rank 0 does no useful work while it serves them.
 
-use super::{Param, ParamKind, Params, Program};
+use super::{Param, Params, Program};
 use crate::comm::Comm;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -49,7 +49,7 @@ pub fn master_worker(comm: &Comm, items: u64) -> u64 {
 pub(super) const PROGRAM: Program = Program {
     name: "master-worker",
     summary: "rank 0 sends slices, workers sum them, rank 0 adds up",
-    params: &[Param { name: "items", help: "numbers to add", default: "10000", kind: ParamKind::Count }],
+    params: &[Param::count("items", "10000", "numbers to add")],
     min_ranks: 1,
     default_ranks: 4,
     run: |comm: &Comm, p: &Params| -> Value { json!(master_worker(comm, p.number("items"))) },

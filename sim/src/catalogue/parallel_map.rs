@@ -5,7 +5,7 @@
 //! items in all, is divided among the ranks (chunks differ by at most one item) and the
 //! allreduce's ⌈lg N⌉ message times are what stops the speedup.
 
-use super::{Param, ParamKind, Params, Program};
+use super::{Param, Params, Program};
 use crate::comm::Comm;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -33,7 +33,7 @@ pub fn parallel_map(comm: &Comm, items: u64) -> u64 {
 pub(super) const PROGRAM: Program = Program {
     name: "parallel-map",
     summary: "map over chunks, then one allreduce",
-    params: &[Param { name: "items", help: "items to map", default: "100000", kind: ParamKind::Count }],
+    params: &[Param::count("items", "100000", "items to map")],
     min_ranks: 1,
     default_ranks: 4,
     run: |comm: &Comm, p: &Params| -> Value { json!(parallel_map(comm, p.number("items"))) },

@@ -6,7 +6,7 @@
 //! partial sum, so the `values` numbers are divided among the ranks; the tree's additions
 //! of partial sums are charged nothing, the messages carrying them are.
 
-use super::{Param, ParamKind, Params, Program};
+use super::{Param, Params, Program};
 use crate::comm::Comm;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -46,7 +46,7 @@ pub fn parallel_sum(comm: &Comm, values: u64) -> u64 {
 pub(super) const PROGRAM: Program = Program {
     name: "parallel-sum",
     summary: "a sum as a reduction tree, by hand and by reduce",
-    params: &[Param { name: "values", help: "numbers to add (0..values)", default: "1000000", kind: ParamKind::Count }],
+    params: &[Param::count("values", "1000000", "numbers to add (0..values)")],
     min_ranks: 1,
     default_ranks: 8,
     run: |comm: &Comm, p: &Params| -> Value { json!(parallel_sum(comm, p.number("values"))) },
