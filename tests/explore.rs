@@ -142,8 +142,7 @@ proptest! {
 fn run_cli(program: &str, args: &[&str]) -> (Simulation<serde_json::Value>, report::RunHeader) {
     let program = catalogue::find(program).unwrap();
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    let (opts, rest) = launch::RunOptions::parse(&args).unwrap();
-    let params = program.params(rest.iter().map(|(k, v)| (k.as_str(), v.as_str()))).unwrap();
+    let (opts, params) = launch::prepare(program, &args).unwrap();
     let mut header =
         report::RunHeader { program: program.name.into(), params: params.describe(), ..Default::default() };
     let sim = opts.simulate(program.default_ranks, &mut header, |comm| (program.run)(comm, &params));

@@ -251,7 +251,7 @@ fn misuse_fails_alike() -> Result<(), String> {
 
 /// `-n` that disagrees with the launcher's count is a usage error, not a wrong run.
 fn wrong_rank_count() -> Result<(), String> {
-    let launcher = mpisim::real::launcher::find(None)?;
+    let launcher = mpisim::real::launcher::find(None).map_err(|e| e.to_string())?;
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let out = Command::new("timeout")
         .arg(TIMEOUT.to_string())

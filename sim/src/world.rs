@@ -41,6 +41,7 @@ pub struct World {
     schedule: Schedule,
     check_buffering: bool,
     algorithms: crate::coll::Algorithms,
+    demand: crate::memory::Demand,
 }
 
 /// Counts of a run.
@@ -119,6 +120,12 @@ pub enum Warning {
         /// The deadlock of the strict run: its cycle, blocked calls and hint.
         deadlock: Box<DeadlockReport>,
     },
+    /// The check for buffering hazards, a re-run with zero buffering, could not be set up
+    /// (not enough memory for a second world, …): the run is unchecked, not hazard-free.
+    HazardUnchecked {
+        /// Why the re-run did not start.
+        error: Box<SimError>,
+    },
     /// A request was never completed or freed.
     DanglingRequest {
         /// Its rank.
@@ -146,6 +153,11 @@ impl std::fmt::Display for Warning {
                 }
                 write!(f, "\n  hint: {}", deadlock.hint)
             }
+            Warning::HazardUnchecked { error } => write!(
+                f,
+                "the check for buffering hazards (a re-run with zero buffering) did not run, so reliance on \
+                 buffering is unchecked: {error}"
+            ),
             Warning::DanglingRequest { rank, call, location } => write!(
                 f,
                 "rank {rank}: the request of {} at {location} was never completed (wait or test it) or freed",
@@ -184,7 +196,17 @@ impl World {
             schedule: Schedule::First,
             check_buffering: false,
             algorithms: crate::coll::Algorithms::default(),
+            demand: crate::memory::Demand::default(),
         }
+    }
+
+    /// Declares what the program holds at any number of ranks, so that a run that cannot
+    /// fit on this machine (memory, `ulimit -v`, `vm.max_map_count`) is refused before it
+    /// starts, with the figures and what to lower, instead of being killed half-way. Every
+    /// world is checked for its ranks' own stacks and engine state; this adds the data.
+    pub fn demand(mut self, demand: crate::memory::Demand) -> World {
+        self.demand = demand;
+        self
     }
 
     /// Makes the choices MPI leaves open (wildcard matches, `waitany`, `waitsome`, timing
@@ -328,6 +350,20 @@ impl World {
         self
     }
 
+    /// Whether the world fits on this machine as it is now (memory, `ulimit -v`,
+    /// `vm.max_map_count`), with what its program declared it holds ([`World::demand`]):
+    /// every run checks it before it starts; a command line checks it first to refuse a
+    /// run that cannot fit as a usage error.
+    pub fn fits(&self) -> Result<(), crate::memory::MemoryError> {
+        crate::memory::check(&crate::memory::Plan {
+            ranks: self.ranks,
+            stack_size: self.stack_size,
+            pooled_stacks: crate::task::pooled_stacks(self.stack_size),
+            trace: self.record_trace,
+            demand: &self.demand,
+        })
+    }
+
     /// The number of ranks.
     pub fn ranks(&self) -> usize {
         self.ranks
@@ -372,8 +408,10 @@ impl World {
     fn buffering_hazard<R>(&self, program: &dyn Fn(&Comm) -> R) -> Option<Warning> {
         let strict = World { strict: true, record_trace: false, check_buffering: false, ..self.clone() };
         let (sim, _) = strict.run_once(program, &mut *Schedule::First.oracle());
-        let Err(SimError::Deadlock(deadlock)) = sim.outcome else {
-            return None;
+        let deadlock = match sim.outcome {
+            Err(SimError::Deadlock(deadlock)) => deadlock,
+            Err(error @ SimError::Setup { .. }) => return Some(Warning::HazardUnchecked { error: Box::new(error) }),
+            _ => return None,
         };
         let collective = deadlock.blocked.iter().find(|b| b.call.is_collective());
         let reliance = match collective {
@@ -410,6 +448,9 @@ impl World {
         }
         if self.ranks > u32::MAX as usize {
             return (setup_error(format!("{} ranks is more than mpisim can number", self.ranks)), false);
+        }
+        if let Err(e) = self.fits() {
+            return (setup_error(e.to_string()), false);
         }
         let mut tasks = match Tasks::<R>::new(self.ranks, self.stack_size) {
             Ok(t) => t,
@@ -513,3 +554,19 @@ impl<R> std::fmt::Display for ExploreFailure<R> {
 }
 
 impl<R: std::fmt::Debug> std::error::Error for ExploreFailure<R> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hazard_check_that_cannot_start_says_so() {
+        // The strict re-run of a world it cannot set up: its setup error is the warning,
+        // not silently no warning at all.
+        let warning = World::new(0).buffering_hazard(&|_: &Comm| ()).expect("a warning");
+        assert!(matches!(warning, Warning::HazardUnchecked { .. }), "{warning:?}");
+        let text = warning.to_string();
+        assert!(text.contains("did not run, so reliance on buffering is unchecked"), "{text}");
+        assert!(text.contains("a world needs at least 1 rank"), "{text}");
+    }
+}

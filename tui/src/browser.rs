@@ -303,7 +303,7 @@ impl Browser {
                         s.variant = Some(run);
                     }
                     Err(e) => {
-                        self.notice = Some(e);
+                        self.notice = Some(e.to_string());
                         s.input = Some(Input::Rerun(text));
                     }
                 },

@@ -6,7 +6,7 @@
 mod exercise_cmd;
 
 use mpisim::catalogue;
-use mpisim::launch::{self, emit, RUN_FLAGS};
+use mpisim::launch::{self, emit, UsageError};
 use mpisim::platform::PRESETS;
 use mpisim::report::EXIT_USAGE;
 use std::process::ExitCode;
@@ -42,7 +42,7 @@ fn main() -> ExitCode {
     let code = match args.first().map(String::as_str) {
         None => mpisim_tui::lesson_cmd::no_arguments(),
         Some("help" | "-h" | "--help") => {
-            emit(&format!("{USAGE}\n{RUN_FLAGS}\n"));
+            emit(&format!("{USAGE}\n{}\n", launch::run_flags(true)));
             0
         }
         Some("--version" | "-V") => {
@@ -105,8 +105,9 @@ fn run(args: &[String]) -> i32 {
     match catalogue::find(name) {
         Some(program) => launch::run_program_with(program, &args[1..], Some(&mpisim_tui::viewer)),
         None => {
-            let names: Vec<&str> = catalogue::programs().iter().map(|p| p.name).collect();
-            usage_error(&format!("unknown program `{name}`; the catalogue has {}", names.join(", ")))
+            let known = catalogue::programs().iter().map(|p| p.name.to_string()).collect();
+            let error = UsageError::UnknownProgram { given: name.clone(), known };
+            launch::usage_error(&error, args, "`mpisim list` shows the programs and their parameters")
         }
     }
 }

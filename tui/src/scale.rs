@@ -190,7 +190,7 @@ fn parse(args: &[String]) -> Result<Sweep, Parsed> {
         usage(format!("unknown program `{}`; the catalogue has {}", flags.program, names.join(", ")))
     })?;
     let sizes = parse_sizes(&flags.sizes).map_err(usage)?;
-    let (opts, given) = RunOptions::parse(&rest).map_err(usage)?;
+    let (opts, given) = RunOptions::parse(&rest).map_err(|e| usage(e.to_string()))?;
     let refused = [
         (opts.ranks.is_some(), "-np: give the numbers of ranks with -n LIST"),
         (
@@ -209,7 +209,8 @@ fn parse(args: &[String]) -> Result<Sweep, Parsed> {
     if let Some((_, why)) = refused.iter().find(|r| r.0) {
         return Err(usage(why.to_string()));
     }
-    let params = program.params(given.iter().map(|(k, v)| (k.as_str(), v.as_str()))).map_err(usage)?;
+    let params =
+        mpisim::launch::program_params(program.name, program.params, &given).map_err(|e| usage(e.to_string()))?;
     if let Some(name) = &flags.weak {
         match program.params.iter().find(|p| p.name == name.as_str()) {
             Some(p) if matches!(p.kind, ParamKind::Count | ParamKind::Bytes) => {}
@@ -318,7 +319,7 @@ fn params_at(sweep: &Sweep, ranks: usize) -> Result<Params, Failure> {
         let first = sweep.sizes[0] as u64;
         let grown = params.number(name).checked_mul(ranks as u64).map(|v| v / first);
         let grown = grown.ok_or_else(|| Failure::refused(format!("--{name} grown {ranks}/{first} times overflows")))?;
-        params.set_number(name, grown).map_err(Failure::refused)?;
+        params.set_number(name, grown).map_err(|e| Failure::refused(e.to_string()))?;
     }
     Ok(params)
 }
@@ -337,7 +338,9 @@ fn measure(sweep: &Sweep) -> Vec<Point> {
                 return Err(Failure::refused(format!("{} needs at least {} ranks", program.name, program.min_ranks)));
             }
             let params = params_at(sweep, n)?;
-            Ok((sweep.opts.world(n), move |comm: &mpisim::Comm| (program.run)(comm, &params)))
+            params.fit_ranks(n).map_err(|e| Failure::refused(e.to_string()))?;
+            let world = sweep.opts.world(n).demand(program.demand(&params, n));
+            Ok((world, move |comm: &mpisim::Comm| (program.run)(comm, &params)))
         },
         |_| {
             bar.inc(1);

@@ -2,7 +2,7 @@
 //! allgather gives every rank the whole matrix, rows in rank order, as mpi4py's
 //! `comm.Allgather(row, matrix)` does.
 
-use super::{Param, Params, Program};
+use super::{Footprint, Param, Params, Program};
 use crate::comm::Comm;
 use serde_json::{json, Value};
 
@@ -29,8 +29,13 @@ pub fn allgather(comm: &Comm, length: u64) -> Vec<f64> {
 pub(super) const PROGRAM: Program = Program {
     name: "allgather",
     summary: "each rank's row of numbers to every rank: the whole matrix everywhere",
-    params: &[Param::count("length", "4", "numbers in each rank's row")],
+    params: &[Param::count("length", "4", "numbers in each rank's row").range(0, 1 << 20)],
     min_ranks: 1,
     default_ranks: 4,
     run: |comm: &Comm, p: &Params| -> Value { json!(allgather(comm, p.number("length"))) },
+    memory: |p: &Params, n: usize| {
+        // Every rank holds the whole matrix, and its rows travel encoded.
+        let rows = (n as u64).saturating_mul(n as u64);
+        Footprint::buffers(rows.saturating_mul(2), p.number("length") * 8) + Footprint::messages(rows)
+    },
 };

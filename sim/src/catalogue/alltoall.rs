@@ -2,7 +2,7 @@
 //! block per rank; alltoall sends block j to rank j, so rank j ends with column j: a
 //! transpose, the step of a parallel FFT or a bucket sort.
 
-use super::{Param, Params, Program};
+use super::{Footprint, Param, Params, Program};
 use crate::comm::Comm;
 use serde_json::{json, Value};
 
@@ -22,8 +22,13 @@ pub fn alltoall(comm: &Comm, length: u64) -> Vec<u64> {
 pub(super) const PROGRAM: Program = Program {
     name: "alltoall",
     summary: "a matrix transpose: block j of every rank's row goes to rank j",
-    params: &[Param::count("length", "1", "numbers in each block")],
+    params: &[Param::count("length", "1", "numbers in each block").range(0, 1 << 20)],
     min_ranks: 1,
     default_ranks: 4,
     run: |comm: &Comm, p: &Params| -> Value { json!(alltoall(comm, p.number("length"))) },
+    memory: |p: &Params, n: usize| {
+        // Every rank holds a row of blocks and the column it receives, and blocks travel encoded.
+        let blocks = (n as u64).saturating_mul(n as u64);
+        Footprint::buffers(blocks.saturating_mul(3), p.number("length") * 8) + Footprint::messages(blocks)
+    },
 };

@@ -44,9 +44,10 @@ pub(super) const PROGRAM: Program = Program {
     summary: "a serial part on rank 0, then parallel work shared by all: Amdahl's law",
     params: &[
         Param::fraction("serial", "0.1", "fraction of the work that only rank 0 can do"),
-        Param::count("work", "1000", "work in all, in µs of one rank's time"),
+        Param::count("work", "1000", "work in all, in µs of one rank's time").range(0, 1_000_000_000),
     ],
     min_ranks: 1,
     default_ranks: 4,
     run: |comm: &Comm, p: &Params| -> Value { json!(amdahl(comm, p.fraction("serial"), p.number("work"))) },
+    memory: super::no_data,
 };

@@ -21,8 +21,11 @@ pub fn barrier(comm: &Comm, work_ns: u64) -> u64 {
 pub(super) const PROGRAM: Program = Program {
     name: "barrier",
     summary: "ranks arrive at a barrier at different times and leave it together",
-    params: &[Param::count("work", "1000", "nanoseconds of work per rank number before the barrier")],
+    params: &[
+        Param::count("work", "1000", "nanoseconds of work per rank number before the barrier").range(0, 1_000_000_000)
+    ],
     min_ranks: 1,
     default_ranks: 4,
     run: |comm: &Comm, p: &Params| -> Value { json!(barrier(comm, p.number("work"))) },
+    memory: super::no_data,
 };

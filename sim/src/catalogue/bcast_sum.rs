@@ -2,7 +2,7 @@
 //! rank returns their sum: the reference of the exercise in which students write their own
 //! binomial broadcast with sends and receives.
 
-use super::{Param, Params, Program};
+use super::{Footprint, Param, Params, Program};
 use crate::comm::Comm;
 use serde_json::{json, Value};
 
@@ -18,9 +18,12 @@ pub(super) const PROGRAM: Program = Program {
     summary: "the root broadcasts 0..count with bcast; every rank returns their sum",
     params: &[
         Param::count("count", "1000", "numbers to broadcast: 0..count").range(1, 1 << 24),
-        Param::count("root", "0", "the broadcasting rank"),
+        Param::rank("root", "0", "the broadcasting rank"),
     ],
     min_ranks: 1,
     default_ranks: 8,
     run: |comm: &Comm, p: &Params| -> Value { json!(bcast_sum(comm, p.number("count"), p.number("root") as usize)) },
+    memory: |p: &Params, n: usize| {
+        Footprint::buffers(2 * n as u64, p.number("count") * 8) + Footprint::messages(n as u64)
+    },
 };

@@ -2,7 +2,7 @@
 //! micro-benchmarks time MPI's. `--bytes` is the whole message for bcast and the
 //! reductions, and each rank's block for scatter, gather, allgather and alltoall.
 
-use super::{Param, Params, Program};
+use super::{Footprint, Param, Params, Program};
 use crate::codec::payload_of_size;
 use crate::coll::{Algorithm, Collective};
 use crate::comm::Comm;
@@ -79,7 +79,8 @@ pub(super) const PROGRAM: Program = Program {
     summary: "times one collective: --op, --bytes, --algorithm",
     params: &[
         Param::choice("op", OPS, "bcast", "the collective"),
-        Param::bytes("bytes", "1024", "message size (per rank's block for scatter, gather, allgather, alltoall)"),
+        Param::bytes("bytes", "1024", "message size (per rank's block for scatter, gather, allgather, alltoall)")
+            .range(0, 64 << 30),
         Param::choice("algorithm", ALGORITHMS, "auto", "algorithm (auto: MPICH's choice by size)"),
     ],
     min_ranks: 1,
@@ -87,5 +88,19 @@ pub(super) const PROGRAM: Program = Program {
     run: |comm: &Comm, p: &Params| -> Value {
         let op = Collective::from_name(p.word("op")).expect("declared ops are collectives");
         json!(coll(comm, op, p.number("bytes"), Algorithm::from_name(p.word("algorithm"))))
+    },
+    memory: |p: &Params, n: usize| {
+        let (ranks, bytes) = (n as u64, p.number("bytes"));
+        let square = ranks.saturating_mul(ranks);
+        // Each rank's operand, its encoded copy in flight and what it receives; the root of
+        // a scatter or gather holds a block per rank; allgather and alltoall a block per
+        // rank on every rank.
+        let data = match p.word("op") {
+            "barrier" => Footprint::NONE,
+            "scatter" | "gather" => Footprint::buffers(3 * ranks, bytes) + Footprint::buffers(ranks, bytes),
+            "allgather" | "alltoall" => Footprint::buffers(square.saturating_mul(3), bytes),
+            _ => Footprint::buffers(3 * ranks, bytes),
+        };
+        data + Footprint::messages(square)
     },
 };

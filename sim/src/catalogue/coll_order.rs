@@ -32,4 +32,5 @@ pub(super) const PROGRAM: Program = Program {
     min_ranks: 2,
     default_ranks: 4,
     run: |comm: &Comm, p: &Params| -> Value { json!(coll_order(comm, p.word("order") == "crossed")) },
+    memory: super::no_data,
 };

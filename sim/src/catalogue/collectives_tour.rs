@@ -1,7 +1,7 @@
 //! `collectives-tour`: mpi4py's tutorial of collectives: bcast of a dict, scatter of
 //! squares, gather checking (i+1)², allgather, and alltoall as a transpose.
 
-use super::{Params, Program};
+use super::{rounds, Footprint, Params, Program};
 use crate::comm::Comm;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -42,4 +42,11 @@ pub(super) const PROGRAM: Program = Program {
     min_ranks: 1,
     default_ranks: 4,
     run: |comm: &Comm, _: &Params| -> Value { json!(collectives_tour(comm)) },
+    memory: |_: &Params, n: usize| {
+        // Allgather and alltoall give every rank a vector of n values (16 bytes each), and
+        // Bruck's alltoall sends half of them in each of its ⌈lg n⌉ rounds.
+        let ranks = n as u64;
+        let copies = ranks.saturating_mul(3 + rounds(n));
+        Footprint::buffers(copies, ranks * 16) + Footprint::messages(ranks.saturating_mul(5 * rounds(n)))
+    },
 };

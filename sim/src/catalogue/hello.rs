@@ -17,4 +17,5 @@ pub(super) const PROGRAM: Program = Program {
     min_ranks: 1,
     default_ranks: 4,
     run: |comm: &Comm, _: &Params| -> Value { json!(hello(comm)) },
+    memory: super::no_data,
 };

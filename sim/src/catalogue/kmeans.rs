@@ -9,7 +9,7 @@
 //! divided among the ranks: with more ranks than restarts, the extra ranks have nothing
 //! to do (POP's load balance says so).
 
-use super::{Param, Params, Program};
+use super::{rounds, Footprint, Param, Params, Program};
 use crate::comm::Comm;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -69,15 +69,18 @@ pub struct Clustering {
 /// One restart: Lloyd's iterations from the start that restart `restart` draws; its
 /// inertia and centroids.
 fn lloyd(comm: &Comm, xs: &[Point], k: usize, iterations: usize, restart: usize) -> (f64, Vec<Point>) {
-    // This restart's start: k distinct points picked by its own generator.
+    // This restart's start: k points at distinct places in the data set (k ≤ its length),
+    // picked by its own generator; distinct places, so that the loop ends even if two
+    // points coincide.
     let mut g = Lcg(0x9E37_79B9 ^ restart as u64);
-    let mut centroids: Vec<Point> = Vec::with_capacity(k);
-    while centroids.len() < k {
-        let p = xs[(g.next() * xs.len() as f64) as usize % xs.len()];
-        if !centroids.contains(&p) {
-            centroids.push(p);
+    let mut picked: Vec<usize> = Vec::with_capacity(k);
+    while picked.len() < k {
+        let i = (g.next() * xs.len() as f64) as usize % xs.len();
+        if !picked.contains(&i) {
+            picked.push(i);
         }
     }
+    let mut centroids: Vec<Point> = picked.iter().map(|&i| xs[i]).collect();
     let distances = Duration::from_nanos(NS_PER_DISTANCE * (xs.len() * k) as u64);
     for _ in 0..iterations {
         comm.compute(distances);
@@ -126,10 +129,10 @@ pub(super) const PROGRAM: Program = Program {
     name: "kmeans",
     summary: "k-means restarts shared by the ranks; MINLOC picks the best, bcast shares it",
     params: &[
-        Param::count("points", "2000", "points in the data set"),
-        Param::count("k", "4", "clusters"),
-        Param::count("iterations", "10", "Lloyd iterations per run"),
-        Param::count("restarts", "16", "runs from random starts, shared by the ranks"),
+        Param::count("points", "2000", "points in the data set").range(1, 100_000),
+        Param::count("k", "4", "clusters (at most one a point)").range(1, 100),
+        Param::count("iterations", "10", "Lloyd iterations per run").range(0, 1000),
+        Param::count("restarts", "16", "runs from random starts, shared by the ranks").range(1, 1000),
     ],
     min_ranks: 1,
     default_ranks: 4,
@@ -137,5 +140,9 @@ pub(super) const PROGRAM: Program = Program {
         let number = |name| p.number(name) as usize;
         let c = kmeans(comm, number("points"), number("k"), number("iterations"), number("restarts"));
         json!({ "best_restart": c.best_restart, "inertia": c.inertia })
+    },
+    memory: |p: &Params, n: usize| {
+        // Every rank makes the whole data set: 16 bytes a point.
+        Footprint::buffers(n as u64, p.number("points") * 16) + Footprint::messages(2 * n as u64 * rounds(n))
     },
 };

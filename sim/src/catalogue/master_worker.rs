@@ -7,7 +7,7 @@
 //! injections serialise, so the time to hand out the data is a serial part that more
 //! workers do not shorten, and rank 0 does no useful work while it serves them.
 
-use super::{Param, Params, Program};
+use super::{Footprint, Param, Params, Program};
 use crate::comm::Comm;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -49,8 +49,14 @@ pub fn master_worker(comm: &Comm, items: u64) -> u64 {
 pub(super) const PROGRAM: Program = Program {
     name: "master-worker",
     summary: "rank 0 sends slices, workers sum them, rank 0 adds up",
-    params: &[Param::count("items", "10000", "numbers to add")],
+    params: &[Param::count("items", "10000", "numbers to add").range(0, 10_000_000)],
     min_ranks: 1,
     default_ranks: 4,
     run: |comm: &Comm, p: &Params| -> Value { json!(master_worker(comm, p.number("items"))) },
+    memory: |p: &Params, n: usize| {
+        // Rank 0 builds each worker's slice (8 bytes a number), which travels encoded and
+        // is decoded by the worker: three copies of the numbers at most.
+        let workers = (n as u64).saturating_sub(1).max(1);
+        Footprint::buffers(3 * workers, p.number("items") * 8 / workers) + Footprint::messages(2 * n as u64)
+    },
 };

@@ -24,4 +24,5 @@ pub(super) const PROGRAM: Program = Program {
     min_ranks: 1,
     default_ranks: 4,
     run: |comm: &Comm, _: &Params| -> Value { json!(nonblocking(comm)) },
+    memory: super::no_data,
 };

@@ -38,4 +38,5 @@ pub(super) const PROGRAM: Program = Program {
     min_ranks: 2,
     default_ranks: 2,
     run: |comm: &Comm, _: &Params| -> Value { json!(p2p_tags(comm)) },
+    memory: super::no_data,
 };

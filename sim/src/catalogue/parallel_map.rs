@@ -33,8 +33,9 @@ pub fn parallel_map(comm: &Comm, items: u64) -> u64 {
 pub(super) const PROGRAM: Program = Program {
     name: "parallel-map",
     summary: "map over chunks, then one allreduce",
-    params: &[Param::count("items", "100000", "items to map")],
+    params: &[Param::count("items", "100000", "items to map").range(0, 100_000_000)],
     min_ranks: 1,
     default_ranks: 4,
     run: |comm: &Comm, p: &Params| -> Value { json!(parallel_map(comm, p.number("items"))) },
+    memory: super::no_data,
 };

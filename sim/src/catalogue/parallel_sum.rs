@@ -46,8 +46,9 @@ pub fn parallel_sum(comm: &Comm, values: u64) -> u64 {
 pub(super) const PROGRAM: Program = Program {
     name: "parallel-sum",
     summary: "a sum as a reduction tree, by hand and by reduce",
-    params: &[Param::count("values", "1000000", "numbers to add (0..values)")],
+    params: &[Param::count("values", "1000000", "numbers to add (0..values)").range(0, 1 << 32)],
     min_ranks: 1,
     default_ranks: 8,
     run: |comm: &Comm, p: &Params| -> Value { json!(parallel_sum(comm, p.number("values"))) },
+    memory: super::no_data,
 };

@@ -1,7 +1,7 @@
 //! `persistent`: a ring step repeated with persistent requests: Send_init and Recv_init
 //! once, then Startall and Waitall in a loop.
 
-use super::{Param, Params, Program};
+use super::{Footprint, Param, Params, Program};
 use crate::comm::Comm;
 use serde_json::{json, Value};
 
@@ -28,8 +28,9 @@ pub fn persistent(comm: &Comm, iterations: u64) -> u64 {
 pub(super) const PROGRAM: Program = Program {
     name: "persistent",
     summary: "a ring step in a loop with persistent requests: Send_init, Recv_init, Startall",
-    params: &[Param::count("iterations", "5", "times round the loop")],
+    params: &[Param::count("iterations", "5", "times round the loop").range(0, 100_000)],
     min_ranks: 1,
     default_ranks: 4,
     run: |comm: &Comm, p: &Params| -> Value { json!(persistent(comm, p.number("iterations"))) },
+    memory: |p: &Params, n: usize| Footprint::messages((n as u64).saturating_mul(p.number("iterations"))),
 };

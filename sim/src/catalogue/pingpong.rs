@@ -1,6 +1,6 @@
 //! `pingpong`: ranks 0 and 1 bounce a message; the round trip time is 2(α + nβ).
 
-use super::{Param, Params, Program};
+use super::{Footprint, Param, Params, Program};
 use crate::codec::payload_of_size;
 use crate::comm::Comm;
 use serde_json::{json, Value};
@@ -35,8 +35,15 @@ pub fn pingpong(comm: &Comm, bytes: u64, round_trips: u64) -> u64 {
 pub(super) const PROGRAM: Program = Program {
     name: "pingpong",
     summary: "ranks 0 and 1 bounce a message: latency and bandwidth",
-    params: &[Param::bytes("bytes", "8", "message size"), Param::count("round-trips", "100", "number of round trips")],
+    params: &[
+        Param::bytes("bytes", "8", "message size").range(0, 64 << 30),
+        Param::count("round-trips", "100", "number of round trips").range(0, 100_000),
+    ],
     min_ranks: 2,
     default_ranks: 2,
     run: |comm: &Comm, p: &Params| -> Value { json!(pingpong(comm, p.number("bytes"), p.number("round-trips"))) },
+    memory: |p: &Params, _: usize| {
+        // The message, its encoded copy in flight, the copy decoded and sent back encoded.
+        Footprint::buffers(4, p.number("bytes")) + Footprint::messages(2 * p.number("round-trips"))
+    },
 };

@@ -33,4 +33,5 @@ pub(super) const PROGRAM: Program = Program {
     min_ranks: 1,
     default_ranks: 4,
     run: |comm: &Comm, _: &Params| -> Value { json!(progress(comm, 42)) },
+    memory: super::no_data,
 };

@@ -3,7 +3,7 @@
 //! cycle of receives that no buffering can break. Receiving first on odd ranks only (or
 //! `sendrecv`) fixes it.
 
-use super::{Param, Params, Program};
+use super::{Footprint, Param, Params, Program};
 use crate::codec::payload_of_size;
 use crate::comm::Comm;
 use serde_json::{json, Value};
@@ -21,8 +21,9 @@ pub fn recv_recv(comm: &Comm, bytes: u64) -> usize {
 pub(super) const PROGRAM: Program = Program {
     name: "recv-recv",
     summary: "every rank receives before it sends: a cycle of receives that always deadlocks",
-    params: &[Param::bytes("bytes", "8", "message size")],
+    params: &[Param::bytes("bytes", "8", "message size").range(0, 64 << 30)],
     min_ranks: 2,
     default_ranks: 4,
     run: |comm: &Comm, p: &Params| -> Value { json!(recv_recv(comm, p.number("bytes"))) },
+    memory: |p: &Params, n: usize| Footprint::buffers(n as u64, p.number("bytes")),
 };

@@ -2,7 +2,7 @@
 //! ordered, it hangs once messages pass the eager limit; the fixes order the calls by rank
 //! parity, use sendrecv, or use nonblocking calls.
 
-use super::{Param, Params, Program};
+use super::{Footprint, Param, Params, Program};
 use crate::codec::payload_of_size;
 use crate::comm::Comm;
 use serde_json::{json, Value};
@@ -66,7 +66,7 @@ pub(super) const PROGRAM: Program = Program {
     name: "ring",
     summary: "send right, receive left: hangs above the eager limit unless reordered",
     params: &[
-        Param::bytes("bytes", "8", "message size"),
+        Param::bytes("bytes", "8", "message size").range(0, 64 << 30),
         Param::choice("order", &["naive", "parity", "sendrecv", "nonblocking"], "naive", "call order"),
     ],
     min_ranks: 2,
@@ -74,5 +74,9 @@ pub(super) const PROGRAM: Program = Program {
     run: |comm: &Comm, p: &Params| -> Value {
         let order = RingOrder::from_name(p.word("order")).expect("declared choices are orders");
         json!(ring(comm, p.number("bytes"), order))
+    },
+    memory: |p: &Params, n: usize| {
+        // Each rank's message and its encoded copy in flight (decoded, it replaces the copy).
+        Footprint::buffers(2 * n as u64, p.number("bytes")) + Footprint::messages(n as u64)
     },
 };

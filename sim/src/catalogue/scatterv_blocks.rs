@@ -3,7 +3,7 @@
 //! and gatherv brings the squares back to rank 0: the reference of the exercise on
 //! scatterv with uneven counts.
 
-use super::{Param, Params, Program};
+use super::{Footprint, Param, Params, Program};
 use crate::comm::Comm;
 use serde_json::{json, Value};
 
@@ -29,4 +29,9 @@ pub(super) const PROGRAM: Program = Program {
     min_ranks: 1,
     default_ranks: 4,
     run: |comm: &Comm, p: &Params| -> Value { json!(scatterv_blocks(comm, p.number("items"))) },
+    memory: |p: &Params, n: usize| {
+        // The root's numbers and squares, and each rank's block, encoded and decoded.
+        let items = p.number("items") * 8;
+        Footprint::buffers(3, items) + Footprint::buffers(2 * n as u64, items / n.max(1) as u64)
+    },
 };

@@ -27,4 +27,5 @@ pub(super) const PROGRAM: Program = Program {
     min_ranks: 2,
     default_ranks: 4,
     run: |comm: &Comm, p: &Params| -> Value { json!(skip_collective(comm, p.word("skip") == "last")) },
+    memory: super::no_data,
 };

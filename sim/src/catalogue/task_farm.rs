@@ -3,7 +3,7 @@
 //! as soon as it returns a result (self-scheduling), with `--schedule static` each worker
 //! gets a fixed block of tasks up front, and the slowest block decides the time.
 
-use super::{Param, Params, Program};
+use super::{Footprint, Param, Params, Program};
 use crate::call::ANY_SOURCE;
 use crate::comm::Comm;
 use crate::sched::SplitMix64;
@@ -95,4 +95,5 @@ pub(super) const PROGRAM: Program = Program {
     run: |comm: &Comm, p: &Params| -> Value {
         json!(task_farm(comm, p.number("tasks"), p.word("schedule") == "dynamic"))
     },
+    memory: |p: &Params, n: usize| Footprint::messages(2 * p.number("tasks") + 2 * n as u64),
 };

@@ -40,4 +40,5 @@ pub(super) const PROGRAM: Program = Program {
     min_ranks: 3,
     default_ranks: 3,
     run: |comm: &Comm, p: &Params| -> Value { json!(wildcard_race(comm, p.word("order") == "fixed")) },
+    memory: super::no_data,
 };

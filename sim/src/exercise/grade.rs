@@ -83,7 +83,8 @@ impl Observed {
         program: F,
         spec: &RunSpec,
     ) -> Result<Observed, String> {
-        let (sim, header) = crate::launch::simulate_program(name, declared, program, &spec.args())?;
+        let (sim, header) =
+            crate::launch::simulate_program(name, declared, program, &spec.args()).map_err(|e| e.to_string())?;
         let report = crate::report::json(&sim, &header);
         Observed::from_report(&report, Some(sim.trace))
     }

@@ -430,7 +430,7 @@ impl Exercise {
                 ));
             }
             if let Err(e) = crate::launch::prepare(program, &self.reference_args(spec)) {
-                return fail(e);
+                return fail(e.to_string());
             }
             match &check.expect {
                 Expect::TimeWithin(k) if !(k.is_finite() && *k > 0.0) => {

@@ -65,7 +65,7 @@ pub fn handout(lesson: &Lesson, report: &CheckReport) -> String {
         if !step.suggestions.is_empty() {
             let _ = writeln!(out, "\nTry:");
             for flags in &step.suggestions {
-                let command = step.run.with_flags(flags).map(|r| r.command()).unwrap_or_else(|e| e);
+                let command = step.run.with_flags(flags).map_or_else(|e| e.to_string(), |r| r.command());
                 let _ = writeln!(out, "  mpisim run {command}");
             }
         }

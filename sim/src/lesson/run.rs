@@ -3,7 +3,7 @@
 //! and the run itself with its trace indexed.
 
 use crate::catalogue::{self, Params, Program};
-use crate::launch::{Format, RunOptions, TraceFormat};
+use crate::launch::{self, Format, RunOptions, TraceFormat, UsageError};
 use crate::report::RunHeader;
 use crate::timeline::Timeline;
 use crate::world::Simulation;
@@ -60,12 +60,12 @@ impl Word {
 }
 
 impl TryFrom<RawRun> for RunSpec {
-    type Error = String;
+    type Error = UsageError;
 
-    fn try_from(raw: RawRun) -> Result<RunSpec, String> {
-        let program = catalogue::find(&raw.program).ok_or_else(|| {
-            let names: Vec<&str> = catalogue::programs().iter().map(|p| p.name).collect();
-            format!("unknown program `{}`; the catalogue has {}", raw.program, names.join(", "))
+    fn try_from(raw: RawRun) -> Result<RunSpec, UsageError> {
+        let program = catalogue::find(&raw.program).ok_or_else(|| UsageError::UnknownProgram {
+            given: raw.program.clone(),
+            known: catalogue::programs().iter().map(|p| p.name.to_string()).collect(),
         })?;
         let mut flags = Vec::new();
         if let Some(n) = raw.ranks {
@@ -90,43 +90,39 @@ impl TryFrom<RawRun> for RunSpec {
     }
 }
 
+/// The most ranks of a lesson's run, to stay quick to show.
+const MAX_RANKS: usize = 1024;
+
 impl RunSpec {
     /// The run of `program` with `flags` (those of `mpisim run`, less the ones that do not
-    /// belong in a lesson: output, traces, viewers, exploration, real MPI).
-    pub fn new(program: &'static Program, flags: Vec<String>) -> Result<RunSpec, String> {
-        let (mut opts, rest) = RunOptions::parse(&flags)?;
+    /// belong in a lesson: output, traces, viewers, exploration, real MPI). A lesson's run
+    /// is the same wherever it is read: `MPISIM_SEED` does not apply, only a `--seed`.
+    pub fn new(program: &'static Program, flags: Vec<String>) -> Result<RunSpec, UsageError> {
+        let (opts, rest) = RunOptions::parse_with_env(&flags, None)?;
         let unfit = [
             (opts.format != Format::Text, "--format"),
             (opts.trace.is_some() || opts.trace_format != TraceFormat::Json, "--trace"),
             (opts.tui || opts.mouse, "--tui"),
             (opts.dot.is_some(), "--dot"),
-            (opts.explore.is_some() || flags.iter().any(|f| f == "--replay"), "--explore"),
+            (opts.explore.is_some() || opts.replay.is_some(), "--explore"),
             (opts.real || opts.launcher.is_some() || opts.timeout.is_some(), "--real"),
         ];
         if let Some((_, flag)) = unfit.iter().find(|(bad, _)| *bad) {
-            return Err(format!("{flag} does not belong in a lesson's run; lessons show their runs themselves"));
+            let why = "it does not belong in a lesson's run; lessons show their runs themselves";
+            return Err(UsageError::NotHere { flag: flag.to_string(), why: why.into() });
         }
-        // A lesson's run is the same wherever it is read: the environment's MPISIM_SEED
-        // does not apply, only a `--seed` of the lesson.
-        opts.replay = None;
-        opts.seed = seed_flag(&flags)?;
-        let params = program.params(rest.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
-        if let Some(n) = opts.ranks.filter(|&n| n < program.min_ranks) {
-            return Err(format!(
-                "program `{}` needs at least {} ranks; the run has {n}",
-                program.name, program.min_ranks
-            ));
+        let ranks = opts.ranks.unwrap_or(program.default_ranks);
+        if ranks > MAX_RANKS {
+            let why = format!("a lesson's run has at most {MAX_RANKS} ranks, to stay quick to show");
+            return Err(UsageError::NotHere { flag: "-n".into(), why });
         }
-        const MAX_RANKS: usize = 1024;
-        if opts.ranks.unwrap_or(program.default_ranks) > MAX_RANKS {
-            return Err(format!("a lesson's run has at most {MAX_RANKS} ranks, to stay quick to show"));
-        }
+        let (_, params) = launch::prepare_parsed(program, opts.clone(), &rest)?;
         Ok(RunSpec { program, flags, opts, params })
     }
 
     /// This run with `text`'s flags changed or added (`--bytes 1MiB -n 8`): what a student
     /// types to re-run a step. A flag given again replaces the earlier one.
-    pub fn with_flags(&self, text: &str) -> Result<RunSpec, String> {
+    pub fn with_flags(&self, text: &str) -> Result<RunSpec, UsageError> {
         let added: Vec<String> = text.split_whitespace().map(String::from).collect();
         let mut flags = Vec::new();
         let mut it = self.flags.iter().peekable();
@@ -177,7 +173,8 @@ impl RunSpec {
             RunHeader { program: self.program.name.to_string(), params: self.params.describe(), ..Default::default() };
         let program = self.program;
         let params = &self.params;
-        let sim = self.opts.simulate(program.default_ranks, &mut header, |comm| (program.run)(comm, params));
+        let world = launch::catalogue_world(program, &self.opts, params);
+        let sim = self.opts.simulate_on(world, &mut header, |comm| (program.run)(comm, params));
         let timeline = Timeline::new(&sim.trace);
         StepRun { spec: self.clone(), sim, timeline, header }
     }
@@ -190,13 +187,6 @@ fn mentions(added: &[String], flag: &str) -> bool {
         a == flag || (matches!(a, "-n" | "--ranks" | "-np") && matches!(flag, "-n" | "--ranks" | "-np"))
     };
     flag.starts_with('-') && added.iter().any(|a| same(a))
-}
-
-fn seed_flag(flags: &[String]) -> Result<u64, String> {
-    match flags.iter().position(|f| f == "--seed") {
-        Some(i) => flags.get(i + 1).and_then(|s| s.parse().ok()).ok_or_else(|| "--seed needs a whole number".into()),
-        None => Ok(0),
-    }
 }
 
 /// A step's run: the simulation, its trace indexed, and the header its report prints.
@@ -223,7 +213,7 @@ impl StepRun {
 mod tests {
     use super::*;
 
-    fn ring(flags: &str) -> Result<RunSpec, String> {
+    fn ring(flags: &str) -> Result<RunSpec, UsageError> {
         RunSpec::new(catalogue::find("ring").unwrap(), flags.split_whitespace().map(String::from).collect())
     }
 
@@ -250,7 +240,7 @@ mod tests {
             ("--platform mars", "unknown platform `mars`"),
         ];
         for (flags, want) in cases {
-            let err = spec.with_flags(flags).unwrap_err();
+            let err = spec.with_flags(flags).unwrap_err().to_string();
             assert!(err.contains(want), "{flags}: {err}");
         }
     }

@@ -7,9 +7,76 @@
 //! after `--` go to the launcher untouched (a host file, `--map-by node`, srun's
 //! `--mpi=pmix`, …).
 
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
+
+/// How to get an MPI launcher, for the errors that find none.
+const INSTALL: &str = "install an MPI library (Debian, Ubuntu: apt-get install openmpi-bin libopenmpi-dev), or name \
+                       the launcher with --launcher NAME|PATH (or MPISIM_LAUNCHER)";
+
+/// Why a job could not be started or waited for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LauncherError {
+    /// The launcher named by a path does not exist.
+    Missing {
+        /// The path given.
+        path: String,
+    },
+    /// The launcher named is not on `PATH`.
+    NotOnPath {
+        /// The name given.
+        name: String,
+    },
+    /// No launcher was named, and none of [`LAUNCHERS`] is on `PATH`.
+    NoneFound,
+    /// This program's own binary, which the job runs, cannot be found.
+    OwnBinary {
+        /// The operating system's reason.
+        reason: String,
+    },
+    /// The launcher could not be started.
+    Start {
+        /// The launcher's name.
+        launcher: String,
+        /// The operating system's reason.
+        reason: String,
+    },
+    /// Waiting for the launcher failed.
+    Wait {
+        /// The launcher's name.
+        launcher: String,
+        /// The operating system's reason.
+        reason: String,
+    },
+    /// The launcher was killed by a signal.
+    Killed {
+        /// The launcher's name.
+        launcher: String,
+        /// How it ended.
+        status: String,
+    },
+}
+
+impl fmt::Display for LauncherError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LauncherError::Missing { path } => write!(f, "the MPI launcher {path} does not exist"),
+            LauncherError::NotOnPath { name } => write!(f, "the MPI launcher `{name}` is not on PATH; {INSTALL}"),
+            LauncherError::NoneFound => {
+                write!(f, "no MPI launcher found: none of {} is on PATH; {INSTALL}", LAUNCHERS.join(", "))
+            }
+            LauncherError::OwnBinary { reason } => write!(f, "cannot find this program's own binary: {reason}"),
+            LauncherError::Start { launcher, reason } => write!(f, "cannot start {launcher}: {reason}"),
+            LauncherError::Wait { launcher, reason } => write!(f, "waiting for {launcher}: {reason}"),
+            LauncherError::Killed { launcher, status } => write!(f, "{launcher} was killed by a signal ({status})"),
+        }
+    }
+}
+
+impl std::error::Error for LauncherError {}
 
 /// Launchers `--real` looks for on `PATH`, in this order.
 pub const LAUNCHERS: [&str; 3] = ["mpiexec", "mpirun", "srun"];
@@ -27,24 +94,19 @@ pub fn started_by_launcher() -> Option<&'static str> {
 
 /// The launcher to use: `choice` (from `--launcher`), else `MPISIM_LAUNCHER`, else the first
 /// of [`LAUNCHERS`] on `PATH`. A choice is a name looked up on `PATH`, or a path.
-pub fn find(choice: Option<&str>) -> Result<PathBuf, String> {
+pub fn find(choice: Option<&str>) -> Result<PathBuf, LauncherError> {
     let env = std::env::var("MPISIM_LAUNCHER").ok().filter(|s| !s.is_empty());
-    let install = "install an MPI library (Debian, Ubuntu: apt-get install openmpi-bin libopenmpi-dev), or name \
-                   the launcher with --launcher NAME|PATH (or MPISIM_LAUNCHER)";
     match choice.or(env.as_deref()) {
         Some(name) if name.contains('/') => {
             let path = PathBuf::from(name);
             if path.is_file() {
                 Ok(path)
             } else {
-                Err(format!("the MPI launcher {name} does not exist"))
+                Err(LauncherError::Missing { path: name.to_string() })
             }
         }
-        Some(name) => on_path(name).ok_or_else(|| format!("the MPI launcher `{name}` is not on PATH; {install}")),
-        None => LAUNCHERS
-            .iter()
-            .find_map(|name| on_path(name))
-            .ok_or_else(|| format!("no MPI launcher found: none of {} is on PATH; {install}", LAUNCHERS.join(", "))),
+        Some(name) => on_path(name).ok_or_else(|| LauncherError::NotOnPath { name: name.to_string() }),
+        None => LAUNCHERS.iter().find_map(|name| on_path(name)).ok_or(LauncherError::NoneFound),
     }
 }
 
@@ -93,9 +155,9 @@ pub enum Outcome {
 
 /// The command that runs `job`: the launcher, its arguments, then this binary with the
 /// arguments it was given.
-pub fn command(job: &Job) -> Result<Command, String> {
+pub fn command(job: &Job) -> Result<Command, LauncherError> {
     let launcher = find(job.launcher.as_deref())?;
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find this program's own binary: {e}"))?;
+    let exe = std::env::current_exe().map_err(|e| LauncherError::OwnBinary { reason: e.to_string() })?;
     let mut cmd = Command::new(&launcher);
     cmd.arg("-n").arg(job.ranks.to_string());
     // Open MPI refuses more processes than cores unless told; with no launcher arguments
@@ -109,14 +171,15 @@ pub fn command(job: &Job) -> Result<Command, String> {
 }
 
 /// Runs `job` and waits for it (at most its timeout).
-pub fn relaunch(job: &Job) -> Result<Outcome, String> {
+pub fn relaunch(job: &Job) -> Result<Outcome, LauncherError> {
     let mut cmd = command(job)?;
     let name =
         Path::new(cmd.get_program()).file_name().map_or("the launcher".into(), |n| n.to_string_lossy().into_owned());
-    let mut child = cmd.spawn().map_err(|e| format!("cannot start {name}: {e}"))?;
+    let mut child = cmd.spawn().map_err(|e| LauncherError::Start { launcher: name.clone(), reason: e.to_string() })?;
+    let waiting = |e: std::io::Error| LauncherError::Wait { launcher: name.clone(), reason: e.to_string() };
     let status = match job.timeout {
-        None => child.wait().map_err(|e| format!("waiting for {name}: {e}"))?,
-        Some(timeout) => match wait_for(&mut child, timeout)? {
+        None => child.wait().map_err(waiting)?,
+        Some(timeout) => match wait_for(&mut child, timeout).map_err(waiting)? {
             Some(status) => status,
             None => {
                 stop(&mut child);
@@ -126,17 +189,20 @@ pub fn relaunch(job: &Job) -> Result<Outcome, String> {
     };
     match status.code() {
         Some(code) => Ok(Outcome::Exited(code)),
-        None => Err(format!("{name} was killed by a signal ({status})")),
+        None => Err(LauncherError::Killed { launcher: name, status: status.to_string() }),
     }
 }
 
 /// Waits for `child` at most `timeout`; `None` if it is still running then.
-fn wait_for(child: &mut std::process::Child, timeout: Duration) -> Result<Option<std::process::ExitStatus>, String> {
+fn wait_for(
+    child: &mut std::process::Child,
+    timeout: Duration,
+) -> Result<Option<std::process::ExitStatus>, std::io::Error> {
     // The launching process measures wall time by design: it is no part of a simulation.
     #[allow(clippy::disallowed_methods)]
     let deadline = std::time::Instant::now() + timeout;
     loop {
-        if let Some(status) = child.try_wait().map_err(|e| format!("waiting for the launcher: {e}"))? {
+        if let Some(status) = child.try_wait()? {
             return Ok(Some(status));
         }
         #[allow(clippy::disallowed_methods)]
@@ -170,10 +236,12 @@ mod tests {
     #[test]
     fn a_missing_launcher_is_explained() {
         let err = find(Some("no-such-launcher-anywhere")).unwrap_err();
-        assert!(err.contains("`no-such-launcher-anywhere` is not on PATH"), "{err}");
-        assert!(err.contains("apt-get install openmpi-bin"), "{err}");
+        assert_eq!(err, LauncherError::NotOnPath { name: "no-such-launcher-anywhere".into() });
+        let text = err.to_string();
+        assert!(text.contains("`no-such-launcher-anywhere` is not on PATH"), "{text}");
+        assert!(text.contains("apt-get install openmpi-bin"), "{text}");
         let err = find(Some("/no/such/mpiexec")).unwrap_err();
-        assert!(err.contains("does not exist"), "{err}");
+        assert_eq!(err.to_string(), "the MPI launcher /no/such/mpiexec does not exist");
     }
 
     #[test]

@@ -107,19 +107,10 @@ pub(crate) struct Tasks<R> {
 }
 
 impl<R> Tasks<R> {
-    /// Room for `n` tasks of `stack_size` bytes; fails with advice when the kernel's
-    /// memory-map limit cannot hold them.
+    /// Room for `n` tasks of `stack_size` bytes. Whether the machine can hold them (memory,
+    /// the kernel's memory maps) was checked before, by `memory::check`.
     pub fn new(n: usize, stack_size: usize) -> Result<Tasks<R>, String> {
         install_panic_hook();
-        let pooled = POOL.with(|p| {
-            let p = p.borrow();
-            if p.0 == stack_size {
-                p.1.len()
-            } else {
-                0
-            }
-        });
-        check_map_count(n.saturating_sub(pooled))?;
         let (mut tasks, mut slots) = (Vec::new(), Vec::new());
         let table = tasks.try_reserve_exact(n).and_then(|_| slots.try_reserve_exact(n));
         table.map_err(|_| format!("cannot allocate the table of {n} ranks"))?;
@@ -262,45 +253,15 @@ fn give_stack(size: usize, stack: DefaultStack) {
     });
 }
 
-/// Memory maps each rank's stack costs: the stack and its guard page.
-pub const MAPS_PER_RANK: usize = 2;
-
-/// Fails with advice when `new_stacks` more stacks would exceed `vm.max_map_count`.
-fn check_map_count(new_stacks: usize) -> Result<(), String> {
-    // Small worlds cannot come near the limit; skip reading /proc for them.
-    if new_stacks * MAPS_PER_RANK < 4096 {
-        return Ok(());
-    }
-    let Some(limit) =
-        std::fs::read_to_string("/proc/sys/vm/max_map_count").ok().and_then(|s| s.trim().parse::<usize>().ok())
-    else {
-        return Ok(());
-    };
-    let used = std::fs::read_to_string("/proc/self/maps").map_or(0, |s| s.lines().count());
-    let margin = 512;
-    let needed = used + new_stacks * MAPS_PER_RANK + margin;
-    if needed <= limit {
-        return Ok(());
-    }
-    let fits = limit.saturating_sub(used + margin) / MAPS_PER_RANK;
-    let raise = (needed + needed / 4).next_multiple_of(1024);
-    Err(format!(
-        "{new_stacks} ranks need {} memory maps (two per rank's stack) but the kernel allows {limit} \
-         (vm.max_map_count) and this process already has {used}.\n\
-         Raise the limit as root: sysctl -w vm.max_map_count={raise}\n\
-         or run at most {fits} ranks.",
-        new_stacks * MAPS_PER_RANK
-    ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn too_many_ranks_is_explained() {
-        let err = check_map_count(10_000_000).unwrap_err();
-        assert!(err.contains("sysctl -w vm.max_map_count="), "{err}");
-        assert!(err.contains("or run at most"), "{err}");
-    }
+/// Stacks of `stack_size` bytes in this thread's pool: a world of that stack size reuses
+/// them instead of mapping new ones.
+pub(crate) fn pooled_stacks(stack_size: usize) -> usize {
+    POOL.with(|p| {
+        let p = p.borrow();
+        if p.0 == stack_size {
+            p.1.len()
+        } else {
+            0
+        }
+    })
 }
