@@ -69,6 +69,14 @@ pub enum Flag {
     Seed,
     /// `--stack-size`.
     StackSize,
+    /// `--time-limit`.
+    TimeLimit,
+    /// `--step-limit`.
+    StepLimit,
+    /// `--trace-limit`.
+    TraceLimit,
+    /// `--wall-limit`.
+    WallLimit,
     /// `--format`.
     Format,
     /// `--trace`.
@@ -161,6 +169,25 @@ pub const FLAGS: &[FlagSpec] = &[
         &["--stack-size"],
         Some("BYTES"),
         "each rank's stack (default 256KiB); raise it for deep recursion",
+    ),
+    FlagSpec::new(
+        F::TimeLimit,
+        &["--time-limit"],
+        Some("DURATION"),
+        "stop the run at this virtual time (default 1h; 10s, 500ms, 20us work)",
+    ),
+    FlagSpec::new(F::StepLimit, &["--step-limit"], Some("N"), "stop the run after N engine steps (default 4294967296)"),
+    FlagSpec::new(
+        F::TraceLimit,
+        &["--trace-limit"],
+        Some("EVENTS"),
+        "keep at most this many events in the trace (default 8000000)",
+    ),
+    FlagSpec::new(
+        F::WallLimit,
+        &["--wall-limit"],
+        Some("SECONDS"),
+        "stop a rank that runs its own code this long between calls (default 60; 0: never)",
     ),
     FlagSpec::new(F::Format, &["--format"], Some("text|json"), "output format (default text)"),
     FlagSpec::new(F::Trace, &["--trace"], Some("FILE"), "save the trace (mpisim JSON; `mpisim view FILE` opens it)"),
@@ -502,6 +529,38 @@ pub struct RunOptions {
     pub timeout: Option<Duration>,
     /// `--stack-size BYTES`: each rank's stack (default [`crate::DEFAULT_STACK_SIZE`]).
     pub stack_size: Option<usize>,
+    /// `--time-limit DURATION`: the run's virtual-time limit (default an hour).
+    pub time_limit: Option<crate::Time>,
+    /// `--step-limit N`: the run's limit of engine steps.
+    pub step_limit: Option<u64>,
+    /// `--trace-limit EVENTS`: the trace keeps at most this many events.
+    pub trace_limit: Option<usize>,
+    /// `--wall-limit SECONDS`: the longest a rank may run its own code between two calls
+    /// before the run is stopped (default [`DEFAULT_WALL_LIMIT`]; `0` turns it off).
+    pub wall_limit: Option<Duration>,
+}
+
+/// How long a rank may run its own code between two calls before a run is stopped.
+pub const DEFAULT_WALL_LIMIT: Duration = Duration::from_secs(60);
+
+/// A virtual duration: `10s`, `500ms`, `20us` (or `µs`), `7ns`, `2m`, `1h`; a bare number is
+/// seconds.
+pub fn parse_duration(text: &str) -> Option<crate::Time> {
+    let text = text.trim();
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number.parse().ok().filter(|v: &f64| v.is_finite() && *v >= 0.0)?;
+    let ns_per = match unit.trim() {
+        "" | "s" => 1e9,
+        "ms" => 1e6,
+        "us" | "µs" => 1e3,
+        "ns" => 1.0,
+        "m" | "min" => 60e9,
+        "h" => 3600e9,
+        _ => return None,
+    };
+    let ns = value * ns_per;
+    (ns <= u64::MAX as f64).then(|| crate::Time(ns.round() as u64))
 }
 
 impl Default for RunOptions {
@@ -526,6 +585,10 @@ impl Default for RunOptions {
             tui: false,
             mouse: false,
             stack_size: None,
+            time_limit: None,
+            step_limit: None,
+            trace_limit: None,
+            wall_limit: Some(DEFAULT_WALL_LIMIT),
         }
     }
 }
@@ -656,6 +719,24 @@ impl RunOptions {
                     .filter(|&b| (16 * 1024..=1 << 30).contains(&b))
                     .ok_or_else(|| bad("a stack size from 16KiB to 1GiB"))?;
                 self.stack_size = Some(bytes);
+            }
+            F::TimeLimit => {
+                let limit = parse_duration(&value).ok_or_else(|| bad("a virtual time (try 10s, 500ms, 20us, 1h)"))?;
+                self.time_limit = Some(limit);
+            }
+            F::StepLimit => {
+                let n =
+                    value.parse().ok().filter(|&n: &u64| n > 0).ok_or_else(|| bad("a number of steps (1 or more)"))?;
+                self.step_limit = Some(n);
+            }
+            F::TraceLimit => self.trace_limit = Some(value.parse().map_err(|_| bad("a number of events"))?),
+            F::WallLimit => {
+                let secs: f64 = value
+                    .parse()
+                    .ok()
+                    .filter(|s: &f64| s.is_finite() && *s >= 0.0 && *s < 1e9)
+                    .ok_or_else(|| bad("a number of seconds (0 turns it off)"))?;
+                self.wall_limit = (secs > 0.0).then(|| Duration::from_secs_f64(secs));
             }
             F::Seed => self.seed = value.parse().map_err(|_| bad("a whole number"))?,
             F::Format => {

@@ -7,7 +7,9 @@ mod flags;
 mod outputs;
 
 pub use crate::catalogue::{Param, ParamArg, ParamError, ParamKind, Params};
-pub use flags::{run_flags, Flag, FlagSpec, Format, RunOptions, TraceFormat, UsageError, FLAGS};
+pub use flags::{
+    parse_duration, run_flags, Flag, FlagSpec, Format, RunOptions, TraceFormat, UsageError, DEFAULT_WALL_LIMIT, FLAGS,
+};
 pub use outputs::{Output, OutputError, Outputs};
 
 use crate::catalogue::Program;
@@ -36,6 +38,9 @@ impl RunOptions {
             .algorithms(self.algorithms.clone())
             .schedule(self.replay.unwrap_or_default())
             .stack_size(self.stack_size.unwrap_or(crate::DEFAULT_STACK_SIZE))
+            .time_limit(self.time_limit.unwrap_or(crate::DEFAULT_TIME_LIMIT))
+            .step_limit(self.step_limit.unwrap_or(crate::DEFAULT_STEP_LIMIT))
+            .trace_limit(self.trace_limit.unwrap_or(crate::DEFAULT_TRACE_LIMIT))
             .check_buffering(true)
     }
 
@@ -52,6 +57,19 @@ impl RunOptions {
     /// Simulates `program` on `world` as the options ask: one run, or with `--explore N`
     /// up to N schedules until one fails (that run is returned, and `header` says which).
     pub fn simulate_on<R, F: Fn(&Comm) -> R>(&self, world: World, header: &mut RunHeader, program: F) -> Simulation<R> {
+        let format = self.format;
+        let _watchdog = self.wall_limit.map(|limit| {
+            crate::watchdog::Watchdog::start(limit, move |stuck| {
+                match format {
+                    Format::Text => eprintln!("error: {stuck}"),
+                    Format::Json => {
+                        let json = serde_json::json!({"outcome": "error", "error": {"kind": "wall_limit", "message": stuck.to_string(), "rank": stuck.rank}});
+                        emit(&format!("{json}\n"));
+                    }
+                }
+                std::process::exit(report::EXIT_PROGRAM_ERROR)
+            })
+        });
         header.schedule = self.replay.unwrap_or_default();
         let Some(runs) = self.explore.filter(|_| self.replay.is_none()) else {
             return world.simulate(program);
