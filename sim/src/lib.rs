@@ -34,6 +34,7 @@ pub mod deadlock;
 mod engine;
 mod error;
 pub mod exercise;
+pub mod input;
 pub mod launch;
 pub mod lesson;
 mod matching;

@@ -193,7 +193,7 @@ impl Platform {
 
     /// Reads a RON platform file. Missing fields take the default platform's values.
     pub fn load(path: &Path) -> Result<Platform, PlatformError> {
-        let text = std::fs::read_to_string(path)
+        let text = crate::input::read_capped(path, crate::input::PLATFORM_CAP)
             .map_err(|e| PlatformError::Io { path: path.display().to_string(), reason: e.to_string() })?;
         Platform::from_ron(&text, &path.display().to_string())
     }

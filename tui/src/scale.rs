@@ -11,7 +11,7 @@ use crate::theme::Theme;
 use crate::view::speedup::{fit_line, number, Curves, Speedup};
 use clap::{CommandFactory, Parser, ValueEnum};
 use mpisim::catalogue::{self, ParamKind, Params, Program};
-use mpisim::launch::RunOptions;
+use mpisim::launch::{self, RunOptions};
 use mpisim::report::{EXIT_COMPLETED, EXIT_USAGE};
 use mpisim::speedup::{self, Analysis, Failure, Point, Real, Row, Scaling};
 use mpisim::Time;
@@ -96,18 +96,21 @@ pub fn run(args: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
             let _ = out.write_all(text.as_bytes());
             return EXIT_COMPLETED;
         }
-        Err(Parsed::Usage(e)) => {
-            let _ = writeln!(err, "error: {e}\n(`mpisim scale --help` lists its flags; `mpisim list` the programs)");
-            return EXIT_USAGE;
-        }
+        Err(Parsed::Usage(e)) => return usage_error(&e, args, out, err),
+    };
+    // The plot's file is opened before the sweep: a path that cannot be written is a
+    // moment's usage error, not a message after every size has run.
+    let mut svg_file = match sweep.flags.svg.as_deref().map(|path| launch::Output::open("--svg", path)).transpose() {
+        Ok(file) => file,
+        Err(e) => return usage_error(&e.to_string(), args, out, err),
     };
     let points = measure(&sweep);
     let scaling = if sweep.flags.weak.is_some() { Scaling::Weak } else { Scaling::Strong };
     let study = speedup::analyse(&points, scaling);
     let mut code = study.exit_code();
-    if let Some(path) = &sweep.flags.svg {
-        if let Err(e) = std::fs::write(path, svg(&sweep, &study)) {
-            let _ = writeln!(err, "error: cannot write the plot to {}: {e}", path.display());
+    if let Some(file) = &mut svg_file {
+        if let Err(e) = file.write(&svg(&sweep, &study)) {
+            let _ = writeln!(err, "error: {e}");
             code = code.max(EXIT_USAGE);
         }
     }
@@ -132,6 +135,17 @@ pub fn run(args: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
     };
     let _ = out.write_all(report.as_bytes()).and_then(|_| out.flush());
     code
+}
+
+/// Prints a usage error as `args` ask: JSON on `out` under `--format json`, else a line on
+/// `err`; returns the exit code of a usage error.
+fn usage_error(message: &str, args: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    if launch::Format::requested(args) == launch::Format::Json {
+        let _ = writeln!(out, "{}", launch::usage_json(message, Value::Null));
+    } else {
+        let _ = writeln!(err, "error: {message}\n(`mpisim scale --help` lists its flags; `mpisim list` the programs)");
+    }
+    EXIT_USAGE
 }
 
 enum Parsed {

@@ -90,7 +90,7 @@ impl Param {
     /// A number as this parameter's kind reads it: `64 KiB` for bytes, `12` for a count.
     fn number_text(&self, n: u64) -> String {
         match self.kind {
-            ParamKind::Bytes => bytes_text(n),
+            ParamKind::Bytes => crate::words::bytes(n),
             _ => n.to_string(),
         }
     }
@@ -125,15 +125,6 @@ impl Param {
             String::new()
         };
         format!("{} (default {}{range})", self.help, self.default)
-    }
-}
-
-/// A byte count in the largest binary unit that divides it: `8 B`, `64 KiB`, `1 GiB`.
-fn bytes_text(n: u64) -> String {
-    const UNITS: [(u64, &str); 4] = [(1 << 40, "TiB"), (1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
-    match UNITS.iter().find(|(scale, _)| n > 0 && n % scale == 0) {
-        Some((scale, unit)) => format!("{} {unit}", n / scale),
-        None => format!("{n} B"),
     }
 }
 

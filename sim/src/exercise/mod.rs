@@ -301,14 +301,14 @@ impl Exercise {
     /// Reads an exercise file and the starter beside it.
     pub fn load(path: &Path) -> Result<Exercise, ExerciseError> {
         let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ExerciseError {
+        let text = crate::input::read_capped(path, crate::input::LESSON_CAP).map_err(|e| ExerciseError {
             origin: origin.clone(),
             position: None,
             message: format!("cannot read the exercise file: {e}"),
         })?;
         let dir = path.parent().unwrap_or(Path::new("."));
         Exercise::parse(&text, &origin, |file| {
-            std::fs::read_to_string(dir.join(file))
+            crate::input::read_capped(&dir.join(file), crate::input::SOURCE_CAP)
                 .map_err(|e| format!("cannot read the starter program {}: {e}", dir.join(file).display()))
         })
     }

@@ -482,9 +482,14 @@ impl UsageError {
     /// The usage error as the JSON object a run prints under `--format json`: the outcome
     /// `usage_error`, the sentence, and the fields.
     pub fn to_json(&self) -> serde_json::Value {
-        let detail = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
-        serde_json::json!({ "outcome": "usage_error", "error": { "message": self.to_string(), "detail": detail } })
+        usage_json(&self.to_string(), serde_json::to_value(self).unwrap_or(serde_json::Value::Null))
     }
+}
+
+/// The JSON object of a usage error: the outcome `usage_error`, the sentence, and the
+/// fields (`null` for a command's own usage errors that have none).
+pub fn usage_json(message: &str, detail: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({ "outcome": "usage_error", "error": { "message": message, "detail": detail } })
 }
 
 /// The flags of a simulated run.

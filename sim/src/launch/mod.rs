@@ -8,7 +8,8 @@ mod outputs;
 
 pub use crate::catalogue::{Param, ParamArg, ParamError, ParamKind, Params};
 pub use flags::{
-    parse_duration, run_flags, Flag, FlagSpec, Format, RunOptions, TraceFormat, UsageError, DEFAULT_WALL_LIMIT, FLAGS,
+    parse_duration, run_flags, usage_json, Flag, FlagSpec, Format, RunOptions, TraceFormat, UsageError,
+    DEFAULT_WALL_LIMIT, FLAGS,
 };
 pub use outputs::{Output, OutputError, Outputs};
 

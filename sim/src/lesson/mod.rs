@@ -407,7 +407,7 @@ impl Lesson {
     /// Reads a lesson file.
     pub fn load(path: &std::path::Path) -> Result<Lesson, LessonError> {
         let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| LessonError {
+        let text = crate::input::read_capped(path, crate::input::LESSON_CAP).map_err(|e| LessonError {
             origin: origin.clone(),
             position: None,
             message: format!("cannot read: {e}"),
