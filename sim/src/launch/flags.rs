@@ -359,8 +359,11 @@ pub enum UsageError {
         expected: String,
     },
     /// `--platform` names no preset and no readable, valid file.
-    #[serde(serialize_with = "as_text")]
-    Platform(PlatformError),
+    Platform {
+        /// Why.
+        #[serde(serialize_with = "as_text")]
+        error: PlatformError,
+    },
     /// `--algorithm COLL=NAME` is refused.
     Algorithm {
         /// What was given.
@@ -437,7 +440,7 @@ impl fmt::Display for UsageError {
             UsageError::UnknownFlag { flag } => write!(f, "unknown flag `{flag}`"),
             UsageError::Unexpected { arg } => write!(f, "unexpected argument `{arg}`"),
             UsageError::Env { var, given, expected } => write!(f, "{var}=`{given}` is not {expected}"),
-            UsageError::Platform(e) => write!(f, "{e}"),
+            UsageError::Platform { error } => write!(f, "{error}"),
             UsageError::Algorithm { error, .. } => write!(f, "--algorithm: {error}"),
             UsageError::Replay { error, .. } => write!(f, "--replay: {error}"),
             UsageError::Param(e) => write!(f, "{e}"),
@@ -462,7 +465,7 @@ impl fmt::Display for UsageError {
 impl std::error::Error for UsageError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            UsageError::Platform(e) => Some(e),
+            UsageError::Platform { error } => Some(error),
             UsageError::Algorithm { error, .. } => Some(error),
             UsageError::Replay { error, .. } => Some(error),
             UsageError::Param(e) => Some(e),
@@ -711,7 +714,7 @@ impl RunOptions {
                 }
                 self.ranks = Some(n);
             }
-            F::Platform => self.platform = Platform::resolve(&value).map_err(UsageError::Platform)?,
+            F::Platform => self.platform = Platform::resolve(&value).map_err(|error| UsageError::Platform { error })?,
             F::EagerLimit => {
                 let limit =
                     crate::catalogue::parse_bytes(&value).ok_or_else(|| bad("a byte count (try 0, 4096, 64KiB)"))?;
