@@ -174,6 +174,44 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_number_declares_its_range() {
+        for p in programs() {
+            for param in p.params.iter().filter(|q| matches!(q.kind, ParamKind::Count | ParamKind::Bytes)) {
+                assert!(param.max < u64::MAX, "{} --{} declares no largest value", p.name, param.name);
+            }
+        }
+    }
+
+    /// Every value a declaration accepts runs without a rank panic: each number at its
+    /// smallest, and at its largest with the program's other numbers at their smallest (a
+    /// run that would not fit on this machine is refused before it starts, which is fine).
+    #[test]
+    fn every_accepted_value_runs_without_a_rank_panic() {
+        for p in programs() {
+            let numbers: Vec<&Param> = p.params.iter().filter(|q| q.is_number() && q.kind != ParamKind::Rank).collect();
+            let mut runs: Vec<Vec<String>> = Vec::new();
+            for q in &numbers {
+                runs.push(vec![format!("--{}={}", q.name, q.min)]);
+                let mut at_max = vec![format!("--{}={}", q.name, q.max)];
+                at_max.extend(numbers.iter().filter(|o| o.name != q.name).map(|o| format!("--{}={}", o.name, o.min)));
+                runs.push(at_max);
+            }
+            for q in p.params.iter().filter(|q| q.kind == ParamKind::Rank) {
+                runs.push(vec![format!("--{}={}", q.name, p.default_ranks - 1)]);
+            }
+            for args in runs {
+                let (sim, _) = crate::launch::simulate_catalogue(p, &args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+                assert!(
+                    !matches!(sim.outcome, Err(crate::SimError::RankFailed(_))),
+                    "{} {args:?}: {}",
+                    p.name,
+                    sim.outcome.unwrap_err()
+                );
+            }
+        }
+    }
+
+    #[test]
     fn bytes_parse_with_units() {
         assert_eq!(parse_bytes("4096"), Some(4096));
         assert_eq!(parse_bytes("64KiB"), Some(65_536));

@@ -509,7 +509,7 @@ mod tests {
         check("--rounds many", "error: prog --rounds: `many` is not a whole number");
         check("--colour red", "error: program `prog` has no parameter --colour; it takes --bytes, --rounds, --order");
         check("--order sideways", "error: prog --order: `sideways` is not one of naive, parity");
-        check("--tui", &format!("error: {NO_VIEWER}"));
+        check("--tui", &format!("error: {}", UsageError::NoViewer));
         check("-n 4 --help", "help");
     }
 
