@@ -25,6 +25,10 @@ pub const RANK_RESIDENT: u64 = 16 * 1024;
 /// around them), measured at about 810 bytes for a ping-pong.
 pub const TRACE_BYTES_PER_MESSAGE: u64 = 1024;
 
+/// An event of the trace at most, for the cap the trace's limit of events puts on it
+/// (`World::trace_limit`).
+pub const TRACE_BYTES_PER_EVENT: u64 = 128;
+
 /// Allocations this large or larger are maps of their own (glibc's default
 /// `M_MMAP_THRESHOLD`), so each costs one of the kernel's memory maps while it lives.
 pub const LARGE_BUFFER: u64 = 128 * 1024;
@@ -126,8 +130,8 @@ pub(crate) struct Plan<'a> {
     pub stack_size: usize,
     /// Stacks already mapped by earlier runs of this thread, which the world reuses.
     pub pooled_stacks: usize,
-    /// Whether the trace is recorded.
-    pub trace: bool,
+    /// The trace's limit of events, if it is recorded.
+    pub trace: Option<usize>,
     /// The program's data.
     pub demand: &'a Demand,
 }
@@ -148,7 +152,10 @@ struct Needs {
 impl Plan<'_> {
     fn needs(&self, ranks: usize) -> Needs {
         let data = self.demand.at(ranks);
-        let trace = if self.trace { data.messages.saturating_mul(TRACE_BYTES_PER_MESSAGE) } else { 0 };
+        let trace = self.trace.map_or(0, |limit| {
+            let cap = (limit as u64).saturating_mul(TRACE_BYTES_PER_EVENT);
+            data.messages.saturating_mul(TRACE_BYTES_PER_MESSAGE).min(cap)
+        });
         let data_bytes = data.bytes.saturating_add(trace);
         let resident = (ranks as u64).saturating_mul(RANK_RESIDENT).saturating_add(data_bytes);
         let new_stacks = ranks.saturating_sub(self.pooled_stacks) as u64;
@@ -424,7 +431,7 @@ mod tests {
     const GIB: u64 = 1 << 30;
 
     fn plan(ranks: usize, demand: &Demand) -> Plan<'_> {
-        Plan { ranks, stack_size: 256 * 1024, pooled_stacks: 0, trace: true, demand }
+        Plan { ranks, stack_size: 256 * 1024, pooled_stacks: 0, trace: Some(crate::DEFAULT_TRACE_LIMIT), demand }
     }
 
     /// A machine with `memory` bytes available, no `ulimit -v`, the default map limit.
@@ -479,6 +486,16 @@ mod tests {
         let err = check_on(&plan(4000, &demand), &limited).unwrap_err();
         assert!(err.to_string().contains("the limit (ulimit -v) leaves 924 MiB of its 1 GiB"), "{err}");
         assert_eq!(err.fits_ranks, 3639); // 924 MiB / 260 KiB
+    }
+
+    #[test]
+    fn the_trace_costs_no_more_than_its_limit_of_events() {
+        // A billion messages: their trace would be a TiB, but it keeps at most its limit.
+        let demand = Demand::new(|_| Footprint::messages(1 << 30), Vec::new());
+        let capped = Plan { trace: Some(1000), ..plan(4, &demand) };
+        assert_eq!(capped.needs(4).data, 1000 * TRACE_BYTES_PER_EVENT);
+        assert_eq!(Plan { trace: None, ..plan(4, &demand) }.needs(4).data, 0);
+        assert_eq!(check_on(&capped, &machine(GIB)), Ok(()));
     }
 
     #[test]

@@ -394,7 +394,7 @@ impl World {
             ranks: self.ranks,
             stack_size: self.stack_size,
             pooled_stacks: crate::task::pooled_stacks(self.stack_size),
-            trace: self.record_trace,
+            trace: self.record_trace.then_some(self.trace_limit),
             demand: &self.demand,
         })
     }
