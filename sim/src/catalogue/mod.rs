@@ -22,6 +22,7 @@ mod pingpong;
 mod recv_recv;
 mod reduce_ops;
 mod ring;
+mod ring_allreduce;
 mod scatterv;
 mod skip_collective;
 mod wildcard_race;
@@ -205,6 +206,7 @@ pub fn programs() -> &'static [Program] {
         coll_order::PROGRAM,
         skip_collective::PROGRAM,
         wildcard_race::PROGRAM,
+        ring_allreduce::PROGRAM,
     ]
 }
 
@@ -228,6 +230,7 @@ pub use pingpong::pingpong;
 pub use recv_recv::recv_recv;
 pub use reduce_ops::reduce_ops;
 pub use ring::ring;
+pub use ring_allreduce::{ring_allreduce, RingAllreduce};
 pub use scatterv::scatterv;
 pub use skip_collective::skip_collective;
 pub use wildcard_race::wildcard_race;
