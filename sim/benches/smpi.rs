@@ -302,6 +302,8 @@ impl UserRun {
 /// One contestant's run: what the child process cost and what it simulated.
 struct Run {
     wall: Duration,
+    /// User and system CPU time: on a machine shared with other jobs, steadier than the wall.
+    cpu: Duration,
     max_rss_kib: u64,
     simulated: Result<Simulated, String>,
 }
@@ -388,10 +390,11 @@ fn print_run(k: usize, c: Contestant, run: &Run) {
         Err(e) => format!("FAILED: {e}"),
     };
     println!(
-        "  run {} {:<22} {:>9.3} s wall  {:>9.1} MiB peak  {sim}",
+        "  run {} {:<22} {:>9.3} s wall {:>9.3} s CPU {:>9.1} MiB peak  {sim}",
         k + 1,
         c.label(),
         run.wall.as_secs_f64(),
+        run.cpu.as_secs_f64(),
         run.max_rss_kib as f64 / 1024.0
     );
 }
@@ -400,6 +403,7 @@ fn summary(n: usize, contestants: &[Contestant], runs: &[(Contestant, Run)]) {
     struct Row {
         c: Contestant,
         wall: f64,
+        cpu: f64,
         rss_mib: f64,
         sim: Option<Simulated>,
     }
@@ -409,23 +413,31 @@ fn summary(n: usize, contestants: &[Contestant], runs: &[(Contestant, Run)]) {
             let mine: Vec<&Run> = runs.iter().filter(|(d, _)| *d == c).map(|(_, r)| r).collect();
             let ok: Vec<&Run> = mine.iter().copied().filter(|r| r.simulated.is_ok()).collect();
             let wall = parse::median(&ok.iter().map(|r| r.wall.as_secs_f64()).collect::<Vec<_>>())?;
+            let cpu = parse::median(&ok.iter().map(|r| r.cpu.as_secs_f64()).collect::<Vec<_>>())?;
             let rss = parse::median(&ok.iter().map(|r| r.max_rss_kib as f64 / 1024.0).collect::<Vec<_>>())?;
             let sim = ok.first().and_then(|r| r.simulated.clone().ok());
-            Some(Row { c, wall, rss_mib: rss, sim })
+            Some(Row { c, wall, cpu, rss_mib: rss, sim })
         })
         .collect();
-    println!("  summary at {n} ranks (medians of the runs that completed):");
+    println!("  summary at {n} ranks (medians of the runs that completed; × faster: by wall, and by CPU time):");
     let smpi = rows.iter().find(|r| r.c == Contestant::Smpi);
     for r in &rows {
         let msgs = rows.iter().find_map(|r| r.sim.map(|s| s.messages).filter(|&m| m > 0));
         let rate = msgs.map_or(String::new(), |m| format!("  {:>6.3} M msg/s", m as f64 / r.wall / 1e6));
         let versus = match smpi {
             Some(s) if r.c != Contestant::Smpi => {
-                format!("  {:>6.1}× faster than SMPI, {:>5.2}× its memory", s.wall / r.wall, r.rss_mib / s.rss_mib)
+                let (wall, cpu, memory) = (s.wall / r.wall, s.cpu / r.cpu, r.rss_mib / s.rss_mib);
+                format!("  {wall:>6.1}× faster than SMPI ({cpu:.1}× by CPU time), {memory:>5.2}× its memory")
             }
             _ => String::new(),
         };
-        println!("    {:<22} {:>9.3} s  {:>9.1} MiB{rate}{versus}", r.c.label(), r.wall, r.rss_mib);
+        println!(
+            "    {:<22} {:>9.3} s wall {:>9.3} s CPU {:>9.1} MiB{rate}{versus}",
+            r.c.label(),
+            r.wall,
+            r.cpu,
+            r.rss_mib
+        );
     }
     let sims: Vec<(Contestant, Simulated)> = rows.iter().filter_map(|r| Some((r.c, r.sim?))).collect();
     if let Some((_, base)) = sims.iter().find(|(c, _)| *c == Contestant::Smpi) {
@@ -483,7 +495,8 @@ fn measure(mut cmd: Command, figures: impl Fn(&str, &str) -> Result<Simulated, S
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
-            return Run { wall: Duration::ZERO, max_rss_kib: 0, simulated: Err(format!("cannot start {cmd:?}: {e}")) }
+            let simulated = Err(format!("cannot start {cmd:?}: {e}"));
+            return Run { wall: Duration::ZERO, cpu: Duration::ZERO, max_rss_kib: 0, simulated };
         }
     };
     // Read both pipes while the child runs, so that neither fills up and blocks it.
@@ -498,7 +511,7 @@ fn measure(mut cmd: Command, figures: impl Fn(&str, &str) -> Result<Simulated, S
     };
     let out = reader(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
     let err = reader(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
-    let (status, max_rss_kib) = wait4(child.id());
+    let (status, Usage { cpu, max_rss_kib }) = wait4(child.id());
     let wall = start.elapsed();
     let (stdout, stderr) = (out.join().unwrap_or_default(), err.join().unwrap_or_default());
     let simulated = match status {
@@ -506,20 +519,35 @@ fn measure(mut cmd: Command, figures: impl Fn(&str, &str) -> Result<Simulated, S
         Ok(code) => Err(format!("exited with {code}: {}", tail(&format!("{stdout}\n{stderr}")))),
         Err(e) => Err(e),
     };
-    Run { wall, max_rss_kib, simulated }
+    Run { wall, cpu, max_rss_kib, simulated }
 }
 
-/// Waits for a child: its exit code (or why it has none) and its `ru_maxrss` in KiB.
-fn wait4(pid: u32) -> (Result<i32, String>, u64) {
+/// What `wait4` says a child used.
+struct Usage {
+    cpu: Duration,
+    max_rss_kib: u64,
+}
+
+/// Waits for a child: its exit code (or why it has none), its CPU time and its
+/// `ru_maxrss` in KiB.
+fn wait4(pid: u32) -> (Result<i32, String>, Usage) {
     let mut status: libc::c_int = 0;
     // SAFETY: an all-zero rusage is a valid value of the plain C struct.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: `pid` is our own child, not waited for yet; both pointers are valid for writes.
     let got = unsafe { libc::wait4(pid as libc::pid_t, &mut status, 0, &mut usage) };
     if got < 0 {
-        return (Err(format!("wait4 failed: {}", std::io::Error::last_os_error())), 0);
+        let usage = Usage { cpu: Duration::ZERO, max_rss_kib: 0 };
+        return (Err(format!("wait4 failed: {}", std::io::Error::last_os_error())), usage);
     }
-    let rss = u64::try_from(usage.ru_maxrss).unwrap_or(0);
+    let time = |t: libc::timeval| {
+        Duration::from_secs(u64::try_from(t.tv_sec).unwrap_or(0))
+            + Duration::from_micros(u64::try_from(t.tv_usec).unwrap_or(0))
+    };
+    let used = Usage {
+        cpu: time(usage.ru_utime) + time(usage.ru_stime),
+        max_rss_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
+    };
     let code = if libc::WIFEXITED(status) {
         Ok(libc::WEXITSTATUS(status))
     } else if libc::WIFSIGNALED(status) {
@@ -527,7 +555,7 @@ fn wait4(pid: u32) -> (Result<i32, String>, u64) {
     } else {
         Err(format!("ended with status {status:#x}"))
     };
-    (code, rss)
+    (code, used)
 }
 
 /// In a child: `launch` runs `mpisim run`'s code path on the arguments; otherwise a bare
