@@ -34,8 +34,9 @@ fn warning_key(w: &Warning) -> String {
         Warning::BufferingHazard { deadlock, .. } => {
             format!("hazard {}", deadlock.cycle.iter().map(|r| r.to_string()).collect::<Vec<_>>().join(" "))
         }
-        Warning::Unreceived { rank, source, tag, .. } => format!("unreceived {source}>{rank} tag {tag}"),
+        Warning::Unreceived(u) => format!("unreceived {}>{} tag {}", u.source, u.rank, u.tag),
         Warning::DanglingRequest { rank, call, .. } => format!("dangling {call} rank {rank}"),
+        other => format!("{other}"),
     }
 }
 

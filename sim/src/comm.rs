@@ -4,44 +4,34 @@
 //! one suspends the rank into the engine with a [`Call`](crate::call::Call).
 
 use crate::call::{
-    Call, CallKind, Channel, CommHandle, Completion, Op, RecvArgs, Reply, ReqId, SendArgs, SendMode, WaitHow,
+    Call, CallKind, Channel, CommHandle, Completion, Op, RecvArgs, Reply, ReqId, SendArgs, SendMode, Status, WaitHow,
+    ANY_SOURCE, ANY_TAG, PROC_NULL, UNDEFINED, WORLD_COMM,
 };
+use crate::call::{ErrorClass, MpiError};
 use crate::codec::{self, Payload};
-use crate::error::{ErrorClass, MpiError};
-use crate::task::Yielder;
+use crate::site::CallSite;
+use crate::task::{Misuse, Running, Yielder};
 use crate::time::Time;
 use crate::{Rank, Tag};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::cell::Cell;
-use std::panic::Location;
 use std::rc::Rc;
 
-/// Receive from any source (`MPI_ANY_SOURCE`).
-pub const ANY_SOURCE: Rank = Rank::MAX;
-/// The null process (`MPI_PROC_NULL`): sends to it and receives from it complete at once.
-pub const PROC_NULL: Rank = Rank::MAX - 1;
-/// Receive any tag (`MPI_ANY_TAG`).
-pub const ANY_TAG: Tag = -1;
-/// The largest valid tag (`MPI_TAG_UB`).
-pub const TAG_UB: Tag = i32::MAX;
-
-/// What a completed receive (or a probe) tells about its message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Status {
-    /// The sender's rank ([`PROC_NULL`] for a receive from it).
-    pub source: Rank,
-    /// The message's tag ([`ANY_TAG`] for a receive from `PROC_NULL`).
-    pub tag: Tag,
-    /// The message size in bytes (a count of `MPI_BYTE`); 0 for sends.
-    pub count: u64,
-    /// Whether the request was cancelled.
-    pub cancelled: bool,
+/// Who answers a rank's calls when it is not the simulator's engine: the real MPI backend
+/// implements this, the same protocol of [`Op`]s and [`Reply`]s.
+pub(crate) trait Backend {
+    /// Carries out one call of the rank's program.
+    fn call(&self, kind: CallKind, site: CallSite, op: Op) -> Reply;
 }
 
-impl Status {
-    /// The status of a request that moved no message (sends, `PROC_NULL`, null requests).
-    pub(crate) const EMPTY: Status = Status { source: PROC_NULL, tag: ANY_TAG, count: 0, cancelled: false };
+/// The one place that decides simulated or real MPI; the rest of `Comm` does not care.
+enum Answerer {
+    /// The suspending end of the rank's green task (valid while `live`) in world `world`.
+    Simulated { yielder: *const Yielder, world: u64 },
+    /// Another implementation of the protocol: one rank per process, so no other rank
+    /// can hold this one's communicators.
+    Other(Rc<dyn Backend>),
 }
 
 /// One rank's link to the engine. Shared by all communicators of the rank.
@@ -52,43 +42,76 @@ pub(crate) struct RankCtx {
     /// This rank's `COMM_SELF`, made on first use.
     self_comm: Cell<Option<CommHandle>>,
     /// Who answers the rank's calls.
-    backend: Backend,
+    answerer: Answerer,
     live: Cell<bool>,
-    /// Collective sequence numbers and the world's algorithm choices.
+    /// The site every call is attributed to instead of its Rust caller, while set: a
+    /// script's line, for the ranks of an mpi4py script ([`Comm::with_site`]).
+    site: Cell<Option<CallSite>>,
+    /// Collective sequence numbers, the world's algorithm choices, and the rank's pending
+    /// nonblocking collectives.
     pub(crate) coll: crate::coll::RankColl,
-}
-
-/// The one place that decides simulated or real MPI; the rest of `Comm` does not care.
-enum Backend {
-    /// The suspending end of the rank's green task; valid while `live`.
-    Simulated(*const Yielder),
-    /// This process's engine on a real MPI library.
-    #[cfg(feature = "mpi")]
-    Real(Rc<crate::real::RealEngine>),
 }
 
 impl RankCtx {
     #[track_caller]
     pub(crate) fn call(&self, kind: CallKind, op: Op) -> Reply {
-        self.call_at(kind, Location::caller(), op)
+        self.call_at(kind, CallSite::here(), op)
     }
 
     /// [`RankCtx::call`] on behalf of a call made at `site`: a collective's steps carry
-    /// the user's file:line.
-    pub(crate) fn call_at(&self, kind: CallKind, site: &'static Location<'static>, op: Op) -> Reply {
-        assert!(
-            self.live.get(),
-            "this communicator belongs to a run that has ended: use a Comm only inside the program it was given to"
-        );
-        match &self.backend {
-            Backend::Simulated(yielder) => {
-                // SAFETY: `live` is true only while the rank's task runs, and the yielder
-                // lives on that task's stack for the whole of the program.
+    /// the user's file:line. While the call is not over, the engine may hand the rank
+    /// completed steps of its nonblocking collectives to advance (MPI's progress rule).
+    pub(crate) fn call_at(&self, kind: CallKind, site: CallSite, op: Op) -> Reply {
+        let site = self.site.get().unwrap_or(site);
+        let mut reply = self.answer(kind, site, op);
+        while let Reply::Progress(done) = reply {
+            self.coll.advance(done);
+            reply = self.answer(kind, site, Op::Resume);
+        }
+        reply
+    }
+
+    fn answer(&self, kind: CallKind, site: CallSite, op: Op) -> Reply {
+        self.check_running(kind, site);
+        match &self.answerer {
+            Answerer::Simulated { yielder, .. } => {
+                // SAFETY: `check_running` made sure this rank's task is the one running, and
+                // its yielder lives on that task's stack for the whole of the program.
                 let yielder = unsafe { &**yielder };
                 yielder.suspend(Call { kind, site, op }).expect("the engine answers every call it resumes")
             }
-            #[cfg(feature = "mpi")]
-            Backend::Real(engine) => engine.call(kind, site, op),
+            Answerer::Other(backend) => backend.call(kind, site, op),
+        }
+    }
+
+    /// A rank may use only its own communicators and requests, and only while its program
+    /// runs: anything else is a misuse reported on the rank that is running.
+    fn check_running(&self, kind: CallKind, site: CallSite) {
+        let Answerer::Simulated { world, .. } = self.answerer else { return };
+        let me = Running { world, rank: self.world_rank };
+        match crate::task::running() {
+            Some(running) if running == me && self.live.get() => {}
+            Some(running) => {
+                let whose = if running.world == world && self.live.get() {
+                    format!("rank {}'s", self.world_rank)
+                } else {
+                    "another run's".to_string()
+                };
+                let message = format!(
+                    "rank {} used {whose} communicator or request: each rank may use only the communicators its \
+                     program was given or made and their requests; keep them out of statics, thread-locals and \
+                     values shared between ranks",
+                    running.rank
+                );
+                let error = MpiError::new(ErrorClass::Comm, message);
+                std::panic::panic_any(Misuse { call: kind, site: site.site(), error })
+            }
+            None => panic!(
+                "{} at {}: this communicator belongs to a run that has ended; use a Comm only inside the program \
+                 it was given to",
+                kind.mpi_name(),
+                site.site()
+            ),
         }
     }
 
@@ -96,18 +119,15 @@ impl RankCtx {
     /// the wrong type). The engine ends the run and never resumes the rank.
     #[track_caller]
     pub(crate) fn fail(&self, kind: CallKind, error: MpiError) -> ! {
-        self.fail_at(kind, Location::caller(), error)
+        self.fail_at(kind, CallSite::here(), error)
     }
 
     /// [`RankCtx::fail`] for a call made at `site`.
-    pub(crate) fn fail_at(&self, kind: CallKind, site: &'static Location<'static>, error: MpiError) -> ! {
+    pub(crate) fn fail_at(&self, kind: CallKind, site: CallSite, error: MpiError) -> ! {
         self.call_at(kind, site, Op::Fail { error });
         unreachable!("the engine does not resume a failed rank")
     }
 }
-
-/// The color of a rank that joins no communicator in [`Comm::split`] (`MPI_UNDEFINED`).
-pub const UNDEFINED: u32 = u32::MAX;
 
 /// A communicator: a group of ranks and a private space for their messages. `COMM_WORLD`
 /// is what `World::run` hands to each rank's program; `dup`, `split` and `self_comm`
@@ -127,42 +147,60 @@ impl Drop for LiveGuard {
 }
 
 impl Comm {
-    pub(crate) fn world(rank: Rank, size: usize, seed: u64, yielder: &Yielder) -> (Comm, LiveGuard) {
-        Comm::world_on(Backend::Simulated(yielder), rank, size, seed)
+    /// `COMM_WORLD` of rank `rank` of simulated world number `world` (see
+    /// [`crate::task::running`]), whose task suspends through `yielder`.
+    pub(crate) fn world(world: u64, rank: Rank, size: usize, seed: u64, yielder: &Yielder) -> (Comm, LiveGuard) {
+        Comm::world_on(Answerer::Simulated { yielder, world }, rank, size, seed)
     }
 
-    /// `COMM_WORLD` of a rank on real MPI, answered by `engine`.
-    #[cfg(feature = "mpi")]
-    pub(crate) fn real_world(
-        engine: Rc<crate::real::RealEngine>,
-        rank: Rank,
-        size: usize,
-        seed: u64,
-    ) -> (Comm, LiveGuard) {
-        Comm::world_on(Backend::Real(engine), rank, size, seed)
+    /// `COMM_WORLD` of a rank whose calls `backend` answers (a rank on real MPI).
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+    pub(crate) fn with_backend(backend: Rc<dyn Backend>, rank: Rank, size: usize, seed: u64) -> (Comm, LiveGuard) {
+        Comm::world_on(Answerer::Other(backend), rank, size, seed)
     }
 
-    fn world_on(backend: Backend, rank: Rank, size: usize, seed: u64) -> (Comm, LiveGuard) {
+    fn world_on(answerer: Answerer, rank: Rank, size: usize, seed: u64) -> (Comm, LiveGuard) {
         let ctx = Rc::new(RankCtx {
             world_rank: rank,
             seed,
             self_comm: Cell::new(None),
-            backend,
+            answerer,
             live: Cell::new(true),
+            site: Cell::new(None),
             coll: crate::coll::RankColl::default(),
         });
-        let handle = CommHandle { id: crate::engine::WORLD_COMM, rank, size };
+        let handle = CommHandle { id: WORLD_COMM, rank, size };
         (Comm { ctx: ctx.clone(), handle }, LiveGuard(ctx))
     }
 
-    /// This rank's number in the communicator, `0..size()`.
+    /// This rank's number in the communicator, `0..size()` (`MPI_Comm_rank`).
+    #[track_caller]
     pub fn rank(&self) -> Rank {
+        self.ctx.check_running(CallKind::CommRank, CallSite::here());
         self.handle.rank
     }
 
-    /// The number of ranks in the communicator.
+    /// The number of ranks in the communicator (`MPI_Comm_size`).
+    #[track_caller]
     pub fn size(&self) -> usize {
+        self.ctx.check_running(CallKind::CommSize, CallSite::here());
         self.handle.size
+    }
+
+    /// Runs `f` with every MPI call it makes on this rank (a collective's own steps too)
+    /// attributed to `site` instead of its Rust caller: how a script's rank names the
+    /// script's line in traces and reports. Restores the previous site after `f`, also
+    /// when `f` unwinds.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn with_site<T>(&self, site: CallSite, f: impl FnOnce() -> T) -> T {
+        struct Restore<'a>(&'a Cell<Option<CallSite>>, Option<CallSite>);
+        impl Drop for Restore<'_> {
+            fn drop(&mut self) {
+                self.0.set(self.1);
+            }
+        }
+        let _restore = Restore(&self.ctx.site, self.ctx.site.replace(Some(site)));
+        f()
     }
 
     /// This rank's number in `COMM_WORLD`.
@@ -173,7 +211,8 @@ impl Comm {
     /// A seed for this rank's own random numbers: fixed by the world's seed and the world
     /// rank.
     pub fn seed(&self) -> u64 {
-        splitmix64(self.ctx.seed ^ splitmix64(self.ctx.world_rank as u64))
+        let mix = |x| crate::sched::SplitMix64::new(x).next_u64();
+        mix(self.ctx.seed ^ mix(self.ctx.world_rank as u64))
     }
 
     /// The point-to-point channel of this communicator; collectives use the other one.
@@ -595,14 +634,6 @@ fn in_order(n: usize, done: Vec<(usize, Status)>) -> Vec<Status> {
     statuses
 }
 
-/// SplitMix64: a small, stable mixing function for seeds.
-pub(crate) fn splitmix64(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
-}
-
 /// A nonblocking or persistent operation (`MPI_Request`).
 ///
 /// Complete it with [`Request::wait`] or [`Request::test`] (or the `Comm::wait*` and
@@ -738,5 +769,42 @@ impl Request {
     pub fn start_with<T: Serialize + ?Sized>(&mut self, value: &T) {
         self.bind(value);
         self.start();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::site::CallSite;
+    use crate::{SimError, World};
+
+    #[test]
+    fn calls_made_with_a_script_site_are_reported_at_it() {
+        let run = World::new(2).run(|comm| {
+            let line = 11 + comm.rank() as u32;
+            comm.with_site(CallSite::script("ring.py", line), || {
+                comm.barrier();
+                comm.send(&vec![0u8; 1 << 20], 1 - comm.rank(), 0);
+            });
+        });
+        let Err(SimError::Deadlock(report)) = run else { panic!("the ring of two 1 MiB sends deadlocks: {run:?}") };
+        let sites: Vec<String> = report.blocked.iter().map(|b| b.location.to_string()).collect();
+        assert_eq!(sites, ["ring.py:11", "ring.py:12"]);
+        let collective = World::new(2)
+            .run(|comm| {
+                comm.with_site(CallSite::script("bcast.py", 3), || comm.barrier());
+                comm.barrier();
+            })
+            .unwrap();
+        let entered: Vec<String> = collective
+            .trace
+            .events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                crate::EventKind::Enter { call, site, .. } if e.rank == 0 => Some(format!("{call} {site}")),
+                _ => None,
+            })
+            .collect();
+        assert!(entered[0].starts_with("barrier bcast.py:3"), "{entered:?}");
+        assert!(entered.iter().any(|e| e.starts_with("barrier sim/src/comm.rs")), "the site is restored: {entered:?}");
     }
 }

@@ -6,17 +6,11 @@
 //! once per trace. Event indices are positions in [`Trace::events`]; a *cursor* `c` means
 //! "the first `c` events have happened" (`0..=events.len()`).
 //!
-//! What a trace does not record is derived as MPI's matching rules allow: a receive that
-//! was posted before its message arrived is paired with the earliest posted receive of the
-//! same context (point-to-point or collective) whose source and tag accept the message.
-//! Receive filters are the ones the call named; on a derived communicator the source in a
-//! trace is a rank of that communicator, so pairing there falls back to the earliest posted
-//! receive of the context. Persistent receives started by `start`/`startall` and the receive
-//! half of `sendrecv` carry no filter in the trace and accept any message.
+//! Nothing is derived by MPI's rules: the trace records every receive as it starts (`Post`,
+//! with its filter and communicator) and which receive took each message (`Match`), so the
+//! pairing shown is the engine's own.
 
 use crate::call::CallKind;
-use crate::comm::PROC_NULL;
-use crate::platform::Platform;
 use crate::time::Time;
 use crate::trace::{EventKind, Protocol, Site, Trace};
 use crate::{Rank, Tag};
@@ -71,7 +65,6 @@ impl State {
         use CallKind::*;
         match call {
             _ if call.is_collective() => State::Collective,
-            CommSplit | CommDup => State::Collective,
             Compute => State::Compute,
             Send | Ssend | Bsend | Rsend | Isend | Issend | Ibsend | Irsend | SendInit | Start | Startall => {
                 State::Send
@@ -117,6 +110,8 @@ pub struct CallSpan {
     pub tag: Option<Tag>,
     /// The bytes it sends, if any.
     pub bytes: Option<u64>,
+    /// The communicator it is on (0 is `COMM_WORLD`), if it has one.
+    pub comm: Option<u32>,
     /// When it was entered.
     pub start: Time,
     /// When it returned; `None` if the run ended inside it.
@@ -183,27 +178,13 @@ pub struct MessageSpan {
     pub receive: Option<usize>,
 }
 
-/// The source and tag a receive accepts, as far as the trace tells.
+/// The source and tag a receive accepts; `None` is ANY_SOURCE or ANY_TAG.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Filter {
-    /// `None` is ANY_SOURCE or ANY_TAG.
-    Known {
-        /// The source it names.
-        source: Option<Rank>,
-        /// The tag it names.
-        tag: Option<Tag>,
-    },
-    /// The trace does not say (persistent starts, `sendrecv`): accepts any message.
-    Unknown,
-}
-
-impl Filter {
-    fn accepts(self, src: Rank, tag: Tag) -> bool {
-        match self {
-            Filter::Known { source, tag: t } => source.is_none_or(|s| s == src) && t.is_none_or(|t| t == tag),
-            Filter::Unknown => true,
-        }
-    }
+pub struct Filter {
+    /// The source it names (a world rank).
+    pub source: Option<Rank>,
+    /// The tag it names.
+    pub tag: Option<Tag>,
 }
 
 /// A receive request: posted by a call, paired with the message it took.
@@ -215,19 +196,23 @@ pub struct Receive {
     pub call: usize,
     /// What it accepts.
     pub filter: Filter,
+    /// Its communicator.
+    pub comm: u32,
     /// Whether it is a step of a collective (collective traffic has its own context).
     pub collective: bool,
     /// When it was posted.
     pub posted: Time,
-    /// Index of the event that posted it (its call's `Enter`).
+    /// Index of its `Post` event.
     pub post_event: usize,
     /// The message it took.
     pub message: Option<usize>,
     /// Index of the event after which it is no longer in the posted queue: its `Match`, or
-    /// the `Leave` of the blocking call that posted it. `None`: still posted at the end.
+    /// its cancellation. `None`: still posted at the end.
     pub unposted_event: Option<usize>,
     /// Whether it waited in the posted queue (false: a message was already there).
     pub queued: bool,
+    /// The nonblocking request it is (index into [`Timeline::requests`]), if one.
+    pub request: Option<usize>,
 }
 
 /// Whether a request sends or receives.
@@ -354,23 +339,19 @@ impl Timeline {
             times: trace.events.iter().map(|e| e.time).collect(),
             open_after: vec![None; trace.events.len()],
         };
-        // Per rank: open calls (innermost last) and receives waiting in the posted queue.
+        // Per rank: open calls, innermost last.
         let mut stacks: Vec<Vec<usize>> = vec![Vec::new(); n];
-        let mut posted: Vec<Vec<usize>> = vec![Vec::new(); n];
         let mut by_id: BTreeMap<u64, usize> = BTreeMap::new();
+        let mut by_recv: BTreeMap<u64, usize> = BTreeMap::new();
         let mut instances: BTreeMap<(Rank, CallKind), u32> = BTreeMap::new();
-        // The message whose `Arrive` was the previous event: a `Match` right after it was
-        // made by a posted receive; any other `Match` by the rank's current call.
-        let mut just_arrived: Option<u64> = None;
         for (index, event) in trace.events.iter().enumerate() {
             let rank = event.rank;
             if rank >= n {
                 continue;
             }
             tl.rank_events[rank].push(index);
-            let arrived_before = just_arrived.take();
             match &event.kind {
-                EventKind::Enter { call, site, peer, tag, bytes } => {
+                EventKind::Enter { call, site, peer, tag, bytes, comm } => {
                     let parent =
                         stacks[rank].iter().rev().copied().find(|&c| State::of(tl.calls[c].call) == State::Collective);
                     let id = tl.calls.len();
@@ -381,6 +362,7 @@ impl Timeline {
                         peer: *peer,
                         tag: *tag,
                         bytes: *bytes,
+                        comm: *comm,
                         start: event.time,
                         end: None,
                         enter_event: index,
@@ -398,58 +380,50 @@ impl Timeline {
                     }
                     tl.rank_calls[rank].push(id);
                     stacks[rank].push(id);
-                    let filter = match call {
-                        CallKind::Recv | CallKind::Irecv if *peer == Some(PROC_NULL) => None,
-                        CallKind::Recv | CallKind::Irecv => Some(Filter::Known { source: *peer, tag: *tag }),
-                        CallKind::Sendrecv => Some(Filter::Unknown),
-                        _ => None,
-                    };
-                    if let Some(filter) = filter {
-                        let r = tl.receives.len();
-                        tl.receives.push(Receive {
-                            rank,
-                            call: id,
-                            filter,
-                            collective: parent.is_some(),
-                            posted: event.time,
-                            post_event: index,
-                            message: None,
-                            unposted_event: None,
-                            queued: true,
-                        });
-                        tl.rank_receives[rank].push(r);
-                        posted[rank].push(r);
-                        if *call == CallKind::Irecv {
-                            tl.requests.push(RequestSpan {
-                                rank,
-                                kind: RequestKind::Recv,
-                                call: id,
-                                message: None,
-                                start: event.time,
-                                end: None,
-                            });
-                        }
-                    }
                 }
                 EventKind::Leave { call } => {
                     // Pop to the matching call; a well-formed trace has it on top.
                     while let Some(top) = stacks[rank].pop() {
                         tl.calls[top].end = Some(event.time);
                         tl.calls[top].leave_event = Some(index);
-                        // A blocking receive that returns is out of the posted queue (it
-                        // completed, possibly from PROC_NULL).
-                        if matches!(tl.calls[top].call, CallKind::Recv | CallKind::Sendrecv) {
-                            posted[rank].retain(|&r| {
-                                let mine = tl.receives[r].call == top;
-                                if mine && tl.receives[r].unposted_event.is_none() {
-                                    tl.receives[r].unposted_event = Some(index);
-                                }
-                                !mine
-                            });
-                        }
                         if tl.calls[top].call == *call {
                             break;
                         }
+                    }
+                }
+                EventKind::Post { recv, source, tag, comm, collective } => {
+                    let Some(&call) = stacks[rank].last() else { continue };
+                    let r = tl.receives.len();
+                    let request = is_request_call(tl.calls[call].call).then(|| {
+                        tl.requests.push(RequestSpan {
+                            rank,
+                            kind: RequestKind::Recv,
+                            call,
+                            message: None,
+                            start: event.time,
+                            end: None,
+                        });
+                        tl.requests.len() - 1
+                    });
+                    tl.receives.push(Receive {
+                        rank,
+                        call,
+                        filter: Filter { source: *source, tag: *tag },
+                        comm: *comm,
+                        collective: *collective,
+                        posted: event.time,
+                        post_event: index,
+                        message: None,
+                        unposted_event: None,
+                        queued: true,
+                        request,
+                    });
+                    tl.rank_receives[rank].push(r);
+                    by_recv.insert(*recv, r);
+                }
+                EventKind::Unpost { recv } => {
+                    if let Some(&r) = by_recv.get(recv) {
+                        tl.receives[r].unposted_event = Some(index);
                     }
                 }
                 EventKind::Send { msg, dst, tag, bytes, protocol, arrival: _ } => {
@@ -457,7 +431,6 @@ impl Timeline {
                     let collective =
                         stacks[rank].iter().rev().copied().find(|&c| State::of(tl.calls[c].call) == State::Collective);
                     let m = tl.messages.len();
-                    let link = link(&trace.platform, rank, *dst);
                     tl.messages.push(MessageSpan {
                         id: *msg,
                         src: rank,
@@ -475,7 +448,7 @@ impl Timeline {
                         match_event: None,
                         delivered: None,
                         send_done: match protocol {
-                            Protocol::Eager => Some(event.time + Time(link.0)),
+                            Protocol::Eager => Some(trace.platform.send_done(rank, *dst, event.time)),
                             Protocol::Rendezvous => None,
                         },
                         recv_done: None,
@@ -502,68 +475,27 @@ impl Timeline {
                         tl.messages[m].arrived = Some(event.time);
                         tl.messages[m].arrive_event = Some(index);
                     }
-                    just_arrived = Some(*msg);
                 }
-                EventKind::Match { msg, src, arrival } => {
-                    let Some(&m) = by_id.get(msg) else { continue };
-                    let from_posted = arrived_before == Some(*msg);
-                    let link = link(&trace.platform, *src, rank);
+                EventKind::Match { msg, src, arrival, recv, unexpected } => {
+                    let (Some(&m), Some(&r)) = (by_id.get(msg), by_recv.get(recv)) else { continue };
+                    let recv_done = trace.platform.recv_done(*src, rank, *arrival);
                     let message = &mut tl.messages[m];
                     message.matched = Some(event.time);
                     message.match_event = Some(index);
                     message.delivered = Some(*arrival);
-                    message.recv_done = Some(*arrival + Time(link.1));
-                    message.unexpected = !from_posted;
+                    message.recv_done = Some(recv_done);
+                    message.unexpected = *unexpected;
+                    message.receive = Some(r);
                     if message.protocol == Protocol::Rendezvous {
                         message.send_done = Some(*arrival);
                     }
-                    let (tag, collective) = (message.tag, message.collective.is_some());
-                    let receive = if from_posted {
-                        pick_posted(&tl.receives, &posted[rank], *src, tag, collective)
-                    } else {
-                        // Taken at once by a receive the current call started.
-                        let current = stacks[rank].last().copied();
-                        match posted[rank].iter().rposition(|&r| Some(tl.receives[r].call) == current) {
-                            Some(i) => {
-                                tl.receives[posted[rank][i]].queued = false;
-                                Some(i)
-                            }
-                            None => {
-                                // A persistent receive started here: the trace shows it now.
-                                if let Some(call) = current {
-                                    let r = tl.receives.len();
-                                    tl.receives.push(Receive {
-                                        rank,
-                                        call,
-                                        filter: Filter::Unknown,
-                                        collective,
-                                        posted: event.time,
-                                        post_event: index,
-                                        message: None,
-                                        unposted_event: None,
-                                        queued: false,
-                                    });
-                                    tl.rank_receives[rank].push(r);
-                                    posted[rank].push(r);
-                                    Some(posted[rank].len() - 1)
-                                } else {
-                                    None
-                                }
-                            }
-                        }
-                    };
-                    if let Some(i) = receive {
-                        let r = posted[rank].remove(i);
-                        tl.receives[r].message = Some(m);
-                        tl.receives[r].unposted_event = Some(index);
-                        tl.messages[m].receive = Some(r);
-                        let call = tl.receives[r].call;
-                        if let Some(req) =
-                            tl.requests.iter_mut().rev().find(|q| q.call == call && q.kind == RequestKind::Recv)
-                        {
-                            req.message = Some(m);
-                            req.end = tl.messages[m].recv_done;
-                        }
+                    let receive = &mut tl.receives[r];
+                    receive.message = Some(m);
+                    receive.unposted_event = Some(index);
+                    receive.queued = !*unexpected;
+                    if let Some(q) = receive.request {
+                        tl.requests[q].message = Some(m);
+                        tl.requests[q].end = Some(recv_done);
                     }
                 }
                 EventKind::Exit => {
@@ -924,29 +856,18 @@ fn priority(state: State) -> u8 {
     }
 }
 
-/// Whether a call starts requests (its sends outlive it).
+/// Whether a call starts requests that outlive it.
 fn is_request_call(call: CallKind) -> bool {
     matches!(
         call,
-        CallKind::Isend | CallKind::Issend | CallKind::Ibsend | CallKind::Irsend | CallKind::Start | CallKind::Startall
+        CallKind::Isend
+            | CallKind::Issend
+            | CallKind::Ibsend
+            | CallKind::Irsend
+            | CallKind::Irecv
+            | CallKind::Start
+            | CallKind::Startall
     )
-}
-
-/// The send and receive overheads of the link from `src` to `dst`.
-fn link(platform: &Platform, src: Rank, dst: Rank) -> (u64, u64) {
-    let l = platform.link(src, dst);
-    (l.send_overhead_ns, l.recv_overhead_ns)
-}
-
-/// The earliest posted receive (position in `posted`) that takes a message from `src` with
-/// `tag` in the given context; falls back to the earliest of the context (a derived
-/// communicator's ranks differ from world ranks).
-fn pick_posted(receives: &[Receive], posted: &[usize], src: Rank, tag: Tag, collective: bool) -> Option<usize> {
-    posted
-        .iter()
-        .position(|&r| receives[r].collective == collective && receives[r].filter.accepts(src, tag))
-        .or_else(|| posted.iter().position(|&r| receives[r].collective == collective))
-        .or_else(|| (!posted.is_empty()).then_some(0))
 }
 
 #[cfg(test)]
@@ -1029,8 +950,10 @@ mod tests {
                 }
             }
         }
-        // After the four posts and sends of rank 0, both its receives are posted.
-        let after_posts = tl.rank_events(0)[10] + 1;
+        // Once rank 0 is in its waitall, after its four posts and sends, both its receives
+        // are posted.
+        let waitall = tl.top_calls(0).iter().find(|&&c| tl.calls[c].call == CallKind::Waitall).unwrap();
+        let after_posts = tl.calls[*waitall].enter_event + 1;
         let snap = tl.snapshot(0, after_posts);
         assert_eq!(snap.posted.len(), 2);
         assert_eq!(tl.calls[snap.open[0]].call, CallKind::Waitall);

@@ -4,10 +4,10 @@
 
 use super::{Param, ParamKind, Params, Program};
 use crate::call::CallKind;
+use crate::call::{ErrorClass, MpiError};
 use crate::codec::payload_of_size;
 use crate::coll::{Algorithm, Collective};
 use crate::comm::Comm;
-use crate::error::{ErrorClass, MpiError};
 use serde_json::{json, Value};
 use std::rc::Rc;
 

@@ -8,8 +8,8 @@
 use crate::call::{CallKind, Channel, Completion, Op, RecvArgs, Reply, SendArgs, SendMode, WaitHow};
 use crate::codec::Payload;
 use crate::comm::RankCtx;
+use crate::site::CallSite;
 use crate::{Rank, Tag};
-use std::panic::Location;
 
 /// Sends to post (destination, data) and sources to receive from, in one round.
 pub(crate) type Round = (Vec<(Rank, Payload)>, Vec<Rank>);
@@ -60,7 +60,7 @@ pub(crate) struct Direct<'a> {
     pub ctx: &'a RankCtx,
     pub chan: Channel,
     pub tag: Tag,
-    pub site: &'static Location<'static>,
+    pub site: CallSite,
 }
 
 impl Direct<'_> {

@@ -13,13 +13,13 @@
 
 use crate::call::CallKind;
 use crate::codec::Payload;
+use crate::site::CallSite;
 use crate::trace::Site;
 use crate::Rank;
 use mpi::ffi;
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
 use std::collections::{BTreeMap, BTreeSet};
-use std::panic::Location;
 
 /// Bytes of the header in front of every message.
 pub(super) const HEADER: usize = 16;
@@ -61,7 +61,7 @@ pub(super) fn peek(wire: &[u8]) -> Option<Header> {
 }
 
 /// How a sending call and its site are announced: `send@src/main.rs:12:5`.
-pub(super) fn site_text(kind: CallKind, site: &Location<'static>) -> String {
+pub(super) fn site_text(kind: CallKind, site: CallSite) -> String {
     format!("{kind}@{}:{}:{}", site.file(), site.line(), site.column())
 }
 
@@ -115,13 +115,13 @@ impl Names {
 
     /// The id of a sending call and its site; world rank `dest` can name it before it
     /// gets the message.
-    pub fn site(&mut self, kind: CallKind, site: &'static Location<'static>, dest: Rank) -> u64 {
-        let id = match self.sites.get(&(site as *const _ as usize, kind)) {
+    pub fn site(&mut self, kind: CallKind, site: CallSite, dest: Rank) -> u64 {
+        let id = match self.sites.get(&(site.key(), kind)) {
             Some(&id) => id,
             None => {
                 let text: &'static str = Box::leak(site_text(kind, site).into_boxed_str());
                 let id = text_id(text);
-                self.sites.insert((site as *const _ as usize, kind), id);
+                self.sites.insert((site.key(), kind), id);
                 self.known.insert(id, text);
                 id
             }
@@ -228,12 +228,12 @@ mod tests {
 
     #[test]
     fn sites_round_trip() {
-        let here = Location::caller();
+        let here = CallSite::here();
         let text = site_text(CallKind::Isend, here);
         assert!(text.starts_with("isend@"), "{text}");
         let (kind, site) = parse_site(&text).unwrap();
         assert_eq!(kind, CallKind::Isend);
-        assert_eq!(site, Site::from_location(here));
+        assert_eq!(site, here.site());
         assert_eq!(parse_site("nonsense"), None);
     }
 }
