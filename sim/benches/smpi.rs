@@ -4,9 +4,12 @@
 //!
 //! ```text
 //! cargo build --release -p mpisim-tui                   # the `mpisim` binary it runs
-//! cargo bench -p mpisim --bench smpi                    # N = 1024 and 4096, 3 runs each: ~35 min
-//! MPISIM_BENCH_RANKS=1024 MPISIM_BENCH_RUNS=1 cargo bench -p mpisim --bench smpi   # ~1 min
+//! cargo bench -p mpisim --bench smpi                    # N = 1024 and 4096, 3 runs each: 45 min
+//! MPISIM_BENCH_RANKS=1024 MPISIM_BENCH_RUNS=1 cargo bench -p mpisim --bench smpi   # 1-2 min
 //! ```
+//!
+//! (On the 2-core VM of development, loaded by other jobs: SMPI takes 45-90 s at 1,024 ranks
+//! and 10-15 min at 4,096, most of the full run.)
 //!
 //! For each N, K times in turn, three child processes run the workload:
 //! - SMPI: `smpirun -np N -platform cluster.xml` on the C program (`bench/smpi/`, built
