@@ -14,6 +14,7 @@
  * result for rank 0:
  *   ring-allreduce: ranks=N token=T sum=S
  */
+#include <limits.h>
 #include <mpi.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -36,17 +37,14 @@ static void set_counter(unsigned char *token, size_t len, uint64_t value)
     memcpy(token, &value, len < 8 ? len : 8);
 }
 
+/* Argument i as a whole number, or `fallback` when absent; -1 when it is not one. */
 static long arg(int argc, char **argv, int i, long fallback)
 {
     if (argc <= i)
         return fallback;
     char *end;
     long v = strtol(argv[i], &end, 10);
-    if (*end != '\0' || v < 0) {
-        fprintf(stderr, "ring_allreduce: argument %d (`%s`) is not a whole number\n", i, argv[i]);
-        exit(2);
-    }
-    return v;
+    return (*end != '\0' || end == argv[i] || v < 0) ? -1 : v;
 }
 
 int main(int argc, char **argv)
@@ -55,10 +53,21 @@ int main(int argc, char **argv)
     int rank, size;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
-    long laps = arg(argc, argv, 1, 100);
-    size_t bytes = (size_t)arg(argc, argv, 2, 1024);
-    long allreduces = arg(argc, argv, 3, 100);
-    size_t length = (size_t)arg(argc, argv, 4, 8);
+    long given[4] = {arg(argc, argv, 1, 100), arg(argc, argv, 2, 1024), arg(argc, argv, 3, 100),
+                     arg(argc, argv, 4, 8)};
+    for (int i = 0; i < 4; i++) {
+        if (given[i] < 0 || given[i] > INT_MAX) {
+            /* Every rank sees the same arguments, so every rank stops here. */
+            if (rank == 0)
+                fprintf(stderr, "ring_allreduce: argument %d (`%s`) is not a whole number up to %d; "
+                                "usage: ring_allreduce [LAPS BYTES ALLREDUCES LENGTH]\n",
+                        i + 1, argv[i + 1], INT_MAX);
+            MPI_Finalize();
+            return 2;
+        }
+    }
+    long laps = given[0], allreduces = given[2];
+    size_t bytes = (size_t)given[1], length = (size_t)given[3];
 
     int right = (rank + 1) % size, left = (rank + size - 1) % size;
     unsigned char *token = calloc(bytes > 0 ? bytes : 1, 1);
