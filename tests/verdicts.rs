@@ -127,7 +127,7 @@ fn two_synchronous_sends_head_to_head_deadlock() {
             comm.ssend(&1u8, 1 - comm.rank(), 0);
             let _: u8 = comm.recv(1 - comm.rank(), 0);
         },
-        deadlock(&[0, 1], &[0, 1], &[], &[], "sendrecv"),
+        deadlock(&[0, 1], &[0, 1], &[], &[], "a synchronous send (ssend) completes only once its receive has started"),
     );
 }
 
@@ -262,6 +262,44 @@ fn a_wildcard_master_and_workers_that_wait_for_it_form_a_knot() {
         },
         deadlock(&[0, 1], &[0, 1, 2, 3], &[], &[], "none is sending"),
     );
+}
+
+#[test]
+fn two_wildcard_receives_for_one_message_miss_a_send_whatever_the_order() {
+    let program = |comm: &Comm| {
+        if comm.rank() == 0 {
+            let _: u8 = comm.recv(ANY_SOURCE, 0);
+            let _: u8 = comm.recv(ANY_SOURCE, 0);
+        } else {
+            comm.send(&1u8, 0, 0);
+        }
+    };
+    check(World::new(2), program, deadlock(&[], &[], &[0], &[1], "no order of matching could complete"));
+    let hint = match World::new(2).run(program) {
+        Err(SimError::Deadlock(d)) => d.hint,
+        other => panic!("{other:?}"),
+    };
+    assert!(!hint.contains("--explore"), "exploring other orders cannot help: {hint}");
+}
+
+#[test]
+fn a_message_on_another_communicator_is_named_as_such() {
+    let run = World::new(2).run(|comm| {
+        let dup = comm.dup();
+        if comm.rank() == 0 {
+            comm.send(&1u8, 1, 0);
+        } else {
+            let _: u8 = dup.recv(0, 0);
+        }
+    });
+    let Err(SimError::Deadlock(d)) = run else { panic!("{run:?}") };
+    let [u] = &d.unreceived[..] else { panic!("{d:?}") };
+    assert_eq!(u.comm, 0);
+    let text = d.to_string();
+    assert!(text.contains("a message from rank 0 to rank 1 (tag 0, 1 bytes"), "{text}");
+    assert!(d.blocked[0].waiting_for.contains("on COMM_WORLD"), "{:?}", d.blocked[0]);
+    assert!(d.blocked[0].waiting_for.contains("a receive matches only messages of its own communicator"), "{text}");
+    assert!(d.hint.contains("communicators"), "{}", d.hint);
 }
 
 #[test]
@@ -715,4 +753,28 @@ fn the_ring_deadlock_report_names_the_cycle_the_calls_and_the_fix() {
     insta::assert_snapshot!("ring_deadlock_text", report::text(&sim, &header));
     let Err(SimError::Deadlock(d)) = &sim.outcome else { panic!("the ring deadlocks") };
     insta::assert_snapshot!("ring_deadlock_dot", d.dot());
+}
+
+#[test]
+fn a_stack_overflow_in_a_rank_is_a_report_not_a_crash() {
+    fn deep(n: u32) -> u64 {
+        let frame = std::hint::black_box([n as u8; 512]);
+        if n == 0 {
+            0
+        } else {
+            deep(n - 1) + u64::from(std::hint::black_box(frame)[(n % 512) as usize])
+        }
+    }
+    let program = |comm: &Comm| {
+        let depth = if comm.rank() == 2 { deep(1000) } else { 0 };
+        comm.barrier();
+        depth
+    };
+    let Err(SimError::RankFailed(f)) = World::new(4).run(program) else { panic!("rank 2 overflows its stack") };
+    let message = f.panic.expect("a message");
+    assert_eq!(f.rank, 2);
+    assert!(message.contains("ran out of stack") && message.contains("--stack-size 1MiB"), "{message}");
+    // With more stack, the same program runs; and the engine is whole after the overflow.
+    let run = World::new(4).stack_size(8 << 20).run(program).unwrap();
+    assert_eq!(run.results[2], deep(1000));
 }

@@ -252,8 +252,14 @@ impl Smpi {
 
 /// How `mpisim run` is run: the binary, or its code path in a child of this benchmark.
 enum UserRun {
-    Binary { path: PathBuf, stale: bool },
-    Launch,
+    Binary {
+        path: PathBuf,
+        stale: bool,
+    },
+    /// No binary at `tried`.
+    Launch {
+        tried: Option<PathBuf>,
+    },
 }
 
 impl UserRun {
@@ -269,7 +275,7 @@ impl UserRun {
                 let stale = matches!((built, sources), (Some(b), Some(s)) if b < s);
                 UserRun::Binary { path, stale }
             }
-            _ => UserRun::Launch,
+            tried => UserRun::Launch { tried },
         }
     }
 
@@ -281,17 +287,18 @@ impl UserRun {
                  changes; `cargo build --release -p mpisim-tui` rebuilds it)",
                 path.display()
             ),
-            UserRun::Launch => "no mpisim binary found (build it with `cargo build --release -p mpisim-tui`, \
-                                or set MPISIM_BIN); running its code path, launch::run_program, in a child \
-                                of this benchmark"
-                .into(),
+            UserRun::Launch { tried } => format!(
+                "no mpisim binary{} (build it with `cargo build --release -p mpisim-tui`, or set MPISIM_BIN); \
+                 running its code path, launch::run_program, in a child of this benchmark",
+                tried.as_ref().map_or(String::new(), |p| format!(" at {}", p.display()))
+            ),
         }
     }
 
     fn command(&self, args: &[String]) -> Command {
         let mut cmd = match self {
             UserRun::Binary { path, .. } => Command::new(path),
-            UserRun::Launch => {
+            UserRun::Launch { .. } => {
                 let mut c = Command::new(std::env::current_exe().expect("the bench knows its own path"));
                 c.env(CHILD_ENV, "launch");
                 c

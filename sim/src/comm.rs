@@ -4,11 +4,12 @@
 //! one suspends the rank into the engine with a [`Call`](crate::call::Call).
 
 use crate::call::{
-    Call, CallKind, Channel, CommHandle, Completion, Op, RecvArgs, Reply, ReqId, SendArgs, SendMode, Status, WaitHow,
-    ANY_SOURCE, ANY_TAG, PROC_NULL, UNDEFINED, WORLD_COMM,
+    Call, CallKind, Channel, CommHandle, Completion, Op, RecvArgs, Reply, SendArgs, SendMode, Status, WaitHow,
+    ANY_SOURCE, ANY_TAG, UNDEFINED, WORLD_COMM,
 };
 use crate::call::{ErrorClass, MpiError};
 use crate::codec::{self, Payload};
+use crate::request::Request;
 use crate::site::CallSite;
 use crate::task::{Misuse, Running, Yielder};
 use crate::time::Time;
@@ -92,10 +93,10 @@ impl RankCtx {
         match crate::task::running() {
             Some(running) if running == me && self.live.get() => {}
             Some(running) => {
-                let whose = if running.world == world && self.live.get() {
-                    format!("rank {}'s", self.world_rank)
-                } else {
-                    "another run's".to_string()
+                let whose = match (running.world == world, running == me) {
+                    (true, true) => "after its program returned, its own".to_string(),
+                    (true, false) => format!("rank {}'s", self.world_rank),
+                    (false, _) => "another run's".to_string(),
                 };
                 let message = format!(
                     "rank {} used {whose} communicator or request: each rank may use only the communicators its \
@@ -586,14 +587,14 @@ impl Comm {
 
     fn request(&self, reply: Reply, persistent: bool) -> Request {
         match reply {
-            Reply::Request(id) => Request { id: Some(id), ctx: self.ctx.clone(), persistent, data: None, bound: None },
+            Reply::Request(id) => Request::new(id, self.ctx.clone(), persistent),
             other => unreachable!("a request-making call got {other:?}"),
         }
     }
 }
 
 #[track_caller]
-fn decode_completion<T: DeserializeOwned>(
+pub(crate) fn decode_completion<T: DeserializeOwned>(
     ctx: &RankCtx,
     kind: CallKind,
     payload: Option<&Payload>,
@@ -632,144 +633,6 @@ fn in_order(n: usize, done: Vec<(usize, Status)>) -> Vec<Status> {
         statuses[i] = s;
     }
     statuses
-}
-
-/// A nonblocking or persistent operation (`MPI_Request`).
-///
-/// Complete it with [`Request::wait`] or [`Request::test`] (or the `Comm::wait*` and
-/// `Comm::test*` calls for many); a completed receive's value is then taken with
-/// [`Request::value`]. A completed non-persistent request becomes null.
-pub struct Request {
-    id: Option<ReqId>,
-    ctx: Rc<RankCtx>,
-    persistent: bool,
-    data: Option<Payload>,
-    /// A persistent send's new value, handed to the engine at the next start.
-    bound: Option<Payload>,
-}
-
-impl Request {
-    fn settle(&mut self, payload: Option<Payload>) {
-        self.data = payload;
-        if !self.persistent {
-            self.id = None;
-        }
-    }
-
-    #[track_caller]
-    fn persistent_id(&self, kind: CallKind) -> ReqId {
-        match self.id {
-            Some(id) if self.persistent => id,
-            _ => self.ctx.fail(
-                kind,
-                MpiError::new(
-                    ErrorClass::Request,
-                    "start needs a persistent request (from send_init or recv_init) that has not been freed",
-                ),
-            ),
-        }
-    }
-
-    /// Whether this is the null request (completed, or freed).
-    pub fn is_null(&self) -> bool {
-        self.id.is_none()
-    }
-
-    #[track_caller]
-    fn complete_one(&mut self, kind: CallKind, block: bool) -> Option<Status> {
-        let reply = self.ctx.call(kind, Op::Wait { reqs: vec![self.id], how: WaitHow::All, block });
-        let c = reply.into_completions().into_iter().next()?;
-        self.settle(c.payload);
-        Some(c.status)
-    }
-
-    /// Waits for the request to complete (`MPI_Wait`).
-    #[track_caller]
-    pub fn wait(&mut self) -> Status {
-        self.complete_one(CallKind::Wait, true).unwrap_or(Status::EMPTY)
-    }
-
-    /// Whether the request is complete (`MPI_Test`); if so, completes it.
-    #[track_caller]
-    pub fn test(&mut self) -> Option<Status> {
-        if self.id.is_none() {
-            return Some(Status::EMPTY);
-        }
-        self.complete_one(CallKind::Test, false)
-    }
-
-    /// Waits for a receive and takes its value: mpi4py's `req.wait()`.
-    #[track_caller]
-    pub fn wait_value<T: DeserializeOwned>(&mut self) -> T {
-        let status = self.wait();
-        self.take(CallKind::Wait, &status)
-    }
-
-    /// Takes the value of a completed receive.
-    #[track_caller]
-    pub fn value<T: DeserializeOwned>(&mut self) -> T {
-        self.take(CallKind::Wait, &Status::EMPTY)
-    }
-
-    #[track_caller]
-    fn take<T: DeserializeOwned>(&mut self, kind: CallKind, status: &Status) -> T {
-        match self.data.take() {
-            Some(p) => decode_completion(&self.ctx, kind, Some(&p), status),
-            None if status.source == PROC_NULL => decode_completion(&self.ctx, kind, None, status),
-            None => self.ctx.fail(
-                kind,
-                MpiError::new(
-                    ErrorClass::Request,
-                    "no received value here: the request is a send, is not complete yet, or its value was taken already",
-                ),
-            ),
-        }
-    }
-
-    /// Cancels the request if its message has not been matched (`MPI_Cancel`); it must
-    /// still be waited for, and its status says whether the cancel succeeded.
-    #[track_caller]
-    pub fn cancel(&mut self) {
-        if let Some(req) = self.id {
-            self.ctx.call(CallKind::Cancel, Op::Cancel { req });
-        }
-    }
-
-    /// Frees the request (`MPI_Request_free`); an active operation still completes.
-    #[track_caller]
-    pub fn free(mut self) {
-        if let Some(req) = self.id.take() {
-            self.ctx.call(CallKind::RequestFree, Op::Free { req });
-        }
-    }
-
-    /// Starts a persistent request (`MPI_Start`).
-    #[track_caller]
-    pub fn start(&mut self) {
-        let req = self.persistent_id(CallKind::Start);
-        self.ctx.call(CallKind::Start, Op::Start { reqs: vec![(req, self.bound.take())] });
-        self.data = None;
-    }
-
-    /// Rebinds a persistent send to `value` without starting it: mpi4py's
-    /// `sendbuf[:] = …` before `Startall`.
-    #[track_caller]
-    pub fn bind<T: Serialize + ?Sized>(&mut self, value: &T) {
-        self.persistent_id(CallKind::Start);
-        let payload = match codec::encode(value) {
-            Ok(payload) => payload,
-            Err(e) => self.ctx.fail(CallKind::Start, MpiError::new(ErrorClass::Type, e)),
-        };
-        self.bound = Some(payload);
-    }
-
-    /// Rebinds a persistent send to `value` and starts it: mpi4py's
-    /// `sendbuf[:] = …; req.Start()`.
-    #[track_caller]
-    pub fn start_with<T: Serialize + ?Sized>(&mut self, value: &T) {
-        self.bind(value);
-        self.start();
-    }
 }
 
 #[cfg(test)]

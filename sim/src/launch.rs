@@ -3,6 +3,7 @@
 //! `mpisim run`.
 
 use crate::catalogue::Program;
+pub use crate::catalogue::{Param, ParamKind, Params};
 use crate::comm::Comm;
 use crate::error::SimError;
 use crate::platform::Platform;
@@ -75,15 +76,17 @@ pub struct RunOptions {
     pub launcher_args: Vec<String>,
     /// `--timeout SECONDS` of a real run: stop it then, and report it as hung.
     pub timeout: Option<std::time::Duration>,
+    /// `--stack-size BYTES`: each rank's stack (default [`crate::DEFAULT_STACK_SIZE`]).
+    pub stack_size: Option<usize>,
 }
 
 /// The flags every run takes, for help texts.
-pub const RUN_FLAGS: &str = "\
-  -n, --ranks N            number of ranks
-  --platform NAME|FILE     a preset (default, smpi, mpich, openmpi, openmpi-tcp, zero, infinite) or a RON file
+pub const RUN_FLAGS: &str = "  -n, --ranks N            number of ranks
+  --platform NAME|FILE     a preset (default, smpi, mpich, openmpi, openmpi-tcp, zero, infinite, ideal) or a RON file
   --eager-limit BYTES      override the platform's eager limit (0: every send synchronous)
   --strict                 every standard send synchronous: exposes reliance on buffering
   --seed S                 seed of the run (default: MPISIM_SEED, else 0)
+  --stack-size BYTES       each rank's stack (default 256KiB); raise it for deep recursion
   --format text|json       output format (default text)
   --trace FILE             save the trace (mpisim JSON; `mpisim view FILE` opens it)
   --algorithm COLL=NAME    run a collective with this algorithm instead of MPICH's choice (repeatable),
@@ -122,6 +125,7 @@ impl Default for RunOptions {
             trace_format: TraceFormat::Json,
             tui: false,
             mouse: false,
+            stack_size: None,
         }
     }
 }
@@ -142,6 +146,13 @@ impl RunOptions {
                 }
             }
         }
+        let rest = opts.parse_flags(args)?;
+        Ok((opts, rest))
+    }
+
+    /// Sets the flags in `args`; returns the `(name, value)` pairs it does not know.
+    fn parse_flags(&mut self, args: &[String]) -> Result<Vec<(String, String)>, String> {
+        let opts = self;
         let mut rest = Vec::new();
         let mut it = args.iter().peekable();
         while let Some(arg) = it.next() {
@@ -170,6 +181,14 @@ impl RunOptions {
                     );
                 }
                 "--strict" => opts.strict = true,
+                "--stack-size" => {
+                    let v = value(flag)?;
+                    let bytes = crate::catalogue::parse_bytes(&v)
+                        .and_then(|b| usize::try_from(b).ok())
+                        .filter(|&b| (16 * 1024..=1 << 30).contains(&b))
+                        .ok_or_else(|| format!("--stack-size: `{v}` is not a stack size from 16KiB to 1GiB"))?;
+                    opts.stack_size = Some(bytes);
+                }
                 "--seed" => {
                     let v = value(flag)?;
                     opts.seed = v.parse().map_err(|_| format!("--seed: `{v}` is not a whole number"))?;
@@ -185,7 +204,7 @@ impl RunOptions {
                 "--algorithm" => {
                     let v = value(flag)?;
                     if v.contains('=') {
-                        opts.algorithms.parse_and_set(&v)?;
+                        opts.algorithms.parse_and_set(&v).map_err(|e| format!("--algorithm: {e}"))?;
                     } else {
                         // `--algorithm NAME` is a parameter of the program (`coll` takes one).
                         rest.push(("algorithm".to_string(), v));
@@ -234,7 +253,14 @@ impl RunOptions {
                 other => return Err(format!("unexpected argument `{other}`")),
             }
         }
-        Ok((opts, rest))
+        Ok(rest)
+    }
+
+    /// Whether `--NAME` is a flag of every run, so that a program's parameter may not be
+    /// called NAME: asks the parser itself rather than keeping a second list of flags.
+    fn is_flag(name: &str) -> bool {
+        let probe = [format!("--{name}"), "0".to_string()];
+        name == "help" || !matches!(RunOptions::default().parse_flags(&probe), Ok(rest) if rest.len() == 1)
     }
 
     /// The world these options describe, with `default_ranks` if `-n` was not given.
@@ -249,6 +275,7 @@ impl RunOptions {
             .strict(self.strict)
             .algorithms(self.algorithms.clone())
             .schedule(self.replay.unwrap_or_default())
+            .stack_size(self.stack_size.unwrap_or(crate::DEFAULT_STACK_SIZE))
             .check_buffering(true)
     }
 
@@ -332,15 +359,9 @@ pub fn run_program(program: &Program, args: &[String]) -> i32 {
 
 /// [`run_program`] with a viewer for `--tui`; without one, `--tui` is a usage error.
 pub fn run_program_with(program: &Program, args: &[String], viewer: Option<Viewer>) -> i32 {
-    let prepared = RunOptions::parse(args).and_then(|(opts, rest)| {
-        let params = program.params(rest.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+    let prepared = prepare(program, args).and_then(|(opts, params)| {
         check_viewer(&opts, viewer)?;
-        match opts.ranks {
-            Some(n) if n < program.min_ranks => {
-                Err(format!("program `{}` needs at least {} ranks; -n {n} was given", program.name, program.min_ranks))
-            }
-            _ => Ok((opts, params)),
-        }
+        Ok((opts, params))
     });
     match prepared {
         Ok((opts, params)) => {
@@ -362,12 +383,38 @@ pub fn run_program_with(program: &Program, args: &[String], viewer: Option<Viewe
     }
 }
 
+/// Why `--tui` is refused when no viewer is linked in.
+const NO_VIEWER: &str = "--tui: this program has no terminal UI; call mpisim_tui::main(program) from the mpisim-tui \
+                         crate in its main, or save the trace with --trace FILE and open it with `mpisim view FILE`";
+
+/// Parses a catalogue program's arguments: the run flags and the program's parameters.
+pub fn prepare(program: &Program, args: &[String]) -> Result<(RunOptions, Params), String> {
+    let (opts, rest) = RunOptions::parse(args)?;
+    let params = program.params(rest.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+    match opts.ranks {
+        Some(n) if n < program.min_ranks => {
+            Err(format!("program `{}` needs at least {} ranks; -n {n} was given", program.name, program.min_ranks))
+        }
+        _ => Ok((opts, params)),
+    }
+}
+
+/// Simulates a catalogue program as `mpisim run` would with these arguments, without
+/// printing: what a grader runs in-process as an exercise's reference.
+pub fn simulate_catalogue(
+    program: &Program,
+    args: &[String],
+) -> Result<(Simulation<serde_json::Value>, RunHeader), String> {
+    let (opts, params) = prepare(program, args)?;
+    let mut header = RunHeader { program: program.name.to_string(), params: params.describe(), ..Default::default() };
+    let sim = opts.simulate(program.default_ranks, &mut header, |comm: &Comm| (program.run)(comm, &params));
+    Ok((sim, header))
+}
+
 /// `--tui` needs a viewer: the engine has none.
 fn check_viewer(opts: &RunOptions, viewer: Option<Viewer>) -> Result<(), String> {
     if opts.tui && viewer.is_none() {
-        return Err("--tui: this program has no terminal UI; call mpisim_tui::main(program) from the mpisim-tui \
-                    crate in its main, or save the trace with --trace FILE and open it with `mpisim view FILE`"
-            .into());
+        return Err(NO_VIEWER.into());
     }
     Ok(())
 }
@@ -402,31 +449,248 @@ pub fn main<R: Serialize, F: Fn(&Comm) -> R>(program: F) -> ! {
 
 /// [`main`] with a viewer for `--tui` (see `mpisim_tui::main`).
 pub fn main_with<R: Serialize, F: Fn(&Comm) -> R>(program: F, viewer: Option<Viewer>) -> ! {
+    main_with_params_viewer(&[], move |comm: &Comm, _: &Params| program(comm), viewer)
+}
+
+/// [`main`] for a program that takes its own parameters, declared as catalogue programs
+/// declare theirs: typed, with a default, a range and a help line. `--help` lists them; a
+/// value that does not parse or is out of range is a usage error naming the parameter.
+///
+/// ```no_run
+/// use mpisim::launch::{self, Param};
+///
+/// const PARAMS: &[Param] = &[
+///     Param::bytes("bytes", "8", "size of each message").range(1, 1 << 30),
+///     Param::count("rounds", "3", "times round the ring").range(1, 1000),
+/// ];
+///
+/// fn main() {
+///     launch::main_with_params(PARAMS, |comm, params| {
+///         let (bytes, rounds) = (params.number("bytes"), params.number("rounds"));
+///         comm.rank() as u64 * bytes * rounds
+///     })
+/// }
+/// ```
+pub fn main_with_params<R: Serialize, F: Fn(&Comm, &Params) -> R>(params: &[Param], program: F) -> ! {
+    main_with_params_viewer(params, program, None)
+}
+
+/// [`main_with_params`] with a viewer for `--tui` (see `mpisim_tui::main_with_params`).
+pub fn main_with_params_viewer<R: Serialize, F: Fn(&Comm, &Params) -> R>(
+    declared: &[Param],
+    program: F,
+    viewer: Option<Viewer>,
+) -> ! {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let name = std::env::args().next().map_or("program".into(), |a| {
         std::path::Path::new(&a).file_name().map_or(a.clone(), |f| f.to_string_lossy().into_owned())
     });
-    if args.iter().any(|a| a == "-h" || a == "--help") {
-        println!("usage: {name} [-n N] [flags]\n\n{RUN_FLAGS}");
-        std::process::exit(0);
-    }
-    let opts = match RunOptions::parse(&args) {
-        Ok((opts, rest)) if rest.is_empty() => opts,
-        Ok((_, rest)) => usage_exit(&format!("unknown flag --{}", rest[0].0), &name),
-        Err(e) => usage_exit(&e, &name),
+    let invocation = match Invocation::parse(&name, declared, &args, viewer.is_some()) {
+        Ok(invocation) => invocation,
+        Err(Usage::Help(text)) => {
+            emit(&text);
+            std::process::exit(0)
+        }
+        Err(Usage::Error(message)) => {
+            eprintln!("error: {message}\n(see `{name} --help` for its parameters and flags)");
+            std::process::exit(EXIT_USAGE)
+        }
     };
-    if let Err(e) = check_viewer(&opts, viewer) {
-        usage_exit(&e, &name);
-    }
-    let mut header = RunHeader { program: name, ..Default::default() };
-    if let Some(code) = crate::real::intercept(&opts, &header, 4, 1, &program) {
+    let mut header = invocation.header(&name);
+    let run = |comm: &Comm| program(comm, &invocation.params);
+    if let Some(code) = crate::real::intercept(&invocation.opts, &header, DEFAULT_RANKS, 1, run) {
         std::process::exit(code);
     }
-    let sim = opts.simulate(4, &mut header, program);
-    std::process::exit(finish(&opts, &sim, &header, viewer))
+    let sim = invocation.opts.simulate(DEFAULT_RANKS, &mut header, run);
+    std::process::exit(finish(&invocation.opts, &sim, &header, viewer))
 }
 
-fn usage_exit(message: &str, name: &str) -> ! {
-    eprintln!("error: {message}\n\nusage: {name} [-n N] [flags]\n\n{RUN_FLAGS}");
-    std::process::exit(EXIT_USAGE)
+/// Ranks of a user's program run without `-n`.
+pub const DEFAULT_RANKS: usize = 4;
+
+/// A user's program's command line, parsed: the run flags and the program's own parameters.
+#[derive(Clone, Debug)]
+pub struct Invocation {
+    /// The flags of the run.
+    pub opts: RunOptions,
+    /// The program's parameters, defaults filled in.
+    pub params: Params,
+}
+
+/// Why a command line does not describe a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Usage {
+    /// `-h` or `--help`: the help text to print (and exit 0).
+    Help(String),
+    /// A usage error: one line naming the flag or parameter and what it accepts.
+    Error(String),
+}
+
+impl Invocation {
+    /// Parses the arguments of program `name`, which declares `declared`; `viewer` says
+    /// whether `--tui` is available (and so offered by the help).
+    pub fn parse(name: &str, declared: &[Param], args: &[String], viewer: bool) -> Result<Invocation, Usage> {
+        if args.iter().any(|a| a == "-h" || a == "--help") {
+            return Err(Usage::Help(help(name, declared, viewer)));
+        }
+        if let Some(p) = declared.iter().find(|p| RunOptions::is_flag(p.name)) {
+            return Err(Usage::Error(format!(
+                "the program declares a parameter --{}, which is a flag of every run; give it another name",
+                p.name
+            )));
+        }
+        let (opts, rest) = RunOptions::parse(args).map_err(Usage::Error)?;
+        let params =
+            Params::parse(name, declared, rest.iter().map(|(k, v)| (k.as_str(), v.as_str()))).map_err(Usage::Error)?;
+        if opts.tui && !viewer {
+            return Err(Usage::Error(NO_VIEWER.into()));
+        }
+        Ok(Invocation { opts, params })
+    }
+
+    /// The header of the run's report: the program's name and its parameters.
+    pub fn header(&self, name: &str) -> RunHeader {
+        RunHeader { program: name.to_string(), params: self.params.describe(), ..Default::default() }
+    }
+}
+
+/// Simulates a user's program as its binary would with these arguments, without printing
+/// or exiting: what a grader runs in-process. `--tui`, `--real` and `--help` are usage
+/// errors here.
+pub fn simulate_program<R: Serialize, F: Fn(&Comm, &Params) -> R>(
+    name: &str,
+    declared: &[Param],
+    program: F,
+    args: &[String],
+) -> Result<(Simulation<R>, RunHeader), String> {
+    let invocation = match Invocation::parse(name, declared, args, false) {
+        Ok(invocation) => invocation,
+        Err(Usage::Help(_)) => return Err("--help: an in-process run prints no help".into()),
+        Err(Usage::Error(e)) => return Err(e),
+    };
+    if invocation.opts.real {
+        return Err("--real: an in-process run is simulated".into());
+    }
+    let mut header = invocation.header(name);
+    let sim = invocation.opts.simulate(DEFAULT_RANKS, &mut header, |comm: &Comm| program(comm, &invocation.params));
+    Ok((sim, header))
+}
+
+/// The help of a user's program: its usage, its parameters, and the run flags (`--tui`
+/// and `--mouse` only when a viewer is linked in).
+pub fn help(name: &str, declared: &[Param], viewer: bool) -> String {
+    let mut out = format!("usage: {name} [-n N]");
+    if !declared.is_empty() {
+        out += " [--PARAM VALUE ...]";
+    }
+    out += " [flags]\n";
+    if !declared.is_empty() {
+        out += "\nparameters:\n";
+        let width = declared.iter().map(|p| p.usage().chars().count()).max().unwrap_or(0);
+        for p in declared {
+            out += &format!("  {:<width$}  {}\n", p.usage(), p.description());
+        }
+    }
+    out += &format!("\nflags of a run (default {DEFAULT_RANKS} ranks):\n{}\n", run_flags(viewer));
+    out
+}
+
+/// [`RUN_FLAGS`], without `--tui` and `--mouse` when no viewer is linked in.
+pub fn run_flags(viewer: bool) -> String {
+    RUN_FLAGS
+        .lines()
+        .filter(|line| viewer || !(line.starts_with("  --tui ") || line.starts_with("  --mouse ")))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DECLARED: &[Param] = &[
+        Param::bytes("bytes", "8", "message size").range(1, 1 << 30),
+        Param::count("rounds", "3", "times round").range(1, 10),
+        Param::choice("order", &["naive", "parity"], "naive", "call order"),
+    ];
+
+    fn args(line: &str) -> Vec<String> {
+        line.split_whitespace().map(String::from).collect()
+    }
+
+    /// Parses `line` as program `prog`'s arguments and describes the outcome in one line:
+    /// the parameters, or the usage error.
+    #[track_caller]
+    fn check(line: &str, expected: &str) {
+        let seen = match Invocation::parse("prog", DECLARED, &args(line), false) {
+            Ok(inv) => format!("{:?} n={:?} strict={}", inv.params.describe(), inv.opts.ranks, inv.opts.strict),
+            Err(Usage::Error(e)) => format!("error: {e}"),
+            Err(Usage::Help(_)) => "help".into(),
+        };
+        assert_eq!(seen, expected, "for `{line}`");
+    }
+
+    #[test]
+    fn a_programs_own_parameters_parse_beside_the_run_flags() {
+        check("", r#"[("bytes", "8"), ("order", "naive"), ("rounds", "3")] n=None strict=false"#);
+        check(
+            "-n 6 --bytes 1MiB --strict --order=parity",
+            r#"[("bytes", "1048576"), ("order", "parity"), ("rounds", "3")] n=Some(6) strict=true"#,
+        );
+        check("--rounds 11", "error: prog --rounds: 11 is outside the range 1 to 10");
+        check("--bytes 0", "error: prog --bytes: 0 is outside the range 1 B to 1 GiB");
+        check("--bytes 2GiB", "error: prog --bytes: 2GiB is outside the range 1 B to 1 GiB");
+        check("--rounds many", "error: prog --rounds: `many` is not a whole number");
+        check("--colour red", "error: program `prog` has no parameter --colour; it takes --bytes, --rounds, --order");
+        check("--order sideways", "error: prog --order: `sideways` is not one of naive, parity");
+        check("--tui", &format!("error: {NO_VIEWER}"));
+        check("-n 4 --help", "help");
+    }
+
+    #[test]
+    fn a_parameter_may_not_shadow_a_run_flag() {
+        for name in ["strict", "seed", "platform", "format", "help", "trace"] {
+            let declared = [Param::count(name, "0", "shadows a flag")];
+            let Err(Usage::Error(e)) = Invocation::parse("prog", &declared, &[], false) else {
+                panic!("--{name} was accepted as a parameter");
+            };
+            assert!(e.contains(&format!("--{name}, which is a flag of every run")), "{e}");
+        }
+        let declared = [Param::count("algorithm", "0", "coll's own"), Param::count("n-items", "0", "fine")];
+        assert!(Invocation::parse("prog", &declared, &[], false).is_ok());
+    }
+
+    #[test]
+    fn a_wrong_default_is_an_error_in_the_declaration() {
+        let declared = [Param::count("rounds", "0", "times round").range(1, 10)];
+        let Err(Usage::Error(e)) = Invocation::parse("prog", &declared, &[], false) else { panic!("accepted") };
+        assert_eq!(
+            e,
+            "prog --rounds: 0 is outside the range 1 to 10 (the default in the declaration of --rounds is wrong)"
+        );
+    }
+
+    #[test]
+    fn help_lists_the_parameters_and_offers_the_viewer_only_when_linked_in() {
+        let text = help("prog", DECLARED, false);
+        assert!(text.starts_with("usage: prog [-n N] [--PARAM VALUE ...] [flags]\n\nparameters:\n"), "{text}");
+        assert!(text.contains("  --bytes BYTES         message size (default 8; 1 B to 1 GiB)\n"), "{text}");
+        assert!(text.contains("  --order naive|parity  call order (default naive)\n"), "{text}");
+        assert!(text.contains("\n  -n, --ranks N "), "{text}");
+        assert!(!text.contains("--tui") && !text.contains("--mouse"), "{text}");
+        let with_viewer = help("prog", DECLARED, true);
+        assert!(with_viewer.contains("\n  --tui ") && with_viewer.contains("\n  --mouse "), "{with_viewer}");
+        assert!(!help("prog", &[], false).contains("parameters:"));
+    }
+
+    #[test]
+    fn an_in_process_run_is_the_binarys_run() {
+        let program = |comm: &Comm, p: &Params| comm.rank() as u64 * p.number("rounds");
+        let (sim, header) = simulate_program("prog", DECLARED, program, &args("-n 3 --rounds 5")).unwrap();
+        assert_eq!(sim.outcome.unwrap(), vec![0, 5, 10]);
+        assert_eq!(header.program, "prog");
+        assert!(header.params.contains(&("rounds".to_string(), "5".to_string())));
+        let e = simulate_program("prog", DECLARED, program, &args("--rounds 0")).unwrap_err();
+        assert_eq!(e, "prog --rounds: 0 is outside the range 1 to 10");
+    }
 }

@@ -52,6 +52,10 @@ pub struct RunStats {
     pub bytes: u64,
     /// MPI calls made by all ranks.
     pub calls: u64,
+    /// Virtual time spent in `compute` calls, summed over the ranks (POP's useful time).
+    pub compute: Time,
+    /// The most virtual time one rank spent in `compute` calls.
+    pub compute_max: Time,
 }
 
 /// A line a rank printed.

@@ -6,6 +6,7 @@ use std::fmt;
 /// MPI error classes (MPI 4.1, section 9.4), for misuse that fails a rank.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[allow(missing_docs)]
+#[non_exhaustive]
 pub enum ErrorClass {
     #[serde(rename = "MPI_ERR_RANK")]
     Rank,

@@ -4,7 +4,7 @@
 //! is the same program in C for SimGrid SMPI; `cargo bench -p mpisim --bench smpi`
 //! runs both on the same machine (`platforms/smpi-cluster.ron`).
 
-use super::{Param, ParamKind, Params, Program};
+use super::{Param, Params, Program};
 use crate::codec::payload_of_size;
 use crate::comm::Comm;
 use serde::Serialize;
@@ -75,15 +75,11 @@ pub(super) const PROGRAM: Program = Program {
     name: "ring-allreduce",
     summary: "SMPI's benchmark: a token ring, then allreduces of doubles",
     params: &[
-        Param { name: "laps", help: "laps of the token around the ring", default: "100", kind: ParamKind::Count },
-        Param { name: "bytes", help: "size of the token", default: "1KiB", kind: ParamKind::Bytes },
-        Param {
-            name: "allreduces",
-            help: "MPI_Allreduce calls after the ring",
-            default: "100",
-            kind: ParamKind::Count,
-        },
-        Param { name: "length", help: "doubles in each allreduce", default: "8", kind: ParamKind::Count },
+        Param::count("laps", "100", "laps of the token around the ring"),
+        // The C program passes sizes to MPI as an `int`.
+        Param::bytes("bytes", "1KiB", "size of the token").range(0, i32::MAX as u64),
+        Param::count("allreduces", "100", "MPI_Allreduce calls after the ring"),
+        Param::count("length", "8", "doubles in each allreduce").range(0, i32::MAX as u64),
     ],
     min_ranks: 2,
     default_ranks: 8,

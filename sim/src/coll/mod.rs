@@ -42,7 +42,7 @@ pub use nonblocking::CollRequest;
 use ops::Operator;
 use reduce::Reduction;
 use select::{mpich, Facts};
-pub use select::{Algorithm, Algorithms, Collective};
+pub use select::{Algorithm, AlgorithmError, Algorithms, Collective};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::cell::RefCell;
@@ -314,6 +314,25 @@ impl Comm {
     #[track_caller]
     fn invocation(&self, kind: CallKind) -> Invocation<'_> {
         Invocation::new(self, kind, CallSite::here())
+    }
+
+    /// Runs this rank's later `collective` calls (on every communicator) with `algorithm`
+    /// instead of MPICH's choice or the world's, as an MPI library's tuning hint does.
+    /// Every rank must make the same choice, or the algorithms' steps will not match.
+    ///
+    /// ```
+    /// use mpisim::{Algorithm, Collective, World};
+    /// let run = World::new(4).run(|comm| {
+    ///     comm.use_algorithm(Collective::Bcast, Algorithm::Linear).unwrap();
+    ///     comm.bcast((comm.rank() == 0).then_some(&7u8), 0)
+    /// }).unwrap();
+    /// assert_eq!(run.results, vec![7; 4]);
+    /// ```
+    pub fn use_algorithm(&self, collective: Collective, algorithm: Algorithm) -> Result<(), select::AlgorithmError> {
+        let mut chosen = (*self.ctx.coll.algorithms()).clone();
+        chosen.set(collective, algorithm)?;
+        self.ctx.coll.choose(Rc::new(chosen));
+        Ok(())
     }
 
     /// Blocks until every rank has called it (`MPI_Barrier`).

@@ -19,7 +19,7 @@ use std::ops::Range;
 
 /// How a reduction combines two elements.
 pub(crate) struct Reduction<'o, E> {
-    pub combine: &'o dyn Fn(&E, &E) -> Result<E, String>,
+    pub combine: &'o dyn Fn(&E, &E) -> Result<E, super::ops::OpError>,
     pub commutative: bool,
     pub name: String,
 }
@@ -35,7 +35,7 @@ impl<E: Serialize + DeserializeOwned + Clone> Reduction<'_, E> {
             .zip(higher)
             .map(|(a, b)| (self.combine)(a, b))
             .collect::<Result<_, _>>()
-            .map_err(|e| MpiError::new(ErrorClass::Op, e))
+            .map_err(|e| MpiError::new(ErrorClass::Op, e.to_string()))
     }
 
     /// Operands of `a` and `b` elements met; one came from `other`.

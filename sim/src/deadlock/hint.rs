@@ -243,3 +243,120 @@ fn sorted(ranks: impl IntoIterator<Item = Rank>) -> Vec<Rank> {
 fn where_(b: &BlockedCall) -> String {
     format!("{} on {}", b.call.mpi_name(), comm_name(b.comm.unwrap_or(0)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::call::CallKind;
+    use crate::deadlock::graph::on_rank;
+    use crate::deadlock::{Unreceived, WaitsOn, WildcardMatch};
+    use crate::time::Time;
+    use crate::trace::Site;
+    use std::collections::BTreeMap;
+
+    fn site(line: u32) -> Site {
+        Site { file: "prog.rs".into(), line, column: 5 }
+    }
+
+    /// A blocked call of `rank` in `call`, waiting on `waits_on`.
+    fn blocked(rank: Rank, call: CallKind, peer: Option<Peer>, waits_on: Vec<WaitsOn>) -> BlockedCall {
+        BlockedCall {
+            rank,
+            call,
+            peer,
+            tag: Some(0),
+            bytes: None,
+            comm: Some(0),
+            root: None,
+            location: site(10 + rank as u32),
+            waiting_for: String::new(),
+            reason: String::new(),
+            waits_on,
+            last_wildcard: None,
+            send_wait: None,
+        }
+    }
+
+    fn send(rank: Rank, to: Rank, why: SendWait) -> BlockedCall {
+        BlockedCall {
+            bytes: Some(8),
+            send_wait: Some(why),
+            ..blocked(rank, CallKind::Send, Some(Peer::Rank(to)), vec![on_rank(to, "send".into())])
+        }
+    }
+
+    fn recv(rank: Rank, from: Rank) -> BlockedCall {
+        blocked(rank, CallKind::Recv, Some(Peer::Rank(from)), vec![on_rank(from, "recv".into())])
+    }
+
+    fn recv_any(rank: Rank) -> BlockedCall {
+        let any = WaitsOn { ranks: vec![], any_of: vec![0], what: "recv from any".into() };
+        blocked(rank, CallKind::Recv, Some(Peer::Any), vec![any])
+    }
+
+    fn report(blocked: Vec<BlockedCall>, finished: &[Rank], core: &[Rank]) -> DeadlockReport {
+        let ranks = blocked.len() + finished.len();
+        DeadlockReport {
+            time: Time::ZERO,
+            blocked,
+            finished: finished.to_vec(),
+            cycle: core.to_vec(),
+            core: core.to_vec(),
+            knot: false,
+            communicators: BTreeMap::from([(0, (0..ranks).collect())]),
+            unreceived: Vec::new(),
+            eager_limit: 65_536,
+            strict: false,
+            hint: String::new(),
+        }
+    }
+
+    fn unreceived(rank: Rank, source: Rank, comm: u32) -> Unreceived {
+        Unreceived { rank, source, tag: 0, bytes: 1, call: CallKind::Send, location: site(3), comm }
+    }
+
+    #[track_caller]
+    fn check(report: DeadlockReport, has: &[&str], lacks: &[&str]) {
+        let hint = hint(&report);
+        for words in has {
+            assert!(hint.contains(words), "the hint lacks `{words}`: {hint}");
+        }
+        for words in lacks {
+            assert!(!hint.contains(words), "the hint says `{words}`: {hint}");
+        }
+    }
+
+    #[test]
+    fn hints_say_what_the_report_shows() {
+        use SendWait::*;
+        // A ring of sends: why each send waits is what the advice gives.
+        let ring = |why| report(vec![send(0, 1, why), send(1, 2, why), send(2, 0, why)], &[], &[0, 1, 2]);
+        check(ring(AboveEagerLimit), &["above the eager limit (64 KiB)", "rank parity"], &["synchronous"]);
+        check(ring(Synchronous), &["synchronous send (ssend)", "whatever the message size"], &["eager limit"]);
+        check(ring(Strict), &["in strict mode no send is buffered"], &["eager limit"]);
+        let mixed = report(vec![send(0, 1, Synchronous), send(1, 0, AboveEagerLimit)], &[], &[0, 1]);
+        check(mixed, &["none of these sends is buffered"], &[]);
+        // A ring of receives.
+        check(report(vec![recv(0, 1), recv(1, 0)], &[], &[0, 1]), &["none is sending"], &["unreceived"]);
+        // Two wildcard receives, one sender that finished: no order helps.
+        let mut lone = report(vec![recv_any(0)], &[1], &[]);
+        lone.blocked[0].last_wildcard = Some(WildcardMatch { source: 1, location: site(4) });
+        check(lone, &["finished", "no order of matching could complete"], &["--explore"]);
+        // A wildcard took the message a named receive wanted; another sender's is left.
+        let mut took = report(vec![recv(0, 2)], &[1, 2], &[]);
+        took.blocked[0].last_wildcard = Some(WildcardMatch { source: 2, location: site(4) });
+        took.unreceived = vec![unreceived(0, 1, 0)];
+        check(took, &["took rank 2's message", "rank 1 (tag 0) is left unreceived", "--explore"], &[]);
+        // A message on another communicator than the receive's.
+        let mut elsewhere = report(vec![BlockedCall { comm: Some(1), ..recv(1, 0) }], &[0], &[]);
+        elsewhere.unreceived = vec![unreceived(1, 0, 0)];
+        check(elsewhere, &["a message on another communicator never matches"], &[]);
+        // A rank finished without calling a collective the others are in.
+        let bcast = |rank| blocked(rank, CallKind::Bcast, None, vec![on_rank(2, "bcast".into())]);
+        check(report(vec![bcast(0), bcast(1)], &[2], &[]), &["rank 2 finished without calling MPI_Bcast"], &[]);
+        // Collectives in different orders.
+        let c = |rank, call, to| blocked(rank, call, None, vec![on_rank(to, "coll".into())]);
+        let crossed = report(vec![c(0, CallKind::Bcast, 1), c(1, CallKind::Barrier, 0)], &[], &[0, 1]);
+        check(crossed, &["collectives called in different orders"], &["strict mode"]);
+    }
+}

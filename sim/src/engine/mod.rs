@@ -361,6 +361,10 @@ impl<'o> Engine<'o> {
 
     fn compute(&mut self, rank: Rank, duration: Time) -> Flow {
         let end = self.now + duration;
+        let computed = &mut self.ranks[rank].computed;
+        *computed += duration;
+        self.stats.compute += duration;
+        self.stats.compute_max = self.stats.compute_max.max(*computed);
         self.record(self.now, rank, || EventKind::Compute { end });
         Flow::Reply(Reply::Done, end)
     }

@@ -90,6 +90,8 @@ pub(super) struct RankSlot {
     /// Polls that found nothing, and the last of them.
     pub polls: u64,
     pub last_poll: Option<(CallKind, CallSite)>,
+    /// Virtual time this rank has spent in `compute` calls.
+    pub computed: Time,
 }
 
 impl Default for RankSlot {
@@ -109,6 +111,7 @@ impl Default for RankSlot {
             polling: false,
             polls: 0,
             last_poll: None,
+            computed: Time::ZERO,
         }
     }
 }
