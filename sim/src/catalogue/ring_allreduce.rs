@@ -4,7 +4,7 @@
 //! is the same program in C for SimGrid SMPI; `cargo bench -p mpisim --bench smpi`
 //! runs both on the same machine (`platforms/smpi-cluster.ron`).
 
-use super::{Param, Params, Program};
+use super::{rounds, Footprint, Param, Params, Program};
 use crate::codec::payload_of_size;
 use crate::comm::Comm;
 use serde::Serialize;
@@ -75,10 +75,10 @@ pub(super) const PROGRAM: Program = Program {
     name: "ring-allreduce",
     summary: "SMPI's benchmark: a token ring, then allreduces of doubles",
     params: &[
-        Param::count("laps", "100", "laps of the token around the ring"),
+        Param::count("laps", "100", "laps of the token around the ring").range(0, 100_000),
         // The C program passes sizes to MPI as an `int`.
         Param::bytes("bytes", "1KiB", "size of the token").range(0, i32::MAX as u64),
-        Param::count("allreduces", "100", "MPI_Allreduce calls after the ring"),
+        Param::count("allreduces", "100", "MPI_Allreduce calls after the ring").range(0, 10_000),
         Param::count("length", "8", "doubles in each allreduce").range(0, i32::MAX as u64),
     ],
     min_ranks: 2,
@@ -86,6 +86,15 @@ pub(super) const PROGRAM: Program = Program {
     run: |comm: &Comm, p: &Params| -> Value {
         let r = ring_allreduce(comm, p.number("laps"), p.number("bytes"), p.number("allreduces"), p.number("length"));
         json!(r)
+    },
+    memory: |p: &Params, n: usize| {
+        // Each rank's token and its encoded copy in flight; each rank's doubles, its
+        // encoded copy and what it receives in an allreduce.
+        let ranks = n as u64;
+        let messages = (p.number("laps") * ranks).saturating_add(p.number("allreduces") * 2 * ranks * rounds(n));
+        Footprint::buffers(2 * ranks, p.number("bytes"))
+            + Footprint::buffers(3 * ranks, p.number("length").saturating_mul(8))
+            + Footprint::messages(messages)
     },
 };
 
