@@ -100,6 +100,7 @@ pub fn main(args: &[String]) -> i32 {
         ranks: opts.ranks,
         launcher_args: opts.launcher_args.clone(),
         timeout: opts.timeout,
+        env: Vec::new(),
     };
     #[cfg(feature = "mpi")]
     {
@@ -110,6 +111,10 @@ pub fn main(args: &[String]) -> i32 {
             Ok(super::launcher::Outcome::Exited(code)) => code,
             Ok(super::launcher::Outcome::TimedOut { launcher }) => {
                 eprintln!("error: calibration did not finish within --timeout; {launcher} was stopped");
+                crate::report::EXIT_DEADLOCK
+            }
+            Ok(super::launcher::Outcome::Interrupted { launcher }) => {
+                eprintln!("error: calibration interrupted (Ctrl-C); {launcher} was stopped and nothing was written");
                 crate::report::EXIT_DEADLOCK
             }
             Err(e) => {
