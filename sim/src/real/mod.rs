@@ -246,7 +246,16 @@ pub(crate) mod job {
                 report::exit_code(&sim)
             }
             Stopped::Hung(states) => {
-                let setup = format!("{}{} on {ranks} rank{}, real MPI", header.program, params(&header), plural(ranks));
+                let library = match &header.backend {
+                    Backend::Real { library } => library.clone(),
+                    Backend::Simulated => String::new(),
+                };
+                let setup = format!(
+                    "{}{} on {ranks} rank{}, real MPI ({library})",
+                    header.program,
+                    params(&header),
+                    plural(ranks)
+                );
                 let text = match opts.format {
                     Format::Text => {
                         let mut out: String =
@@ -275,7 +284,7 @@ pub(crate) mod job {
                         let mut json = json!({
                             "outcome": "hung",
                             "backend": "real",
-                            "library": match &header.backend { Backend::Real { library } => library.clone(), Backend::Simulated => String::new() },
+                            "library": library,
                             "program": header.program,
                             "params": header.params.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect::<serde_json::Map<_, _>>(),
                             "size": ranks,

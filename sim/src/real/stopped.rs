@@ -193,7 +193,7 @@ pub(crate) fn judge(looks: &Looks, ranks: usize, time: Time, fallback_eager_limi
                         rank,
                         state: "running",
                         doing: format!(
-                            "running its own code or calls that do not block (iprobe, test){}{moving}",
+                            "running: its own code, compute, or calls that do not block (iprobe, test){}{moving}",
                             last.as_ref()
                                 .map(|w| format!(", after {}", describe(snap.rank, w, &comms).headline()))
                                 .unwrap_or_default()
@@ -409,7 +409,14 @@ fn describe(rank: Rank, wait: &Wait, comms: &Comms) -> BlockedCall {
         Some(PendingOp::Recv { source, tag, .. } | PendingOp::Probe { source, tag }) => {
             (b.peer, b.tag) = (Some(source.map_or(Peer::Any, Peer::Rank)), tag);
         }
-        Some(PendingOp::Join { .. }) | None => {}
+        Some(PendingOp::Join { .. }) => {
+            // The one member not there yet, if only one is missing.
+            b.peer = match each.first().map(|(_, _, edge)| &edge.ranks[..]) {
+                Some([one]) => Some(Peer::Rank(*one)),
+                _ => None,
+            };
+        }
+        None => {}
     }
     b.waiting_for = match &each[..] {
         [] => "nothing that MPI still holds: the wait had not returned when the job was stopped".into(),
