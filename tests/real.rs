@@ -42,6 +42,8 @@ fn main() {
             let program = catalogue::find(&args[1]).expect("the driver names catalogue programs");
             std::process::exit(mpisim::launch::run_program(program, &args[2..]))
         }
+        // `mpisim calibrate`'s code path, as for `run`.
+        Some("calibrate") => std::process::exit(mpisim::real::calibrate::main(&args[1..])),
         // `main`'s own flags only; launchers pass the environment on to their processes.
         _ => match std::env::var(PROGRAM).as_deref() {
             Ok("misuse") => mpisim::launch::main(misuse),
@@ -69,6 +71,7 @@ fn main() {
     checks.push(("a_misuse_fails_as_on_the_simulator".into(), Box::new(misuse_fails_alike)));
     checks.push(("a_root_mismatch_fails_as_on_the_simulator".into(), Box::new(root_mismatch_fails_alike)));
     checks.push(("root_needs_no_variables".into(), Box::new(root_needs_no_variables)));
+    checks.push(("calibrate_writes_only_what_it_measured".into(), Box::new(calibrate_writes_what_it_measured)));
     checks.push(("a_wrong_rank_count_is_refused".into(), Box::new(wrong_rank_count)));
     checks.push(("trace_is_refused".into(), Box::new(trace_refused)));
 
@@ -426,6 +429,50 @@ fn root_needs_no_variables() -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// `calibrate` with a short budget, then again with `--force`. Without it, a fit that is
+/// poor or did not settle is refused (exit 1, nothing written, the reason on stderr) and a
+/// good one written; with it, the file is always written and a poor fit says so in it.
+/// Either way the file is a platform whose eager limit is one of the sizes measured.
+fn calibrate_writes_what_it_measured() -> Result<(), String> {
+    let dir = std::env::temp_dir().join(format!("mpisim-real-calibrate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let file = dir.join("lab.ron");
+    let path = file.to_str().ok_or("a temporary path in UTF-8")?;
+    let result = (|| {
+        for force in [false, true] {
+            let _ = std::fs::remove_file(&file);
+            let mut args = vec!["calibrate", "-o", path, "--budget", "2", "--timeout", "120"];
+            if force {
+                args.push("--force");
+            }
+            let (code, stdout, stderr) = run(&args);
+            let said = format!("exit {code} (--force: {force})\nstdout: {stdout}\nstderr: {stderr}");
+            let refused = stderr.contains("was not written:") && stderr.contains("--force");
+            match (code, force) {
+                (1, false) if refused && !file.exists() => continue,
+                (0, _) if !refused && file.exists() => {}
+                _ => return Err(format!("expected a file written (exit 0) or a poor fit refused (exit 1): {said}")),
+            }
+            let text = std::fs::read_to_string(&file).map_err(|e| format!("{e}: {said}"))?;
+            let platform = Platform::from_ron(&text, path).map_err(|e| format!("{e}\n{text}"))?;
+            let poor = stdout.contains("(a poor fit, written because of --force)");
+            if poor != text.starts_with("// A poor fit, written with --force") || (poor && !force) {
+                return Err(format!("a poor fit must be marked in the file, and only forced: {said}\n{text}"));
+            }
+            // The table of the ping-pong: a row per size measured.
+            let measured = |bytes: u64| {
+                stdout.lines().any(|l| l.split_whitespace().next() == Some(&bytes.to_string()) && l.ends_with('%'))
+            };
+            if !measured(platform.eager_limit) {
+                return Err(format!("eager limit {} is no size measured: {said}\n{text}", platform.eager_limit));
+            }
+        }
+        Ok(())
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
 }
 
 /// `-n` that disagrees with the launcher's count is a usage error, not a wrong run.

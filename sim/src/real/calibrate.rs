@@ -58,6 +58,12 @@ struct Options {
 /// Exit code of a calibration whose fit was too poor to write (without `--force`).
 pub const EXIT_POOR_FIT: i32 = 1;
 
+/// A file the launching process names for rank 0's exit code: rank 0 exits 0 and writes
+/// its code there, since a rank that exits otherwise makes the launcher abort the job and
+/// print a banner of its own.
+#[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+const EXIT_FILE_ENV: &str = "MPISIM_CALIBRATE_EXIT_FILE";
+
 fn parse(args: &[String]) -> Result<Options, String> {
     let mut opts = Options {
         ranks: 2,
@@ -120,20 +126,24 @@ pub fn main(args: &[String]) -> i32 {
         );
         return EXIT_USAGE;
     }
+    let exit_file = std::env::temp_dir().join(format!("mpisim-calibrate-{}.exit", std::process::id()));
     let job = Job {
         launcher: opts.launcher.clone(),
         ranks: opts.ranks,
         launcher_args: opts.launcher_args.clone(),
         timeout: opts.timeout,
-        env: Vec::new(),
+        env: vec![(EXIT_FILE_ENV.into(), exit_file.clone().into_os_string())],
     };
     #[cfg(feature = "mpi")]
     {
         if super::launcher::started_by_launcher().is_some() {
             return measure::in_job(&opts);
         }
-        match super::launcher::relaunch(&job) {
-            Ok(super::launcher::Outcome::Exited(code)) => code,
+        let outcome = super::launcher::relaunch(&job);
+        let rank0 = std::fs::read_to_string(&exit_file).ok().and_then(|c| c.trim().parse::<i32>().ok());
+        let _ = std::fs::remove_file(&exit_file);
+        match outcome {
+            Ok(super::launcher::Outcome::Exited(code)) => rank0.filter(|_| code == 0).unwrap_or(code),
             Ok(super::launcher::Outcome::TimedOut { launcher }) => {
                 eprintln!("error: calibration did not finish within --timeout; {launcher} was stopped");
                 crate::report::EXIT_DEADLOCK
@@ -150,7 +160,7 @@ pub fn main(args: &[String]) -> i32 {
     }
     #[cfg(not(feature = "mpi"))]
     {
-        let _ = job;
+        let _ = (job, exit_file);
         unreachable!("checked above: the backend is available")
     }
 }
@@ -566,16 +576,28 @@ mod measure {
         m
     }
 
-    /// Runs the calibration in this process, which an MPI launcher started.
+    /// Runs the calibration in this process, which an MPI launcher started; rank 0 fits,
+    /// reports and writes the file, and leaves its exit code where the launching process
+    /// said ([`EXIT_FILE_ENV`](super::EXIT_FILE_ENV)).
     pub fn in_job(opts: &Options) -> i32 {
         let run = RunOptions { ranks: Some(opts.ranks), ..RunOptions::default() };
         let header = RunHeader { program: "calibrate".into(), ..Default::default() };
         let budget = opts.budget;
-        let (sim, header) = match run_in_job(&run, &header, 2, |comm: &Comm| program(comm, budget)) {
-            JobEnd::Root(sim, header) => (sim, header),
-            JobEnd::Other => return 0,
-            JobEnd::Usage(code) => return code,
-        };
+        match run_in_job(&run, &header, 2, |comm: &Comm| program(comm, budget)) {
+            JobEnd::Root(sim, header) => {
+                let code = conclude(opts, &sim, &header);
+                match std::env::var_os(super::EXIT_FILE_ENV) {
+                    Some(file) if std::fs::write(&file, code.to_string()).is_ok() => 0,
+                    _ => code,
+                }
+            }
+            JobEnd::Other => 0,
+            JobEnd::Usage(code) => code,
+        }
+    }
+
+    /// Rank 0's part: the fit, the check, the report and the platform file; the exit code.
+    fn conclude(opts: &Options, sim: &crate::Simulation<serde_json::Value>, header: &RunHeader) -> i32 {
         let Ok(results) = &sim.outcome else { unreachable!("a failing rank reports and stops the job itself") };
         let measured: Measured = serde_json::from_value(results[0].clone()).expect("rank 0's measurements read back");
         let library = match &header.backend {

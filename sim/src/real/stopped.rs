@@ -14,7 +14,7 @@ use super::snapshot::{
     request_path, snapshot_path, Activity, CommFacts, InCollective, Pending, PendingOp, RankSnapshot, Wait,
 };
 use crate::call::CallKind;
-use crate::deadlock::graph::{on_rank, WaitForGraph};
+use crate::deadlock::graph::{any_of_edges, on_rank, WaitForGraph};
 use crate::deadlock::{hint, BlockedCall, DeadlockReport, Peer, SendWait, WaitsOn};
 use crate::error::SimError;
 use crate::time::Time;
@@ -444,23 +444,7 @@ fn describe(rank: Rank, wait: &Wait, comms: &Comms) -> BlockedCall {
         _ => b.waiting_for.clone(),
     };
     let edges = each.into_iter().map(|(_, _, edge)| edge);
-    b.waits_on = if wait.any {
-        let mut any = WaitsOn { ranks: Vec::new(), any_of: Vec::new(), what: String::new() };
-        let mut whats = Vec::new();
-        for e in edges {
-            any.ranks.extend(e.ranks);
-            any.any_of.extend(e.any_of);
-            whats.push(e.what);
-        }
-        any.ranks.sort_unstable();
-        any.ranks.dedup();
-        any.any_of.sort_unstable();
-        any.any_of.dedup();
-        any.what = format!("{} of: {}", call.mpi_name(), whats.join(" | "));
-        vec![any]
-    } else {
-        edges.collect()
-    };
+    b.waits_on = if wait.any { vec![any_of_edges(call, edges)] } else { edges.collect() };
     if let Some(c) = inside {
         // Blocked inside a collective's algorithm: name the collective the user called.
         if !matches!(first.map(|p| p.op), Some(PendingOp::Join { .. })) {
