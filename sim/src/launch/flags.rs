@@ -546,6 +546,10 @@ pub struct RunOptions {
     /// `--wall-limit SECONDS`: the longest a rank may run its own code between two calls
     /// before the run is stopped (default [`DEFAULT_WALL_LIMIT`]; `0` turns it off).
     pub wall_limit: Option<Duration>,
+    /// Keep the run's whole trace in memory although neither `--trace` nor `--tui` asks for
+    /// it: lessons and graders query it. Without any of the three, no trace is recorded
+    /// (a 4,096-rank run would otherwise hold hundreds of megabytes nobody reads).
+    pub record_trace: bool,
 }
 
 /// How long a rank may run its own code between two calls before a run is stopped.
@@ -597,6 +601,7 @@ impl Default for RunOptions {
             step_limit: None,
             trace_limit: None,
             wall_limit: Some(DEFAULT_WALL_LIMIT),
+            record_trace: false,
         }
     }
 }

@@ -98,7 +98,9 @@ impl RunSpec {
     /// belong in a lesson: output, traces, viewers, exploration, real MPI). A lesson's run
     /// is the same wherever it is read: `MPISIM_SEED` does not apply, only a `--seed`.
     pub fn new(program: &'static Program, flags: Vec<String>) -> Result<RunSpec, UsageError> {
-        let (opts, rest) = RunOptions::parse_with_env(&flags, None)?;
+        let (mut opts, rest) = RunOptions::parse_with_env(&flags, None)?;
+        // Lessons query the run's trace.
+        opts.record_trace = true;
         let unfit = [
             (opts.format != Format::Text, "--format"),
             (opts.trace.is_some() || opts.trace_format != TraceFormat::Json, "--trace"),
