@@ -6,7 +6,6 @@ use super::rank::{OpenCollective, RankState, Wait};
 use super::{Engine, Flow};
 use crate::call::{CallKind, ErrorClass, MpiError, Reply};
 use crate::site::CallSite;
-use crate::words::comm_name;
 use crate::Rank;
 use std::collections::BTreeMap;
 
@@ -51,16 +50,14 @@ impl Engine<'_> {
             gated: Vec::new(),
         });
         if let Some((class, what)) = at.first.mismatch(&sig) {
+            let (first_rank, first, first_site) = (at.first_rank, at.first.describe(), at.first_site.site());
             let e = format!(
-                "collective mismatch on {}: the {} collective of rank {rank} there is {}, but rank {}'s was {} (at \
-                 {}): {what} differ. Every rank of a communicator must call the same collectives in the same order, \
-                 with the same root, op and count",
-                comm_name(comm),
+                "collective mismatch on {}: the {} collective of rank {rank} there is {}, but rank {first_rank}'s was \
+                 {first} (at {first_site}): {what} differ. Every rank of a communicator must call the same \
+                 collectives in the same order, with the same root, op and count",
+                self.comm_name(comm),
                 ordinal(position + 1),
                 sig.describe(),
-                at.first_rank,
-                at.first.describe(),
-                at.first_site.site(),
             );
             return self.fail(rank, kind, site, MpiError::new(class, e));
         }
