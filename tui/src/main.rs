@@ -7,7 +7,6 @@ mod exercise_cmd;
 
 use mpisim::catalogue;
 use mpisim::launch::{self, emit, RUN_FLAGS};
-use mpisim::platform::PRESETS;
 use mpisim::report::EXIT_USAGE;
 use std::process::ExitCode;
 
@@ -55,17 +54,12 @@ fn main() -> ExitCode {
             0
         }
         Some("platforms") => {
-            let mut out = String::new();
-            for (name, limit, what) in PRESETS {
-                let p = mpisim::Platform { eager_limit: *limit, ..Default::default() };
-                out += &format!("{name:<12} eager limit {:<10} {what}\n", p.eager_limit_text());
-            }
-            emit(&out);
+            emit(&mpisim::platform::presets_text());
             0
         }
         Some("platform") => match args.get(1).map(|n| mpisim::Platform::resolve(n)) {
             Some(Ok(p)) => {
-                emit(&format!("{}\n", p.to_ron()));
+                emit(&p.to_template());
                 0
             }
             Some(Err(e)) => usage_error(&e.to_string()),
