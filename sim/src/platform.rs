@@ -136,19 +136,21 @@ pub const PRESETS: &[Preset] = &[
         summary: "SimGrid SMPI's default model on its classic cluster (50 µs, 125 MB/s links through a switch)",
         sources: &[
             "the machine: SimGrid's classic cluster, <cluster bw=\"125MBps\" lat=\"50us\"/>, a star of hosts with \
-             one rank each (platforms/smpi-cluster.ron): a message crosses two 50 µs links of 125 MB/s, its \
+             one rank each (the machine of platforms/smpi-cluster.ron, which turns SMPI's factors off as the SMPI \
+             benchmark runs it): a message crosses two 50 µs links of 125 MB/s, its \
              host's and the receiver's",
-            "latency 201.467 µs: 2 × 50 µs times smpi/lat-factor's default for messages below 257 bytes, 2.01467 \
-             (SimGrid's sg_config.cpp and its configuration docs)",
+            "latency 201.603 µs: 2 × 50 µs times smpi/lat-factor's default for messages below 257 bytes, 2.01467 \
+             (SimGrid's sg_config.cpp and its configuration docs), and 136 ns for the 16 bytes of envelope SMPI \
+             sends with every message (payload + 16 in smpi::Request::start), at this bandwidth",
             "bandwidth 117.587 MB/s: 125 MB/s times smpi/bw-factor's default from 65472 bytes on, 0.940694",
-            "how close one line comes: SMPI's factors are piecewise by size, so its times match these within 4% \
-             up to 8 KiB, 10% at 1 MiB and 3% at 4 MiB, but are 34-56% longer from 16 KiB to 128 KiB (factors \
+            "how close one line comes: SMPI's factors are piecewise by size, so its times match these within 5% \
+             up to 8 KiB, 11% at 1 MiB and 3% at 4 MiB, but are 51-127% longer from 16 KiB to 128 KiB (factors \
              3.5-11.6 on the latency there)",
             "eager limit 65535 bytes: smpi/send-is-detached-thresh 65536, and a send is detached (buffered) when \
              it is smaller",
             "overheads 0: smpi/os and smpi/or default to 0",
         ],
-        make: || one_link(link(201_467, 117_586_750), 65_535),
+        make: || one_link(link(201_603, 117_586_750), 65_535),
     },
     Preset {
         name: "mpich",
