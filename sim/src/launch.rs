@@ -368,7 +368,7 @@ impl RunOptions {
             (None, Some(first)) => (first, None),
             (None, None) => unreachable!("an exploration runs at least once"),
         };
-        header.exploration = Some(Explored { runs: found.runs, failed });
+        header.exploration = Some(Explored { runs: found.runs, limit: runs, failed });
         sim
     }
 

@@ -159,9 +159,7 @@ impl std::fmt::Display for Warning {
                 } else {
                     write!(f, "; with zero buffering (--strict) it deadlocks")?;
                 }
-                for b in &deadlock.blocked {
-                    write!(f, "\n  {b}")?;
-                }
+                write!(f, "\n{}", deadlock.blocked_text().trim_end())?;
                 write!(f, "\n  hint: {}", deadlock.hint)
             }
             Warning::TraceTruncated { events } => write!(
@@ -429,7 +427,7 @@ impl World {
                  need not synchronise)",
                 b.call.mpi_name()
             ),
-            None => format!("messages below the eager limit ({}) are buffered", self.platform.eager_limit_text()),
+            None => crate::words::buffered_below(self.platform.eager_limit),
         };
         Some(Warning::BufferingHazard { reliance, deadlock: Box::new(deadlock) })
     }
@@ -540,8 +538,9 @@ impl<R> Exploration<R> {
     }
 }
 
-/// A schedule under which a program failed, and what happened.
-#[derive(Debug)]
+/// A schedule under which a program failed, and what happened. Its `Debug` is its
+/// `Display` (the failing run's error and how to replay it), so that a test's
+/// `explore(..).result().unwrap()` prints that, not the whole run.
 pub struct ExploreFailure<R> {
     /// The schedule: its text is the replay token.
     pub schedule: Schedule,
@@ -563,6 +562,12 @@ impl<R> std::fmt::Display for ExploreFailure<R> {
         writeln!(f, "run {} of the exploration failed, under schedule {}:", self.run, self.schedule)?;
         writeln!(f, "{}", self.error())?;
         write!(f, "replay it with MPISIM_SEED={} (tests), or --replay {} (mpisim run)", self.schedule, self.schedule)
+    }
+}
+
+impl<R> std::fmt::Debug for ExploreFailure<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
     }
 }
 

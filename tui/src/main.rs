@@ -7,7 +7,6 @@ mod exercise_cmd;
 
 use mpisim::catalogue;
 use mpisim::launch::{self, emit, RUN_FLAGS};
-use mpisim::platform::PRESETS;
 use mpisim::report::EXIT_USAGE;
 use std::process::ExitCode;
 
@@ -31,6 +30,7 @@ usage:
                                       graded exercises: `exercise start ring` writes a project to fix
   mpisim grade [DIR...] [--format json]
                                       build exercise projects and run them under their checks
+  mpisim version                      the version of mpisim
   mpisim help                         this text
 
 exit codes: 0 completed, 2 usage error, 3 deadlock, 4 program error (a rank failed, aborted or a limit stopped it)
@@ -45,7 +45,7 @@ fn main() -> ExitCode {
             emit(&format!("{USAGE}\n{RUN_FLAGS}\n"));
             0
         }
-        Some("--version" | "-V") => {
+        Some("version" | "--version" | "-V") => {
             emit(&format!("mpisim {}\n", env!("CARGO_PKG_VERSION")));
             0
         }
@@ -54,17 +54,12 @@ fn main() -> ExitCode {
             0
         }
         Some("platforms") => {
-            let mut out = String::new();
-            for (name, limit, what) in PRESETS {
-                let p = mpisim::Platform { eager_limit: *limit, ..Default::default() };
-                out += &format!("{name:<12} eager limit {:<10} {what}\n", p.eager_limit_text());
-            }
-            emit(&out);
+            emit(&mpisim::platform::presets_text());
             0
         }
         Some("platform") => match args.get(1).map(|n| mpisim::Platform::resolve(n)) {
             Some(Ok(p)) => {
-                emit(&format!("{}\n", p.to_ron()));
+                emit(&p.to_template());
                 0
             }
             Some(Err(e)) => usage_error(&e.to_string()),
@@ -87,12 +82,24 @@ fn usage_error(message: &str) -> i32 {
     EXIT_USAGE
 }
 
+/// The catalogue in aligned columns: names, then each program's parameters under it.
 fn list() -> String {
+    let programs = catalogue::programs();
+    let name_width = programs.iter().map(|p| p.name.chars().count()).max().unwrap_or(0);
+    let usages: Vec<String> = programs.iter().flat_map(|p| p.params.iter().map(|q| q.usage())).collect();
+    // A very long usage (a choice of many words) gets its own line instead of widening all.
+    let usage_width = usages.iter().map(|u| u.chars().count()).filter(|&w| w <= 32).max().unwrap_or(0);
     let mut out = String::from("programs:\n");
-    for p in catalogue::programs() {
-        out += &format!("  {:<14} {} (n ≥ {}, default {})\n", p.name, p.summary, p.min_ranks, p.default_ranks);
+    for p in programs {
+        out +=
+            &format!("  {:<name_width$}  {} (n ≥ {}, default {})\n", p.name, p.summary, p.min_ranks, p.default_ranks);
         for param in p.params {
-            out += &format!("      {}  {}\n", param.usage(), param.description());
+            let usage = param.usage();
+            if usage.chars().count() > usage_width {
+                out += &format!("      {usage}\n      {:usage_width$}  {}\n", "", param.description());
+            } else {
+                out += &format!("      {usage:<usage_width$}  {}\n", param.description());
+            }
         }
     }
     out

@@ -314,20 +314,30 @@ fn parse_value(program: &str, p: &Param, value: &str) -> Result<ParamValue, Stri
     Ok(ParamValue::Number(number))
 }
 
-/// Parses `4096`, `64K`, `64KiB`, `1M`, `1MiB`, `1G`, `1GiB` (binary multiples).
+/// Parses a byte count: a number, optionally with a unit, in any case and with or without
+/// a space: `4096`, `4096B`, `64KiB`, `1 MiB`, `1mib`, `64KB`, `1MB`, `1_048_576`.
+///
+/// Units: `KiB`, `MiB`, `GiB`, `TiB` are binary (IEC: 1024, 1024², …); `KB`, `MB`, `GB`,
+/// `TB` are decimal (SI: 1000, 1000², …), as disks and networks count; a bare `K`, `M`,
+/// `G`, `T` is binary, as MPI libraries' size settings read it (`64K` is 65536).
 pub fn parse_bytes(text: &str) -> Option<u64> {
     let text = text.trim();
     let split = text.find(|c: char| !c.is_ascii_digit() && c != '_').unwrap_or(text.len());
     let (digits, unit) = text.split_at(split);
     let n: u64 = digits.replace('_', "").parse().ok()?;
-    let scale: u64 = match unit.trim() {
-        "" | "B" => 1,
-        "K" | "KiB" | "k" => 1 << 10,
-        "M" | "MiB" => 1 << 20,
-        "G" | "GiB" => 1 << 30,
+    let unit = unit.trim().to_ascii_lowercase();
+    let (power, rest) = match unit.chars().next() {
+        Some(c @ ('k' | 'm' | 'g' | 't')) => ("kmgt".find(c).map_or(0, |i| i as u32 + 1), &unit[1..]),
+        _ => (0, unit.as_str()),
+    };
+    let base: u64 = match (power, rest) {
+        (0, "" | "b") => 1,
+        (0, _) => return None,
+        (_, "" | "i" | "ib") => 1024,
+        (_, "b") => 1000,
         _ => return None,
     };
-    n.checked_mul(scale)
+    base.checked_pow(power).and_then(|scale| n.checked_mul(scale))
 }
 
 /// Every program, in the order `mpisim list` shows them.
@@ -408,6 +418,36 @@ mod tests {
         assert_eq!(parse_bytes("1_048_576"), Some(1 << 20));
         assert_eq!(parse_bytes("lots"), None);
         assert_eq!(parse_bytes("5 parsecs"), None);
+    }
+
+    #[test]
+    fn byte_units_are_iec_or_si_in_any_case() {
+        let cases: &[(&str, Option<u64>)] = &[
+            ("1mib", Some(1 << 20)),
+            ("1 MiB", Some(1 << 20)),
+            ("1MB", Some(1_000_000)),
+            ("1mb", Some(1_000_000)),
+            ("64KB", Some(64_000)),
+            ("64kib", Some(65_536)),
+            ("64k", Some(65_536)),
+            ("64Ki", Some(65_536)),
+            ("2GB", Some(2_000_000_000)),
+            ("2GiB", Some(2 << 30)),
+            ("1TB", Some(1_000_000_000_000)),
+            ("1T", Some(1 << 40)),
+            ("8B", Some(8)),
+            ("8 b", Some(8)),
+            ("0", Some(0)),
+            ("1kk", None),
+            ("1bk", None),
+            ("1 MiBs", None),
+            ("MiB", None),
+            ("1.5MiB", None),
+            ("20000000TB", None),
+        ];
+        for &(text, want) in cases {
+            assert_eq!(parse_bytes(text), want, "{text}");
+        }
     }
 
     #[test]

@@ -310,6 +310,7 @@ impl Engine<'_> {
                     call: m.kind,
                     location: m.site.site(),
                     comm: env.chan.comm,
+                    comm_name: Some(self.comm_name(env.chan.comm)),
                 });
             }
         }

@@ -389,6 +389,7 @@ fn describe(rank: Rank, wait: &Wait, comms: &Comms) -> BlockedCall {
         tag: None,
         bytes: None,
         comm: first.map(|p| comms.id(rank, p.comm)),
+        comm_name: None,
         root: None,
         location: wait.location.clone().unwrap_or_else(|| crate::trace::Site {
             file: "an unknown site".into(),
