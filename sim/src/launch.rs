@@ -363,7 +363,7 @@ pub fn run_program_with(program: &Program, args: &[String], viewer: Option<Viewe
 }
 
 /// `--tui` needs a viewer: the engine has none.
-fn check_viewer(opts: &RunOptions, viewer: Option<Viewer>) -> Result<(), String> {
+pub(crate) fn check_viewer(opts: &RunOptions, viewer: Option<Viewer>) -> Result<(), String> {
     if opts.tui && viewer.is_none() {
         return Err("--tui: this program has no terminal UI; call mpisim_tui::main(program) from the mpisim-tui \
                     crate in its main, or save the trace with --trace FILE and open it with `mpisim view FILE`"
@@ -373,7 +373,12 @@ fn check_viewer(opts: &RunOptions, viewer: Option<Viewer>) -> Result<(), String>
 }
 
 /// Shows the run if `--tui` asked for it, then prints the report; returns the exit code.
-fn finish<R: Serialize>(opts: &RunOptions, sim: &Simulation<R>, header: &RunHeader, viewer: Option<Viewer>) -> i32 {
+pub(crate) fn finish<R: Serialize>(
+    opts: &RunOptions,
+    sim: &Simulation<R>,
+    header: &RunHeader,
+    viewer: Option<Viewer>,
+) -> i32 {
     if let (true, Some(view)) = (opts.tui, viewer) {
         if let Err(e) = view(&sim.trace, sim.outcome.as_ref().err(), header, opts) {
             eprintln!("error: {e}");

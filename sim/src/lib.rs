@@ -34,6 +34,7 @@ mod error;
 pub mod launch;
 mod matching;
 pub mod platform;
+pub mod python;
 pub mod real;
 pub mod report;
 pub mod sched;

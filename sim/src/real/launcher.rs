@@ -48,7 +48,8 @@ pub fn find(choice: Option<&str>) -> Result<PathBuf, String> {
     }
 }
 
-fn on_path(name: &str) -> Option<PathBuf> {
+/// The executable `name` in a directory of `PATH`.
+pub(crate) fn on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path).map(|dir| dir.join(name)).find(|p| is_executable(p))
 }
@@ -59,7 +60,7 @@ fn is_executable(path: &Path) -> bool {
 }
 
 /// Whether `launcher` is Open MPI's (`mpiexec --version` says so).
-fn is_open_mpi(launcher: &Path) -> bool {
+pub(crate) fn is_open_mpi(launcher: &Path) -> bool {
     Command::new(launcher).arg("--version").output().is_ok_and(|out| {
         let text = String::from_utf8_lossy(&out.stdout);
         text.contains("Open MPI") || text.contains("OpenRTE")
@@ -91,11 +92,10 @@ pub enum Outcome {
     },
 }
 
-/// The command that runs `job`: the launcher, its arguments, then this binary with the
-/// arguments it was given.
-pub fn command(job: &Job) -> Result<Command, String> {
+/// The launcher's part of the command that runs `job`: `LAUNCHER -n N [ARGS…]`, to which
+/// the program and its arguments are added.
+pub(crate) fn launcher_command(job: &Job) -> Result<Command, String> {
     let launcher = find(job.launcher.as_deref())?;
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find this program's own binary: {e}"))?;
     let mut cmd = Command::new(&launcher);
     cmd.arg("-n").arg(job.ranks.to_string());
     // Open MPI refuses more processes than cores unless told; with no launcher arguments
@@ -104,28 +104,45 @@ pub fn command(job: &Job) -> Result<Command, String> {
     if job.ranks > cores && job.launcher_args.is_empty() && is_open_mpi(&launcher) {
         cmd.arg("--oversubscribe");
     }
-    cmd.args(&job.launcher_args).arg(exe).args(std::env::args_os().skip(1));
+    cmd.args(&job.launcher_args);
+    Ok(cmd)
+}
+
+/// The command that runs `job`: the launcher, its arguments, then this binary with the
+/// arguments it was given.
+pub fn command(job: &Job) -> Result<Command, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find this program's own binary: {e}"))?;
+    let mut cmd = launcher_command(job)?;
+    cmd.arg(exe).args(std::env::args_os().skip(1));
     Ok(cmd)
 }
 
 /// Runs `job` and waits for it (at most its timeout).
 pub fn relaunch(job: &Job) -> Result<Outcome, String> {
-    let mut cmd = command(job)?;
+    run_timed(command(job)?, job.timeout).map(|(outcome, _)| outcome)
+}
+
+/// Runs a job's command and waits for it, at most `timeout`: how it ended, and after how
+/// long (wall time).
+pub(crate) fn run_timed(mut cmd: Command, timeout: Option<Duration>) -> Result<(Outcome, Duration), String> {
     let name =
         Path::new(cmd.get_program()).file_name().map_or("the launcher".into(), |n| n.to_string_lossy().into_owned());
+    // The launching process measures wall time by design: it is no part of a simulation.
+    #[allow(clippy::disallowed_methods)]
+    let started = std::time::Instant::now();
     let mut child = cmd.spawn().map_err(|e| format!("cannot start {name}: {e}"))?;
-    let status = match job.timeout {
+    let status = match timeout {
         None => child.wait().map_err(|e| format!("waiting for {name}: {e}"))?,
         Some(timeout) => match wait_for(&mut child, timeout)? {
             Some(status) => status,
             None => {
                 stop(&mut child);
-                return Ok(Outcome::TimedOut { launcher: name });
+                return Ok((Outcome::TimedOut { launcher: name }, started.elapsed()));
             }
         },
     };
     match status.code() {
-        Some(code) => Ok(Outcome::Exited(code)),
+        Some(code) => Ok((Outcome::Exited(code), started.elapsed())),
         None => Err(format!("{name} was killed by a signal ({status})")),
     }
 }
@@ -151,13 +168,10 @@ fn wait_for(child: &mut std::process::Child, timeout: Duration) -> Result<Option
 /// Stops a launcher: SIGTERM, which launchers pass on to their processes, then SIGKILL if
 /// it has not gone after a grace period.
 fn stop(child: &mut std::process::Child) {
-    #[cfg(feature = "mpi")]
-    {
-        // SAFETY: plain call; the pid is our child's, which we have not reaped yet.
-        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
-        if let Ok(Some(_)) = wait_for(child, Duration::from_secs(5)) {
-            return;
-        }
+    // SAFETY: plain call; the pid is our child's, which we have not reaped yet.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    if let Ok(Some(_)) = wait_for(child, Duration::from_secs(5)) {
+        return;
     }
     let _ = child.kill();
     let _ = child.wait();

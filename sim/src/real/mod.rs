@@ -91,6 +91,41 @@ pub(crate) fn intercept<R: Serialize>(
     }
 }
 
+/// Reports a real run that `--timeout` stopped (a deadlock, or a run longer than the
+/// timeout) and returns its exit code, as a deadlock's.
+pub(crate) fn report_hung(
+    format: crate::launch::Format,
+    header: &RunHeader,
+    ranks: usize,
+    launcher: &str,
+    timeout: Option<std::time::Duration>,
+) -> i32 {
+    use crate::launch::Format;
+    use serde_json::{json, Value};
+    let seconds = timeout.map_or(0.0, |t| t.as_secs_f64());
+    let params: String = header.params.iter().map(|(k, v)| format!(" --{k} {v}")).collect();
+    let setup = format!("{}{params} on {ranks} rank{}, real MPI", header.program, crate::error::plural(ranks));
+    let text = match format {
+        Format::Text => format!(
+            "hung: {setup}\n  no result after {seconds} s: {launcher} was stopped; a deadlock, or a run longer than \
+             --timeout (simulate it to find out: the simulator reports deadlocks)\n"
+        ),
+        Format::Json => format!(
+            "{}\n",
+            json!({
+                "outcome": "hung",
+                "backend": "real",
+                "program": header.program,
+                "params": header.params.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect::<serde_json::Map<_, _>>(),
+                "size": ranks,
+                "timeout_s": seconds,
+            })
+        ),
+    };
+    crate::launch::emit(&text);
+    crate::report::EXIT_DEADLOCK
+}
+
 #[cfg(feature = "mpi")]
 pub(crate) mod job {
     //! One run on real MPI: the launching process, and each rank's process.
@@ -123,27 +158,7 @@ pub(crate) mod job {
         match launcher::relaunch(&job) {
             Ok(Outcome::Exited(code)) => code,
             Ok(Outcome::TimedOut { launcher }) => {
-                let seconds = job.timeout.map_or(0.0, |t| t.as_secs_f64());
-                let setup = format!("{}{} on {ranks} rank{}, real MPI", header.program, params(header), plural(ranks));
-                let text = match opts.format {
-                    Format::Text => format!(
-                        "hung: {setup}\n  no result after {seconds} s: {launcher} was stopped; a deadlock, or a run \
-                         longer than --timeout (simulate it to find out: the simulator reports deadlocks)\n"
-                    ),
-                    Format::Json => format!(
-                        "{}\n",
-                        json!({
-                            "outcome": "hung",
-                            "backend": "real",
-                            "program": header.program,
-                            "params": header.params.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect::<serde_json::Map<_, _>>(),
-                            "size": ranks,
-                            "timeout_s": seconds,
-                        })
-                    ),
-                };
-                emit(&text);
-                EXIT_DEADLOCK
+                super::report_hung(opts.format, header, ranks, &launcher, job.timeout)
             }
             Err(message) => {
                 eprintln!("error: {message}");
