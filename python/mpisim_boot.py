@@ -24,6 +24,9 @@ def _report(conn, e, shim, kind, message):
         caller_is_user = not ours and not fs.filename.endswith(("runpy.py", "<frozen runpy>"))
         if caller_is_user:
             frames.append([fs.filename, fs.lineno or 0, fs.name])
+    if isinstance(e, SyntaxError) and e.filename:
+        # The line that does not parse is no frame of the traceback.
+        frames.append([e.filename, e.lineno or 0, "<module>"])
     conn.send({"op": "raise", "type": kind, "message": message, "frames": frames, "in": entry})
 
 

@@ -29,13 +29,13 @@ THREAD_SINGLE, THREAD_FUNNELED, THREAD_SERIALIZED, THREAD_MULTIPLE = 0, 1, 2, 3
 IDENT, CONGRUENT, SIMILAR, UNEQUAL = 0, 1, 2, 3
 
 
-class Unsupported(NotImplementedError, AttributeError):
-    """A part of mpi4py that mpisim does not implement (also an AttributeError, so that
-    hasattr() answers False)."""
+# A part of mpi4py that mpisim does not implement: a NotImplementedError (by that name in
+# reports), and an AttributeError too, so that hasattr() answers False.
+_Unsupported = type("NotImplementedError", (NotImplementedError, AttributeError), {"__module__": "mpi4py.MPI"})
 
 
 def _missing(what):
-    return Unsupported(
+    return _Unsupported(
         f"{what} is not implemented by mpisim's mpi4py (it covers point-to-point, requests, "
         "collectives, Split and Dup); run the script on a real MPI with --real"
     )

@@ -1,6 +1,8 @@
 # Point to point with tags: rank 0 sends a dict with tag 11 and a list with tag 22; rank 1
-# receives them in the other order, picking each by its tag, and reads the status.
+# receives them in the other order, picking each by its tag, and reads the status. Rank
+# 0's first send completes only because small messages are buffered: a buffering hazard.
 # mpisim: -n 2
+# warning: buffering hazard
 from mpi4py import MPI
 
 comm = MPI.COMM_WORLD

@@ -3,6 +3,7 @@
 # the wildcard takes the last rank's message, the second receive waits forever.
 # (mpisim run wildcard_race.py --explore 50 finds that schedule.)
 # mpisim: -n 3
+# real: skip the race is real: on Open MPI it completes or hangs from run to run
 from mpi4py import MPI
 import time
 

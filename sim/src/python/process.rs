@@ -31,7 +31,8 @@ pub(crate) struct Interpreter {
 
 impl Interpreter {
     /// `choice` (`--python`), else `MPISIM_PYTHON`, else `python3` on `PATH`; run once to
-    /// check that it is a Python 3.8 or later.
+    /// check that it is a Python 3.8 or later. The ranks run `sys.executable`, so that a
+    /// wrapper (pyenv's shims are shell scripts) is not started again for each of them.
     pub fn find(choice: Option<&str>) -> Result<Interpreter, String> {
         let env = std::env::var("MPISIM_PYTHON").ok().filter(|s| !s.is_empty());
         let name = choice.map(str::to_string).or(env).unwrap_or_else(|| "python3".into());
@@ -54,7 +55,9 @@ impl Interpreter {
             .output()
             .map_err(|e| format!("cannot run the Python interpreter {}: {e}; {install}", path.display()))?;
         let text = String::from_utf8_lossy(&out.stdout);
-        let mut words = text.split_whitespace();
+        let mut lines = text.lines();
+        let mut words = lines.next().unwrap_or_default().split_whitespace();
+        let executable = lines.next().filter(|l| !l.is_empty());
         let (Some(major_minor), Some(version)) = (words.next(), words.next()) else {
             return Err(format!(
                 "{} is not a working Python interpreter (it printed {:?}, and {:?} on stderr); {install}",
@@ -73,6 +76,7 @@ impl Interpreter {
                 OLDEST.1
             ));
         }
+        let path = executable.map(PathBuf::from).filter(|p| p.is_file()).unwrap_or(path);
         Ok(Interpreter { path, version: version.to_string() })
     }
 }

@@ -1,5 +1,7 @@
-//! `--real` for a script: `mpiexec -n N python3 script.py ARGS` with the real mpi4py (the
-//! shim is not on its path), stopped by `--timeout` like any real run.
+//! `--real` for a script: `mpiexec -n N python3 -m mpi4py script.py ARGS` with the real
+//! mpi4py (the shim is not on its path), stopped by `--timeout` like any real run.
+//! `-m mpi4py` makes an uncaught exception call `MPI_Abort`, as a rank failure stops a
+//! simulated run; a plain `python3 script.py` would wait in `MPI_Finalize` forever.
 //!
 //! Under Open MPI each rank's output goes to its own file (`--output-filename`), because
 //! mpiexec merges the ranks' streams in chunks that can cut lines in two; the report then
@@ -40,7 +42,7 @@ fn prepare(opts: &RunOptions, script: &str, python: Option<&str>) -> Result<Inte
     }
     let python = Interpreter::find(python)?;
     let probe = Command::new(&python.path)
-        .args(["-c", "import mpi4py.MPI"])
+        .args(["-c", "import mpi4py"])
         .stdin(Stdio::null())
         .output()
         .map_err(|e| format!("cannot run {}: {e}", python.path.display()))?;
@@ -69,9 +71,13 @@ fn launch(opts: &RunOptions, script: &str, args: &[String], python: &Interpreter
     let outputs = launcher::is_open_mpi(Path::new(cmd.get_program()))
         .then(|| std::env::temp_dir().join(format!("mpisim-real-{}-{}", std::process::id(), unique())));
     if let Some(dir) = &outputs {
-        cmd.arg("--output-filename").arg(dir);
+        // `:nocopy`: to the files only, not also to the terminal.
+        let mut spec = dir.clone().into_os_string();
+        spec.push(":nocopy");
+        cmd.arg("--output-filename").arg(spec);
     }
     cmd.arg(&python.path)
+        .args(["-m", "mpi4py"])
         .arg(script)
         .args(args)
         // As in a simulated run, so that sets print in the same order.
