@@ -132,3 +132,62 @@ fn nonblocking_requests_are_async_spans() {
     let (_, flows, requests) = check(&chrome::to_string(&sim.trace), 3);
     assert_eq!((flows, requests), (6, 12), "two sends and two receives per rank");
 }
+
+/// Rank 1 posts a receive on a duplicate of COMM_WORLD, then one on COMM_WORLD, both from
+/// rank 0 with tag 0; rank 0 sends on COMM_WORLD first and on the duplicate 10 µs later.
+/// The engine gives each message to the receive of its own communicator; the first to
+/// arrive is not the first posted receive's.
+fn two_communicators(comm: &mpisim::Comm) -> (u32, u32) {
+    let dup = comm.dup();
+    if comm.rank() == 0 {
+        comm.send(&1u32, 1, 0);
+        comm.compute(std::time::Duration::from_micros(10));
+        dup.send(&2u32, 1, 0);
+        (0, 0)
+    } else {
+        let mut reqs = [dup.irecv(0, 0), comm.irecv(0, 0)];
+        comm.waitall(&mut reqs);
+        (reqs[0].value(), reqs[1].value())
+    }
+}
+
+#[test]
+fn viewers_pair_what_the_engine_matched_across_communicators() {
+    let sim = World::new(2).simulate(two_communicators);
+    assert_eq!(sim.outcome.as_ref().unwrap()[1], (2, 1), "the engine matched by communicator");
+    let tl = mpisim::timeline::Timeline::new(&sim.trace);
+    assert_eq!(tl.receives.len(), 2);
+    for r in &tl.receives {
+        let m = &tl.messages[r.message.expect("both receives took a message")];
+        let sent_on = tl.calls[m.send_call.expect("sent by a call")].comm;
+        assert_eq!(Some(r.comm), sent_on, "receive {r:?} took message {m:?}");
+        assert_eq!(tl.calls[r.call].call, mpisim::CallKind::Irecv);
+    }
+    // The request of the duplicate's receive ends with the later message.
+    let ends: Vec<_> = tl.requests.iter().filter(|q| q.rank == 1).map(|q| (tl.calls[q.call].comm, q.end)).collect();
+    assert_eq!(ends.len(), 2);
+    let (dup, world) = (ends.iter().find(|e| e.0 == Some(1)).unwrap(), ends.iter().find(|e| e.0 == Some(0)).unwrap());
+    assert!(dup.1 > world.1, "{ends:?}");
+    // So does the Chrome export: the async span of each receive closes at its message.
+    let text = chrome::to_string(&sim.trace);
+    check(&text, 2);
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let events = v["traceEvents"].as_array().unwrap();
+    let span = |comm: u64| {
+        let b = events.iter().find(|e| e["ph"] == "b" && e["tid"] == chrome::tid(1) && e["args"]["comm"] == comm);
+        let id = &b.expect("a receive span on that communicator")["id"];
+        let e = events.iter().find(|e| e["ph"] == "e" && e["id"] == *id).expect("it closes");
+        ns(&e["ts"])
+    };
+    assert!(span(1) > span(0) + 9_000, "the duplicate's receive ends with the message sent 10 µs later");
+}
+
+#[test]
+fn a_trace_of_the_first_schema_is_refused_with_what_to_do() {
+    let sim = World::new(2).simulate(two_communicators);
+    let text = sim.trace.to_json().replacen("\"schema\":2", "\"schema\":1", 1);
+    let err = mpisim::Trace::from_json(&text).unwrap_err().to_string();
+    assert!(err.contains("schema 1") && err.contains("re-run"), "{err}");
+    let round = mpisim::Trace::from_json(&sim.trace.to_json()).unwrap();
+    assert_eq!(round, sim.trace);
+}

@@ -657,3 +657,71 @@ fn nonblocking_collectives_complete_in_any_order() {
     });
     assert!(run.is_ok(), "{run:?}");
 }
+
+#[test]
+fn an_ibcast_advances_while_its_rank_is_blocked_in_a_receive() {
+    // The `progress` program: even ranks block in a receive that their child in the
+    // binomial tree satisfies only after its ibcast, which the blocked rank must forward.
+    for p in [2, 3, 4, 8, 13] {
+        let run = World::new(p).run(|c| mpisim::catalogue::progress(c, 42)).unwrap();
+        for (rank, (value, token)) in run.results.iter().enumerate() {
+            assert_eq!(*value, 42, "rank {rank} of {p}");
+            let child = rank % 2 == 0 && rank + 1 < p;
+            assert_eq!(*token, child.then_some(42 + rank as u64 + 1), "rank {rank} of {p}");
+        }
+    }
+    // A test that finds the round complete advances it too.
+    let run = World::new(4)
+        .run(|c| {
+            let mut req = c.iallreduce(&(c.rank() as u64), op::SUM);
+            let mut polls = 0;
+            while !req.test() {
+                polls += 1;
+            }
+            (req.wait(), polls > 0)
+        })
+        .unwrap();
+    assert!(run.results.iter().all(|&(sum, _)| sum == 6), "{:?}", run.results);
+}
+
+#[test]
+fn a_deadlocked_ibcast_names_the_users_wait_not_its_steps() {
+    let run = World::new(4).run(|c| {
+        if c.rank() == 0 {
+            return 0; // the root never calls the ibcast
+        }
+        let req = c.ibcast::<u64>(None, 0); // @ibcast
+        req.wait() // @wait
+    });
+    let Err(SimError::Deadlock(report)) = run else { panic!("expected a deadlock, got {run:?}") };
+    assert_eq!(report.finished, vec![0]);
+    for b in &report.blocked {
+        assert_eq!(b.call, CallKind::Wait, "{b}");
+        assert_eq!(b.location.line, line_of("wait"), "{b}");
+        assert!(b.waiting_for.contains("MPI_Ibcast"), "{b}");
+        for internal in ["Waitsome", "Testsome", "MPI_Irecv", "MPI_Isend"] {
+            assert!(!b.to_string().contains(internal), "an internal call leaks into the report: {b}");
+            assert!(!b.waits_on.iter().any(|w| w.what.contains(internal)), "{:?}", b.waits_on);
+        }
+    }
+    assert!(report.hint.contains("finished"), "{}", report.hint);
+}
+
+#[test]
+fn a_dropped_nonblocking_collective_still_completes_and_is_reported_dangling() {
+    let run = World::new(3)
+        .run(|c| {
+            let _forgotten = c.ibarrier(); // @forgotten
+            c.barrier();
+        })
+        .unwrap();
+    let dangling: Vec<_> = run
+        .warnings
+        .iter()
+        .filter_map(|w| match w {
+            mpisim::Warning::DanglingRequest { call, location, .. } => Some((*call, location.line)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(dangling, vec![(CallKind::Ibarrier, line_of("forgotten")); 3]);
+}

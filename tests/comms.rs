@@ -76,3 +76,79 @@ fn a_rank_that_skips_a_split_deadlocks_with_the_missing_rank_named() {
     assert!(report.blocked[0].waiting_for.contains("waits for rank 2"), "{}", report.blocked[0].waiting_for);
     assert_eq!(report.finished, vec![2]);
 }
+
+use mpisim::{CallKind, Comm, ErrorClass, SimError};
+use std::cell::RefCell;
+
+thread_local! {
+    static STOLEN: RefCell<Option<Comm>> = const { RefCell::new(None) };
+    static STOLEN_REQUEST: RefCell<Option<mpisim::Request>> = const { RefCell::new(None) };
+}
+
+/// The failure of a run whose rank 1 uses what rank 0 left in a thread-local.
+#[track_caller]
+fn stolen(program: impl Fn(&Comm)) -> mpisim::RankFailure {
+    match World::new(2).run(program) {
+        Err(SimError::RankFailed(f)) => f,
+        other => panic!("expected rank 1 to fail, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_rank_cannot_use_another_ranks_communicator() {
+    let check = |f: mpisim::RankFailure, call: CallKind| {
+        let error = f.error.as_ref().expect("an MPI error");
+        assert_eq!((f.rank, f.call, error.class), (1, Some(call), ErrorClass::Comm), "{f:?}");
+        assert!(error.message.contains("rank 1 used rank 0's communicator"), "{}", error.message);
+        assert_eq!(f.location.as_ref().map(|l| l.file.as_ref()), Some(file!()), "{f:?}");
+    };
+    // A duplicate of rank 0's COMM_WORLD, kept in a thread-local and used by rank 1.
+    let with_rank_0s = |use_it: fn(&Comm)| {
+        move |comm: &Comm| {
+            let dup = comm.dup();
+            if comm.rank() == 0 {
+                STOLEN.with(|s| *s.borrow_mut() = Some(dup));
+                comm.barrier();
+            } else {
+                comm.barrier();
+                STOLEN.with(|s| use_it(s.borrow().as_ref().expect("rank 0 kept it")));
+            }
+        }
+    };
+    check(stolen(with_rank_0s(|c| c.send(&1u8, 0, 0))), CallKind::Send);
+    // Even asking it for its rank: it would tell rank 1 that it is rank 0.
+    check(
+        stolen(with_rank_0s(|c| {
+            c.rank();
+        })),
+        CallKind::CommRank,
+    );
+    // A request of rank 0's, waited for by rank 1.
+    let f = stolen(|comm| {
+        if comm.rank() == 0 {
+            let req = comm.irecv(1, 5);
+            STOLEN_REQUEST.with(|s| *s.borrow_mut() = Some(req));
+            comm.barrier();
+            comm.send(&0u8, 1, 6);
+        } else {
+            comm.barrier();
+            STOLEN_REQUEST.with(|s| s.borrow_mut().as_mut().expect("rank 0 kept it").wait());
+        }
+    });
+    check(f, CallKind::Wait);
+    STOLEN.with(|s| s.borrow_mut().take());
+    STOLEN_REQUEST.with(|s| s.borrow_mut().take());
+}
+
+#[test]
+fn a_communicator_of_an_earlier_run_is_refused() {
+    World::new(1).run(|comm| STOLEN.with(|s| *s.borrow_mut() = Some(comm.dup()))).unwrap();
+    let f = match World::new(1).run(|_| STOLEN.with(|s| s.borrow().as_ref().map(|c| c.size()))) {
+        Err(SimError::RankFailed(f)) => f,
+        other => panic!("expected a failure, got {other:?}"),
+    };
+    let error = f.error.expect("an MPI error");
+    assert_eq!(error.class, ErrorClass::Comm);
+    assert!(error.message.contains("another run's communicator"), "{}", error.message);
+    STOLEN.with(|s| s.borrow_mut().take());
+}

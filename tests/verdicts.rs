@@ -34,8 +34,9 @@ fn warning_key(w: &Warning) -> String {
         Warning::BufferingHazard { deadlock, .. } => {
             format!("hazard {}", deadlock.cycle.iter().map(|r| r.to_string()).collect::<Vec<_>>().join(" "))
         }
-        Warning::Unreceived { rank, source, tag, .. } => format!("unreceived {source}>{rank} tag {tag}"),
+        Warning::Unreceived(u) => format!("unreceived {}>{} tag {}", u.source, u.rank, u.tag),
         Warning::DanglingRequest { rank, call, .. } => format!("dangling {call} rank {rank}"),
+        other => format!("{other}"),
     }
 }
 
@@ -126,7 +127,7 @@ fn two_synchronous_sends_head_to_head_deadlock() {
             comm.ssend(&1u8, 1 - comm.rank(), 0);
             let _: u8 = comm.recv(1 - comm.rank(), 0);
         },
-        deadlock(&[0, 1], &[0, 1], &[], &[], "sendrecv"),
+        deadlock(&[0, 1], &[0, 1], &[], &[], "a synchronous send (ssend) completes only once its receive has started"),
     );
 }
 
@@ -261,6 +262,44 @@ fn a_wildcard_master_and_workers_that_wait_for_it_form_a_knot() {
         },
         deadlock(&[0, 1], &[0, 1, 2, 3], &[], &[], "none is sending"),
     );
+}
+
+#[test]
+fn two_wildcard_receives_for_one_message_miss_a_send_whatever_the_order() {
+    let program = |comm: &Comm| {
+        if comm.rank() == 0 {
+            let _: u8 = comm.recv(ANY_SOURCE, 0);
+            let _: u8 = comm.recv(ANY_SOURCE, 0);
+        } else {
+            comm.send(&1u8, 0, 0);
+        }
+    };
+    check(World::new(2), program, deadlock(&[], &[], &[0], &[1], "no order of matching could complete"));
+    let hint = match World::new(2).run(program) {
+        Err(SimError::Deadlock(d)) => d.hint,
+        other => panic!("{other:?}"),
+    };
+    assert!(!hint.contains("--explore"), "exploring other orders cannot help: {hint}");
+}
+
+#[test]
+fn a_message_on_another_communicator_is_named_as_such() {
+    let run = World::new(2).run(|comm| {
+        let dup = comm.dup();
+        if comm.rank() == 0 {
+            comm.send(&1u8, 1, 0);
+        } else {
+            let _: u8 = dup.recv(0, 0);
+        }
+    });
+    let Err(SimError::Deadlock(d)) = run else { panic!("{run:?}") };
+    let [u] = &d.unreceived[..] else { panic!("{d:?}") };
+    assert_eq!(u.comm, 0);
+    let text = d.to_string();
+    assert!(text.contains("a message from rank 0 to rank 1 (tag 0, 1 bytes"), "{text}");
+    assert!(d.blocked[0].waiting_for.contains("on COMM_WORLD"), "{:?}", d.blocked[0]);
+    assert!(d.blocked[0].waiting_for.contains("a receive matches only messages of its own communicator"), "{text}");
+    assert!(d.hint.contains("communicators"), "{}", d.hint);
 }
 
 #[test]

@@ -97,6 +97,9 @@ pub fn export(trace: &Trace) -> Value {
             let end = call.end.unwrap_or(tl.end);
             let state = tl.call_state(c, tl.event_count);
             let mut args = json!({ "site": call.site.to_string() });
+            if let Some(comm) = call.comm {
+                args["comm"] = json!(comm);
+            }
             if let Some(p) = call.peer {
                 args["peer"] = json!(p);
             }
@@ -116,10 +119,14 @@ pub fn export(trace: &Trace) -> Value {
         }
         for &q in &requests_at[index] {
             let req = &tl.requests[q];
-            events.push(json!({
+            let mut b = json!({
                 "ph": "b", "cat": "request", "id": q, "name": request_name(q),
                 "pid": PID, "tid": tid(req.rank), "ts": ts(req.start),
-            }));
+            });
+            if let Some(comm) = tl.calls[req.call].comm {
+                b["args"] = json!({ "comm": comm });
+            }
+            events.push(b);
             pending_ends.push(Reverse((req.end.unwrap_or(Time(u64::MAX)), q)));
         }
         if let Some(m) = send_at[index] {

@@ -4,44 +4,35 @@
 //! one suspends the rank into the engine with a [`Call`](crate::call::Call).
 
 use crate::call::{
-    Call, CallKind, Channel, CommHandle, Completion, Op, RecvArgs, Reply, ReqId, SendArgs, SendMode, WaitHow,
+    Call, CallKind, Channel, CommHandle, Completion, Op, RecvArgs, Reply, SendArgs, SendMode, Status, WaitHow,
+    ANY_SOURCE, ANY_TAG, UNDEFINED, WORLD_COMM,
 };
+use crate::call::{ErrorClass, MpiError};
 use crate::codec::{self, Payload};
-use crate::error::{ErrorClass, MpiError};
+use crate::request::Request;
 use crate::site::CallSite;
-use crate::task::Yielder;
+use crate::task::{Misuse, Running, Yielder};
 use crate::time::Time;
 use crate::{Rank, Tag};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::cell::Cell;
 use std::rc::Rc;
 
-/// Receive from any source (`MPI_ANY_SOURCE`).
-pub const ANY_SOURCE: Rank = Rank::MAX;
-/// The null process (`MPI_PROC_NULL`): sends to it and receives from it complete at once.
-pub const PROC_NULL: Rank = Rank::MAX - 1;
-/// Receive any tag (`MPI_ANY_TAG`).
-pub const ANY_TAG: Tag = -1;
-/// The largest valid tag (`MPI_TAG_UB`).
-pub const TAG_UB: Tag = i32::MAX;
-
-/// What a completed receive (or a probe) tells about its message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Status {
-    /// The sender's rank ([`PROC_NULL`] for a receive from it).
-    pub source: Rank,
-    /// The message's tag ([`ANY_TAG`] for a receive from `PROC_NULL`).
-    pub tag: Tag,
-    /// The message size in bytes (a count of `MPI_BYTE`); 0 for sends.
-    pub count: u64,
-    /// Whether the request was cancelled.
-    pub cancelled: bool,
+/// Who answers a rank's calls when it is not the simulator's engine: the real MPI backend
+/// implements this, the same protocol of [`Op`]s and [`Reply`]s.
+pub(crate) trait Backend {
+    /// Carries out one call of the rank's program.
+    fn call(&self, kind: CallKind, site: CallSite, op: Op) -> Reply;
 }
 
-impl Status {
-    /// The status of a request that moved no message (sends, `PROC_NULL`, null requests).
-    pub(crate) const EMPTY: Status = Status { source: PROC_NULL, tag: ANY_TAG, count: 0, cancelled: false };
+/// The one place that decides simulated or real MPI; the rest of `Comm` does not care.
+enum Answerer {
+    /// The suspending end of the rank's green task (valid while `live`) in world `world`.
+    Simulated { yielder: *const Yielder, world: u64 },
+    /// Another implementation of the protocol: one rank per process, so no other rank
+    /// can hold this one's communicators.
+    Other(Rc<dyn Backend>),
 }
 
 /// One rank's link to the engine. Shared by all communicators of the rank.
@@ -52,22 +43,14 @@ pub(crate) struct RankCtx {
     /// This rank's `COMM_SELF`, made on first use.
     self_comm: Cell<Option<CommHandle>>,
     /// Who answers the rank's calls.
-    backend: Backend,
+    answerer: Answerer,
     live: Cell<bool>,
     /// The site every call is attributed to instead of its Rust caller, while set: a
     /// script's line, for the ranks of an mpi4py script ([`Comm::with_site`]).
     site: Cell<Option<CallSite>>,
-    /// Collective sequence numbers and the world's algorithm choices.
+    /// Collective sequence numbers, the world's algorithm choices, and the rank's pending
+    /// nonblocking collectives.
     pub(crate) coll: crate::coll::RankColl,
-}
-
-/// The one place that decides simulated or real MPI; the rest of `Comm` does not care.
-enum Backend {
-    /// The suspending end of the rank's green task; valid while `live`.
-    Simulated(*const Yielder),
-    /// This process's engine on a real MPI library.
-    #[cfg(feature = "mpi")]
-    Real(Rc<crate::real::RealEngine>),
 }
 
 impl RankCtx {
@@ -77,22 +60,59 @@ impl RankCtx {
     }
 
     /// [`RankCtx::call`] on behalf of a call made at `site`: a collective's steps carry
-    /// the user's file:line.
+    /// the user's file:line. While the call is not over, the engine may hand the rank
+    /// completed steps of its nonblocking collectives to advance (MPI's progress rule).
     pub(crate) fn call_at(&self, kind: CallKind, site: CallSite, op: Op) -> Reply {
         let site = self.site.get().unwrap_or(site);
-        assert!(
-            self.live.get(),
-            "this communicator belongs to a run that has ended: use a Comm only inside the program it was given to"
-        );
-        match &self.backend {
-            Backend::Simulated(yielder) => {
-                // SAFETY: `live` is true only while the rank's task runs, and the yielder
-                // lives on that task's stack for the whole of the program.
+        let mut reply = self.answer(kind, site, op);
+        while let Reply::Progress(done) = reply {
+            self.coll.advance(done);
+            reply = self.answer(kind, site, Op::Resume);
+        }
+        reply
+    }
+
+    fn answer(&self, kind: CallKind, site: CallSite, op: Op) -> Reply {
+        self.check_running(kind, site);
+        match &self.answerer {
+            Answerer::Simulated { yielder, .. } => {
+                // SAFETY: `check_running` made sure this rank's task is the one running, and
+                // its yielder lives on that task's stack for the whole of the program.
                 let yielder = unsafe { &**yielder };
                 yielder.suspend(Call { kind, site, op }).expect("the engine answers every call it resumes")
             }
-            #[cfg(feature = "mpi")]
-            Backend::Real(engine) => engine.call(kind, site, op),
+            Answerer::Other(backend) => backend.call(kind, site, op),
+        }
+    }
+
+    /// A rank may use only its own communicators and requests, and only while its program
+    /// runs: anything else is a misuse reported on the rank that is running.
+    fn check_running(&self, kind: CallKind, site: CallSite) {
+        let Answerer::Simulated { world, .. } = self.answerer else { return };
+        let me = Running { world, rank: self.world_rank };
+        match crate::task::running() {
+            Some(running) if running == me && self.live.get() => {}
+            Some(running) => {
+                let whose = match (running.world == world, running == me) {
+                    (true, true) => "after its program returned, its own".to_string(),
+                    (true, false) => format!("rank {}'s", self.world_rank),
+                    (false, _) => "another run's".to_string(),
+                };
+                let message = format!(
+                    "rank {} used {whose} communicator or request: each rank may use only the communicators its \
+                     program was given or made and their requests; keep them out of statics, thread-locals and \
+                     values shared between ranks",
+                    running.rank
+                );
+                let error = MpiError::new(ErrorClass::Comm, message);
+                std::panic::panic_any(Misuse { call: kind, site: site.site(), error })
+            }
+            None => panic!(
+                "{} at {}: this communicator belongs to a run that has ended; use a Comm only inside the program \
+                 it was given to",
+                kind.mpi_name(),
+                site.site()
+            ),
         }
     }
 
@@ -109,9 +129,6 @@ impl RankCtx {
         unreachable!("the engine does not resume a failed rank")
     }
 }
-
-/// The color of a rank that joins no communicator in [`Comm::split`] (`MPI_UNDEFINED`).
-pub const UNDEFINED: u32 = u32::MAX;
 
 /// A communicator: a group of ranks and a private space for their messages. `COMM_WORLD`
 /// is what `World::run` hands to each rank's program; `dup`, `split` and `self_comm`
@@ -131,42 +148,43 @@ impl Drop for LiveGuard {
 }
 
 impl Comm {
-    pub(crate) fn world(rank: Rank, size: usize, seed: u64, yielder: &Yielder) -> (Comm, LiveGuard) {
-        Comm::world_on(Backend::Simulated(yielder), rank, size, seed)
+    /// `COMM_WORLD` of rank `rank` of simulated world number `world` (see
+    /// [`crate::task::running`]), whose task suspends through `yielder`.
+    pub(crate) fn world(world: u64, rank: Rank, size: usize, seed: u64, yielder: &Yielder) -> (Comm, LiveGuard) {
+        Comm::world_on(Answerer::Simulated { yielder, world }, rank, size, seed)
     }
 
-    /// `COMM_WORLD` of a rank on real MPI, answered by `engine`.
-    #[cfg(feature = "mpi")]
-    pub(crate) fn real_world(
-        engine: Rc<crate::real::RealEngine>,
-        rank: Rank,
-        size: usize,
-        seed: u64,
-    ) -> (Comm, LiveGuard) {
-        Comm::world_on(Backend::Real(engine), rank, size, seed)
+    /// `COMM_WORLD` of a rank whose calls `backend` answers (a rank on real MPI).
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+    pub(crate) fn with_backend(backend: Rc<dyn Backend>, rank: Rank, size: usize, seed: u64) -> (Comm, LiveGuard) {
+        Comm::world_on(Answerer::Other(backend), rank, size, seed)
     }
 
-    fn world_on(backend: Backend, rank: Rank, size: usize, seed: u64) -> (Comm, LiveGuard) {
+    fn world_on(answerer: Answerer, rank: Rank, size: usize, seed: u64) -> (Comm, LiveGuard) {
         let ctx = Rc::new(RankCtx {
             world_rank: rank,
             seed,
             self_comm: Cell::new(None),
-            backend,
+            answerer,
             live: Cell::new(true),
             site: Cell::new(None),
             coll: crate::coll::RankColl::default(),
         });
-        let handle = CommHandle { id: crate::engine::WORLD_COMM, rank, size };
+        let handle = CommHandle { id: WORLD_COMM, rank, size };
         (Comm { ctx: ctx.clone(), handle }, LiveGuard(ctx))
     }
 
-    /// This rank's number in the communicator, `0..size()`.
+    /// This rank's number in the communicator, `0..size()` (`MPI_Comm_rank`).
+    #[track_caller]
     pub fn rank(&self) -> Rank {
+        self.ctx.check_running(CallKind::CommRank, CallSite::here());
         self.handle.rank
     }
 
-    /// The number of ranks in the communicator.
+    /// The number of ranks in the communicator (`MPI_Comm_size`).
+    #[track_caller]
     pub fn size(&self) -> usize {
+        self.ctx.check_running(CallKind::CommSize, CallSite::here());
         self.handle.size
     }
 
@@ -194,7 +212,8 @@ impl Comm {
     /// A seed for this rank's own random numbers: fixed by the world's seed and the world
     /// rank.
     pub fn seed(&self) -> u64 {
-        splitmix64(self.ctx.seed ^ splitmix64(self.ctx.world_rank as u64))
+        let mix = |x| crate::sched::SplitMix64::new(x).next_u64();
+        mix(self.ctx.seed ^ mix(self.ctx.world_rank as u64))
     }
 
     /// The point-to-point channel of this communicator; collectives use the other one.
@@ -568,14 +587,14 @@ impl Comm {
 
     fn request(&self, reply: Reply, persistent: bool) -> Request {
         match reply {
-            Reply::Request(id) => Request { id: Some(id), ctx: self.ctx.clone(), persistent, data: None, bound: None },
+            Reply::Request(id) => Request::new(id, self.ctx.clone(), persistent),
             other => unreachable!("a request-making call got {other:?}"),
         }
     }
 }
 
 #[track_caller]
-fn decode_completion<T: DeserializeOwned>(
+pub(crate) fn decode_completion<T: DeserializeOwned>(
     ctx: &RankCtx,
     kind: CallKind,
     payload: Option<&Payload>,
@@ -614,152 +633,6 @@ fn in_order(n: usize, done: Vec<(usize, Status)>) -> Vec<Status> {
         statuses[i] = s;
     }
     statuses
-}
-
-/// SplitMix64: a small, stable mixing function for seeds.
-pub(crate) fn splitmix64(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
-}
-
-/// A nonblocking or persistent operation (`MPI_Request`).
-///
-/// Complete it with [`Request::wait`] or [`Request::test`] (or the `Comm::wait*` and
-/// `Comm::test*` calls for many); a completed receive's value is then taken with
-/// [`Request::value`]. A completed non-persistent request becomes null.
-pub struct Request {
-    id: Option<ReqId>,
-    ctx: Rc<RankCtx>,
-    persistent: bool,
-    data: Option<Payload>,
-    /// A persistent send's new value, handed to the engine at the next start.
-    bound: Option<Payload>,
-}
-
-impl Request {
-    fn settle(&mut self, payload: Option<Payload>) {
-        self.data = payload;
-        if !self.persistent {
-            self.id = None;
-        }
-    }
-
-    #[track_caller]
-    fn persistent_id(&self, kind: CallKind) -> ReqId {
-        match self.id {
-            Some(id) if self.persistent => id,
-            _ => self.ctx.fail(
-                kind,
-                MpiError::new(
-                    ErrorClass::Request,
-                    "start needs a persistent request (from send_init or recv_init) that has not been freed",
-                ),
-            ),
-        }
-    }
-
-    /// Whether this is the null request (completed, or freed).
-    pub fn is_null(&self) -> bool {
-        self.id.is_none()
-    }
-
-    #[track_caller]
-    fn complete_one(&mut self, kind: CallKind, block: bool) -> Option<Status> {
-        let reply = self.ctx.call(kind, Op::Wait { reqs: vec![self.id], how: WaitHow::All, block });
-        let c = reply.into_completions().into_iter().next()?;
-        self.settle(c.payload);
-        Some(c.status)
-    }
-
-    /// Waits for the request to complete (`MPI_Wait`).
-    #[track_caller]
-    pub fn wait(&mut self) -> Status {
-        self.complete_one(CallKind::Wait, true).unwrap_or(Status::EMPTY)
-    }
-
-    /// Whether the request is complete (`MPI_Test`); if so, completes it.
-    #[track_caller]
-    pub fn test(&mut self) -> Option<Status> {
-        if self.id.is_none() {
-            return Some(Status::EMPTY);
-        }
-        self.complete_one(CallKind::Test, false)
-    }
-
-    /// Waits for a receive and takes its value: mpi4py's `req.wait()`.
-    #[track_caller]
-    pub fn wait_value<T: DeserializeOwned>(&mut self) -> T {
-        let status = self.wait();
-        self.take(CallKind::Wait, &status)
-    }
-
-    /// Takes the value of a completed receive.
-    #[track_caller]
-    pub fn value<T: DeserializeOwned>(&mut self) -> T {
-        self.take(CallKind::Wait, &Status::EMPTY)
-    }
-
-    #[track_caller]
-    fn take<T: DeserializeOwned>(&mut self, kind: CallKind, status: &Status) -> T {
-        match self.data.take() {
-            Some(p) => decode_completion(&self.ctx, kind, Some(&p), status),
-            None if status.source == PROC_NULL => decode_completion(&self.ctx, kind, None, status),
-            None => self.ctx.fail(
-                kind,
-                MpiError::new(
-                    ErrorClass::Request,
-                    "no received value here: the request is a send, is not complete yet, or its value was taken already",
-                ),
-            ),
-        }
-    }
-
-    /// Cancels the request if its message has not been matched (`MPI_Cancel`); it must
-    /// still be waited for, and its status says whether the cancel succeeded.
-    #[track_caller]
-    pub fn cancel(&mut self) {
-        if let Some(req) = self.id {
-            self.ctx.call(CallKind::Cancel, Op::Cancel { req });
-        }
-    }
-
-    /// Frees the request (`MPI_Request_free`); an active operation still completes.
-    #[track_caller]
-    pub fn free(mut self) {
-        if let Some(req) = self.id.take() {
-            self.ctx.call(CallKind::RequestFree, Op::Free { req });
-        }
-    }
-
-    /// Starts a persistent request (`MPI_Start`).
-    #[track_caller]
-    pub fn start(&mut self) {
-        let req = self.persistent_id(CallKind::Start);
-        self.ctx.call(CallKind::Start, Op::Start { reqs: vec![(req, self.bound.take())] });
-        self.data = None;
-    }
-
-    /// Rebinds a persistent send to `value` without starting it: mpi4py's
-    /// `sendbuf[:] = …` before `Startall`.
-    #[track_caller]
-    pub fn bind<T: Serialize + ?Sized>(&mut self, value: &T) {
-        self.persistent_id(CallKind::Start);
-        let payload = match codec::encode(value) {
-            Ok(payload) => payload,
-            Err(e) => self.ctx.fail(CallKind::Start, MpiError::new(ErrorClass::Type, e)),
-        };
-        self.bound = Some(payload);
-    }
-
-    /// Rebinds a persistent send to `value` and starts it: mpi4py's
-    /// `sendbuf[:] = …; req.Start()`.
-    #[track_caller]
-    pub fn start_with<T: Serialize + ?Sized>(&mut self, value: &T) {
-        self.bind(value);
-        self.start();
-    }
 }
 
 #[cfg(test)]

@@ -185,7 +185,7 @@ impl RunOptions {
                 "--algorithm" => {
                     let v = value(flag)?;
                     if v.contains('=') {
-                        opts.algorithms.parse_and_set(&v)?;
+                        opts.algorithms.parse_and_set(&v).map_err(|e| format!("--algorithm: {e}"))?;
                     } else {
                         // `--algorithm NAME` is a parameter of the program (`coll` takes one).
                         rest.push(("algorithm".to_string(), v));

@@ -29,6 +29,8 @@ pub mod chrome;
 mod codec;
 mod coll;
 mod comm;
+mod cost;
+pub mod deadlock;
 mod engine;
 mod error;
 pub mod launch;
@@ -37,13 +39,14 @@ pub mod platform;
 pub mod python;
 pub mod real;
 pub mod report;
+mod request;
 pub mod sched;
 mod site;
 mod task;
 mod time;
 pub mod timeline;
 pub mod trace;
-pub mod waitfor;
+mod words;
 mod world;
 
 /// A rank number within a communicator.
@@ -51,24 +54,23 @@ pub type Rank = usize;
 /// A message tag: `0..=TAG_UB`, or [`ANY_TAG`] in receives.
 pub type Tag = i32;
 
-pub use call::CallKind;
+pub use call::{CallKind, ErrorClass, MpiError, Status, ANY_SOURCE, ANY_TAG, PROC_NULL, TAG_UB, UNDEFINED};
 pub use codec::{encoded_len, payload_of_size};
 pub use coll::ops::names as op;
-pub use coll::ops::{Element, Operand, Operator, ReduceOp, UserOp};
+pub use coll::ops::{Element, OpError, Operand, Operator, ReduceOp, UserOp};
 #[cfg(feature = "proptest")]
 pub use coll::strategies;
-pub use coll::{Algorithm, Algorithms, CollRequest, Collective};
-pub use comm::{Comm, Request, Status, ANY_SOURCE, ANY_TAG, PROC_NULL, TAG_UB, UNDEFINED};
-pub use engine::{OutputLine, RunStats};
-pub use error::{
-    BlockedCall, DeadlockReport, EdgeKind, ErrorClass, MpiError, Peer, RankFailure, SimError, Spinning, Unreceived,
-    WaitsOn, WildcardMatch,
-};
+pub use coll::{Algorithm, AlgorithmError, Algorithms, CollRequest, Collective};
+pub use comm::Comm;
+pub use deadlock::{BlockedCall, DeadlockReport, EdgeKind, Peer, SendWait, Unreceived, WaitsOn, WildcardMatch};
+pub use error::{RankFailure, SimError, Spinning};
 pub use platform::Platform;
+pub use request::Request;
 pub use sched::Schedule;
 pub use task::MAPS_PER_RANK;
 pub use time::Time;
 pub use trace::{Event, EventKind, Protocol, Site, Trace};
 pub use world::{
-    Completed, Exploration, ExploreFailure, Simulation, Warning, World, DEFAULT_STACK_SIZE, DEFAULT_STEP_LIMIT,
+    Completed, Exploration, ExploreFailure, OutputLine, RunStats, Simulation, Warning, World, DEFAULT_STACK_SIZE,
+    DEFAULT_STEP_LIMIT,
 };

@@ -6,7 +6,7 @@
 //! the first matching envelope of a sender, so messages between a pair of ranks never
 //! overtake each other; an envelope goes to the earliest posted matching receive.
 
-use crate::call::{RecvArgs, ReqId};
+use crate::call::{Channel, RecvArgs, ReqId};
 use crate::{Rank, Tag};
 use std::collections::VecDeque;
 
@@ -17,7 +17,7 @@ pub(crate) struct Envelope {
     pub msg: u32,
     pub src: Rank,
     pub tag: Tag,
-    pub context: u32,
+    pub chan: Channel,
     pub bytes: u64,
 }
 
@@ -30,9 +30,7 @@ pub(crate) struct Posted {
 }
 
 fn accepts(filter: &RecvArgs, env: &Envelope) -> bool {
-    filter.chan.context() == env.context
-        && filter.source.is_none_or(|s| s == env.src)
-        && filter.tag.is_none_or(|t| t == env.tag)
+    filter.chan == env.chan && filter.source.is_none_or(|s| s == env.src) && filter.tag.is_none_or(|t| t == env.tag)
 }
 
 /// The two queues of one rank.
@@ -108,10 +106,9 @@ impl Mailbox {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::call::Channel;
 
     fn env(msg: u32, src: Rank, tag: Tag) -> Envelope {
-        Envelope { msg, src, tag, context: 0, bytes: 1 }
+        Envelope { msg, src, tag, chan: Channel { comm: 0, collective: false }, bytes: 1 }
     }
 
     fn filter(source: Option<Rank>, tag: Option<Tag>) -> RecvArgs {

@@ -1,7 +1,7 @@
 //! The machine a run is simulated on: latency, bandwidth, LogGP overheads, the eager limit,
-//! nodes, and compute speed; built-in presets and RON platform files.
+//! nodes, and compute speed; built-in presets and RON platform files. What these cost a
+//! run is the cost model's arithmetic (`cost.rs`).
 
-use crate::time::Time;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::Path;
@@ -25,22 +25,6 @@ pub struct Link {
 impl Default for Link {
     fn default() -> Link {
         Link { latency_ns: 1_000, bandwidth: 1_000_000_000, send_overhead_ns: 0, recv_overhead_ns: 0, gap_ns: 0 }
-    }
-}
-
-impl Link {
-    /// Time the bytes of an `n`-byte message occupy the wire: ⌈n · 10⁹ / bandwidth⌉ ns.
-    ///
-    /// Rounding rule: the exact quotient is rounded up once per message, so a message
-    /// never takes less time than its bandwidth allows and integer arithmetic stays exact.
-    pub fn wire_time(&self, bytes: u64) -> Time {
-        let ns = (u128::from(bytes) * 1_000_000_000).div_ceil(u128::from(self.bandwidth.max(1)));
-        Time(u64::try_from(ns).unwrap_or(u64::MAX))
-    }
-
-    /// α + ⌈n·β⌉: the time from injection to the arrival of the last byte.
-    pub fn transfer_time(&self, bytes: u64) -> Time {
-        Time(self.latency_ns) + self.wire_time(bytes)
     }
 }
 
@@ -104,6 +88,7 @@ pub const PRESETS: &[(&str, u64, &str)] = &[
 
 /// Why a platform could not be had.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum PlatformError {
     /// Neither a preset nor an existing file.
     Unknown {
@@ -228,53 +213,15 @@ impl Platform {
         Ok(())
     }
 
-    /// The link a message from world rank `src` to world rank `dst` uses.
-    pub fn link(&self, src: usize, dst: usize) -> &Link {
-        let per = self.ranks_per_node.max(1) as usize;
-        if src / per == dst / per {
-            &self.intra
-        } else {
-            &self.inter
-        }
-    }
-
-    /// Whether a standard-mode message of `bytes` is sent eagerly.
-    pub fn is_eager(&self, bytes: u64) -> bool {
-        self.eager_limit > 0 && bytes <= self.eager_limit
-    }
-
-    /// Virtual time of `duration` of computation on this platform.
-    pub fn compute_time(&self, duration: Time) -> Time {
-        Time((duration.as_nanos() as f64 / self.compute_speed).round() as u64)
-    }
-
-    /// Virtual time of `n` floating-point operations.
-    pub fn flops_time(&self, n: u64) -> Time {
-        Time((n as f64 * 1e9 / self.flops).round() as u64)
-    }
-
     /// The eager limit as people read it: `64 KiB`, `none`, `unlimited`.
     pub fn eager_limit_text(&self) -> String {
-        match self.eager_limit {
-            0 => "none".into(),
-            u64::MAX => "unlimited".into(),
-            n if n % 1024 == 0 => format!("{} KiB", n / 1024),
-            n => format!("{n} B"),
-        }
+        crate::words::eager_limit(self.eager_limit)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn wire_time_rounds_up_once() {
-        let link = Link { bandwidth: 3_000_000_000, ..Link::default() };
-        assert_eq!(link.wire_time(3), Time(1));
-        assert_eq!(link.wire_time(4), Time(2));
-        assert_eq!(Link::default().transfer_time(1024), Time(2_024));
-    }
 
     #[test]
     fn presets_resolve() {

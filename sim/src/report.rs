@@ -1,6 +1,7 @@
 //! How a run is told: plain text for people, JSON for pipes and CI.
 
-use crate::error::{DeadlockReport, SimError};
+use crate::deadlock::DeadlockReport;
+use crate::error::SimError;
 use crate::sched::Schedule;
 use crate::world::Simulation;
 use serde::Serialize;
@@ -76,7 +77,7 @@ pub fn text<R: Serialize>(sim: &Simulation<R>, header: &RunHeader) -> String {
             "{}{params} on {} rank{}, platform {} (eager limit {}{}){}",
             header.program,
             trace.ranks,
-            crate::error::plural(trace.ranks),
+            crate::words::plural(trace.ranks),
             trace.platform.name,
             trace.platform.eager_limit_text(),
             if trace.strict { ", strict" } else { "" },
@@ -86,7 +87,7 @@ pub fn text<R: Serialize>(sim: &Simulation<R>, header: &RunHeader) -> String {
             "{}{params} on {} rank{}, real MPI ({library})",
             header.program,
             trace.ranks,
-            crate::error::plural(trace.ranks)
+            crate::words::plural(trace.ranks)
         ),
     };
     let clock = match header.backend {
@@ -126,7 +127,7 @@ pub fn text<R: Serialize>(sim: &Simulation<R>, header: &RunHeader) -> String {
             let _ = writeln!(
                 out,
                 "explore: all {runs} schedule{} completed (other ANY_SOURCE matches, waitany picks and timing jitter)",
-                crate::error::plural(runs)
+                crate::words::plural(runs)
             );
         }
         None => {}
@@ -140,7 +141,7 @@ fn counts<R>(sim: &Simulation<R>, clock: &str) -> String {
     format!(
         "{clock} {}; {messages} message{}, {} bytes",
         sim.time,
-        crate::error::plural(messages as usize),
+        crate::words::plural(messages as usize),
         sim.stats.bytes
     )
 }

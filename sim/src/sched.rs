@@ -157,17 +157,32 @@ impl fmt::Display for Schedule {
     }
 }
 
-impl FromStr for Schedule {
-    type Err = String;
+/// A text that is not a schedule token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScheduleError {
+    /// What was given.
+    pub token: String,
+}
 
-    fn from_str(token: &str) -> Result<Schedule, String> {
+impl fmt::Display for ScheduleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "`{}` is not a schedule token: a token is `c` (choices) or `j` (choices and jitter) followed by a seed, \
+             like `j17`, or `first`; copy it from the output of --explore",
+            self.token
+        )
+    }
+}
+
+impl std::error::Error for ScheduleError {}
+
+impl FromStr for Schedule {
+    type Err = ScheduleError;
+
+    fn from_str(token: &str) -> Result<Schedule, ScheduleError> {
         let token = token.trim();
-        let bad = || {
-            format!(
-                "`{token}` is not a schedule token: a token is `c` (choices) or `j` (choices and jitter) followed by \
-                 a seed, like `j17`, or `first`; copy it from the output of --explore"
-            )
-        };
+        let bad = || ScheduleError { token: token.to_string() };
         if token == "first" {
             return Ok(Schedule::First);
         }
@@ -244,7 +259,7 @@ mod tests {
         }
         assert_eq!("j17".parse::<Schedule>(), Ok(Schedule::Random { mode: ScheduleMode::Jitter, seed: 17 }));
         for bad in ["", "x17", "j", "c-1", "17"] {
-            assert!(bad.parse::<Schedule>().unwrap_err().contains("not a schedule token"), "{bad}");
+            assert!(bad.parse::<Schedule>().unwrap_err().to_string().contains("not a schedule token"), "{bad}");
         }
     }
 

@@ -1,8 +1,11 @@
 //! Green tasks: each rank runs its program on a stackful coroutine (corosensei) with a
 //! stack from a per-thread pool, and suspends into the engine at every MPI call.
 
-use crate::call::{Call, Reply};
+use crate::call::{Call, CallKind, MpiError, Reply};
+use crate::error::RankFailure;
+use crate::time::Time;
 use crate::trace::Site;
+use crate::Rank;
 use corosensei::stack::DefaultStack;
 use corosensei::{Coroutine, CoroutineResult};
 use std::cell::{Cell, RefCell};
@@ -19,8 +22,29 @@ pub(crate) enum Step<R> {
     Call(Call),
     /// The program returned.
     Returned(R),
-    /// The program panicked: the message and where.
-    Panicked(String, Option<Site>),
+    /// The program panicked, or misused MPI where the engine could not be told (the
+    /// failure's rank and time are the engine's to fill in).
+    Failed(RankFailure),
+}
+
+/// A misuse found where the rank cannot suspend into the engine (it holds another rank's
+/// communicator): raised as a panic with this payload, reported as an MPI error.
+pub(crate) struct Misuse {
+    pub call: CallKind,
+    pub site: Site,
+    pub error: MpiError,
+}
+
+/// Which rank of which world is running on this thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Running {
+    pub world: u64,
+    pub rank: Rank,
+}
+
+/// The rank running on this thread now, if any: set while a task is resumed.
+pub(crate) fn running() -> Option<Running> {
+    RUNNING.with(Cell::get)
 }
 
 /// Stacks kept across runs, so that many small worlds (tests, sweeps) reuse their maps.
@@ -30,7 +54,11 @@ thread_local! {
     static POOL: RefCell<(usize, Vec<DefaultStack>)> = const { RefCell::new((0, Vec::new())) };
     static CAPTURE_PANICS: Cell<bool> = const { Cell::new(false) };
     static LAST_PANIC: RefCell<Option<(String, Option<Site>)>> = const { RefCell::new(None) };
+    static RUNNING: Cell<Option<Running>> = const { Cell::new(None) };
 }
+
+/// Numbers worlds, so that a rank can tell its own communicators from another run's.
+static WORLDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// Installs, once per process, a panic hook that records the panics of ranks (message and
 /// location) instead of printing them; other panics go to the previous hook.
@@ -65,6 +93,8 @@ pub(crate) fn describe_panic(info: &panic::PanicHookInfo<'_>) -> (String, Option
 pub(crate) struct Tasks<R> {
     tasks: Vec<Option<Task<R>>>,
     stack_size: usize,
+    /// This run's number among the worlds of the process.
+    world: u64,
 }
 
 impl<R> Tasks<R> {
@@ -83,7 +113,13 @@ impl<R> Tasks<R> {
         check_map_count(n.saturating_sub(pooled))?;
         let mut tasks = Vec::new();
         tasks.try_reserve_exact(n).map_err(|_| format!("cannot allocate the table of {n} ranks"))?;
-        Ok(Tasks { tasks, stack_size })
+        let world = WORLDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(Tasks { tasks, stack_size, world })
+    }
+
+    /// This run's number among the worlds of the process (see [`running`]).
+    pub fn world(&self) -> u64 {
+        self.world
     }
 
     /// Creates the next rank's task.
@@ -107,7 +143,10 @@ impl<R> Tasks<R> {
     pub fn resume(&mut self, rank: usize, reply: Option<Reply>) -> Step<R> {
         let task = self.tasks[rank].as_mut().expect("a finished rank is never resumed");
         CAPTURE_PANICS.with(|c| c.set(true));
+        // Restored afterwards: a rank's program may itself run a world (a nested run).
+        let outer = RUNNING.with(|r| r.replace(Some(Running { world: self.world, rank })));
         let result = panic::catch_unwind(AssertUnwindSafe(|| task.resume(reply)));
+        RUNNING.with(|r| r.set(outer));
         CAPTURE_PANICS.with(|c| c.set(false));
         match result {
             Ok(CoroutineResult::Yield(call)) => Step::Call(call),
@@ -115,12 +154,18 @@ impl<R> Tasks<R> {
                 self.recycle(rank);
                 Step::Returned(value)
             }
-            Err(_) => {
+            Err(payload) => {
                 self.recycle(rank);
+                let failure =
+                    |call, location, error, panic| RankFailure { rank, time: Time::ZERO, call, location, error, panic };
+                if let Some(Misuse { call, site, error }) = payload.downcast_ref::<Misuse>() {
+                    LAST_PANIC.with(|p| p.borrow_mut().take());
+                    return Step::Failed(failure(Some(*call), Some(site.clone()), Some(error.clone()), None));
+                }
                 let (message, site) = LAST_PANIC
                     .with(|p| p.borrow_mut().take())
                     .unwrap_or_else(|| ("the rank unwound without a panic message".into(), None));
-                Step::Panicked(message, site)
+                Step::Failed(failure(None, site, None, Some(message)))
             }
         }
     }

@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 /// Version of the saved trace format; bumped on every incompatible change.
-pub const TRACE_SCHEMA: u32 = 1;
+pub const TRACE_SCHEMA: u32 = 2;
 
 /// A place in the user's source: `file:line:column`, from `#[track_caller]`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -74,6 +74,7 @@ pub struct Event {
 /// What an [`Event`] records.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum EventKind {
     /// The rank entered an MPI call.
     Enter {
@@ -90,6 +91,9 @@ pub enum EventKind {
         /// The bytes it sends, if any.
         #[serde(skip_serializing_if = "Option::is_none", default)]
         bytes: Option<u64>,
+        /// The communicator it is on (0 is `COMM_WORLD`), if it has one.
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        comm: Option<u32>,
     },
     /// The call returned to the program.
     Leave {
@@ -119,7 +123,29 @@ pub enum EventKind {
         /// Source world rank.
         src: Rank,
     },
-    /// A receive on this rank matched the message.
+    /// A receive started on this rank: it takes a waiting message at once (a `Match`
+    /// follows) or waits in the posted queue.
+    Post {
+        /// Its identity, unique in the run (a persistent receive gets one per start).
+        recv: u64,
+        /// The source it accepts (a world rank), `None` for ANY_SOURCE.
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        source: Option<Rank>,
+        /// The tag it accepts, `None` for ANY_TAG.
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        tag: Option<Tag>,
+        /// Its communicator.
+        comm: u32,
+        /// Whether it is a step of a collective (collective traffic has its own context).
+        #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+        collective: bool,
+    },
+    /// A posted receive was cancelled: it left the posted queue without a message.
+    Unpost {
+        /// The receive.
+        recv: u64,
+    },
+    /// Receive `recv` on this rank matched the message.
     Match {
         /// Message id.
         msg: u64,
@@ -127,6 +153,12 @@ pub enum EventKind {
         src: Rank,
         /// When the last byte is at this rank.
         arrival: Time,
+        /// The receive that took it (see [`EventKind::Post`]).
+        recv: u64,
+        /// Whether the message waited in the unexpected queue (else the receive waited in
+        /// the posted queue).
+        #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+        unexpected: bool,
     },
     /// The program computed for a while (`end` is when it finished).
     Compute {
@@ -171,6 +203,16 @@ impl fmt::Display for TraceError {
 
 impl std::error::Error for TraceError {}
 
+/// A trace as `--trace FILE` saves it: the trace and, after its own fields, the error that
+/// ended its run (readers that do not know the `error` key ignore it).
+#[derive(Serialize)]
+struct Saved<'a> {
+    #[serde(flatten)]
+    trace: &'a Trace,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a SimError>,
+}
+
 impl Trace {
     /// The trace as JSON text (stable field order, no floats in events).
     pub fn to_json(&self) -> String {
@@ -185,26 +227,24 @@ impl Trace {
         }
         let header: Header = serde_json::from_str(text).map_err(|e| TraceError(format!("not an mpisim trace: {e}")))?;
         if header.schema != TRACE_SCHEMA {
+            let why = if header.schema < TRACE_SCHEMA {
+                "it was recorded by an older mpisim, whose traces do not say which receive took each message"
+            } else {
+                "it was recorded by a newer mpisim"
+            };
             return Err(TraceError(format!(
-                "trace schema {} is not supported by this mpisim (it reads schema {TRACE_SCHEMA}); re-run the program to record it again",
+                "trace schema {} is not supported by this mpisim, which reads schema {TRACE_SCHEMA}: {why}; \
+                 re-run the program with --trace to record it again",
                 header.schema
             )));
         }
         serde_json::from_str(text).map_err(|e| TraceError(format!("malformed trace: {e}")))
     }
 
-    /// The trace as JSON with the error that ended its run, if one did (an `"error"` key
-    /// after the trace's own; readers of the schema that do not know it ignore it). This is
-    /// what `--trace FILE` saves, so a viewer can show a deadlock's report later.
+    /// The trace as JSON with the error that ended its run, if one did. This is what
+    /// `--trace FILE` saves, so a viewer can show a deadlock's report later.
     pub fn to_json_with_outcome(&self, error: Option<&SimError>) -> String {
-        let mut text = self.to_json();
-        if let Some(error) = error {
-            text.pop(); // the trace object's closing brace
-            text += ",\"error\":";
-            text += &serde_json::to_string(error).expect("errors always serialise");
-            text.push('}');
-        }
-        text
+        serde_json::to_string(&Saved { trace: self, error }).expect("a trace always serialises")
     }
 
     /// Reads a trace saved by [`Trace::to_json_with_outcome`] (or [`Trace::to_json`]), with

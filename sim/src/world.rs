@@ -1,14 +1,15 @@
 //! `World`: how a user builds and runs a simulated MPI job.
 
 use crate::comm::Comm;
-use crate::engine::{Config, Engine, OutputLine, RunStats};
-use crate::error::{DeadlockReport, SimError, Unreceived};
+use crate::deadlock::{DeadlockReport, Unreceived};
+use crate::engine::{Config, Engine};
+use crate::error::SimError;
 use crate::platform::Platform;
 use crate::sched::{Oracle, Schedule};
 use crate::task::Tasks;
 use crate::time::Time;
 use crate::trace::{Site, Trace, TRACE_SCHEMA};
-use crate::{CallKind, Rank, Tag};
+use crate::{CallKind, Rank};
 
 /// Default size of each rank's stack: ample for ordinary programs; lower it for runs with
 /// hundreds of thousands of ranks, raise it for deep recursion.
@@ -40,6 +41,28 @@ pub struct World {
     schedule: Schedule,
     check_buffering: bool,
     algorithms: crate::coll::Algorithms,
+}
+
+/// Counts of a run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RunStats {
+    /// Point-to-point messages sent (not counting those to `PROC_NULL`).
+    pub messages: u64,
+    /// Bytes in those messages.
+    pub bytes: u64,
+    /// MPI calls made by all ranks.
+    pub calls: u64,
+}
+
+/// A line a rank printed.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OutputLine {
+    /// Who printed it.
+    pub rank: Rank,
+    /// When, on the rank's clock.
+    pub time: Time,
+    /// The line.
+    pub text: String,
 }
 
 /// A run that completed.
@@ -79,22 +102,10 @@ pub struct Simulation<R> {
 /// Something wrong in a run that still completed.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Warning {
     /// A message arrived and was never received.
-    Unreceived {
-        /// The rank it was sent to.
-        rank: Rank,
-        /// Its sender.
-        source: Rank,
-        /// Its tag.
-        tag: Tag,
-        /// Its size.
-        bytes: u64,
-        /// The call that sent it.
-        call: CallKind,
-        /// Where it was sent.
-        location: Site,
-    },
+    Unreceived(Unreceived),
     /// The run completed only thanks to buffering: with zero buffering (every send
     /// synchronous) and synchronising collectives, as `--strict` runs it, it deadlocks.
     /// MPI promises neither, so another MPI library, platform or message size can hang.
@@ -118,17 +129,7 @@ pub enum Warning {
 impl std::fmt::Display for Warning {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Warning::Unreceived { rank, source, tag, bytes, call, location } => {
-                let u = Unreceived {
-                    rank: *rank,
-                    source: *source,
-                    tag: *tag,
-                    bytes: *bytes,
-                    call: *call,
-                    location: location.clone(),
-                };
-                write!(f, "{u}")
-            }
+            Warning::Unreceived(u) => write!(f, "{u}"),
             Warning::BufferingHazard { reliance, deadlock } => {
                 write!(f, "buffering hazard: the run completes only because {reliance}")?;
                 if !deadlock.cycle.is_empty() {
@@ -411,13 +412,14 @@ impl World {
             Err(message) => return (setup_error(message), false),
         };
         let algorithms = std::rc::Rc::new(self.algorithms.clone());
+        let world = tasks.world();
         for rank in 0..self.ranks {
             let (size, seed, algorithms) = (self.ranks, self.seed, algorithms.clone());
             // SAFETY: `program` outlives `tasks`, which is dropped (unwinding every task)
             // at the end of this function.
             let spawned = unsafe {
                 tasks.spawn(move |yielder| {
-                    let (comm, _live) = Comm::world(rank, size, seed, yielder);
+                    let (comm, _live) = Comm::world(world, rank, size, seed, yielder);
                     comm.ctx.coll.choose(algorithms);
                     program(&comm)
                 })
@@ -441,9 +443,7 @@ impl World {
         engine.output.sort_by_key(|line| (line.time, line.rank));
         let mut warnings = Vec::new();
         if outcome.is_ok() {
-            for Unreceived { rank, source, tag, bytes, call, location } in engine.unreceived() {
-                warnings.push(Warning::Unreceived { rank, source, tag, bytes, call, location });
-            }
+            warnings.extend(engine.unreceived().into_iter().map(Warning::Unreceived));
             for (rank, call, location) in engine.dangling_requests() {
                 warnings.push(Warning::DanglingRequest { rank, call, location });
             }

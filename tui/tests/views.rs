@@ -41,7 +41,13 @@ fn completed_ring() {
 fn completed_ring_mid_run() {
     let mut app = ring(8);
     app.update(Msg::First);
-    for _ in 0..14 {
+    // To the moment rank 3 sends: the other messages are in flight or arrived.
+    let sent_by_r3 = |app: &mpisim_tui::App| {
+        app.cursor > 0
+            && app.trace.events[app.cursor - 1].rank == 3
+            && matches!(app.trace.events[app.cursor - 1].kind, mpisim::EventKind::Send { .. })
+    };
+    while !sent_by_r3(&app) {
         app.update(Msg::StepForward);
     }
     app.update(Msg::RankDown);

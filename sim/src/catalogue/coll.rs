@@ -3,13 +3,10 @@
 //! reductions, and each rank's block for scatter, gather, allgather and alltoall.
 
 use super::{Param, ParamKind, Params, Program};
-use crate::call::CallKind;
 use crate::codec::payload_of_size;
 use crate::coll::{Algorithm, Collective};
 use crate::comm::Comm;
-use crate::error::{ErrorClass, MpiError};
 use serde_json::{json, Value};
-use std::rc::Rc;
 
 /// The collectives `--op` names.
 pub const OPS: &[&str] = &[
@@ -41,30 +38,14 @@ const ALGORITHMS: &[&str] = &[
     "reduce_bcast",
 ];
 
-fn kind(op: Collective) -> CallKind {
-    match op {
-        Collective::Barrier => CallKind::Barrier,
-        Collective::Bcast => CallKind::Bcast,
-        Collective::Scatter => CallKind::Scatter,
-        Collective::Gather => CallKind::Gather,
-        Collective::Allgather => CallKind::Allgather,
-        Collective::Alltoall => CallKind::Alltoall,
-        Collective::Reduce => CallKind::Reduce,
-        Collective::Allreduce => CallKind::Allreduce,
-        Collective::ReduceScatter => CallKind::ReduceScatterBlock,
-        _ => CallKind::Scan,
-    }
-}
-
 /// Runs collective `op` once on `bytes` with `algorithm` (`None`: MPICH's choice, or the
-/// world's `--algorithm`); returns the bytes this rank ends up with.
+/// world's `--algorithm`); returns the bytes this rank ends up with. An algorithm that is
+/// not one of `op`'s is a panic that names the ones it has.
 pub fn coll(comm: &Comm, op: Collective, bytes: u64, algorithm: Option<Algorithm>) -> usize {
     if let Some(alg) = algorithm {
-        let mut chosen = (*comm.ctx.coll.algorithms()).clone();
-        if let Err(e) = chosen.set(op, alg) {
-            comm.ctx.fail(kind(op), MpiError::new(ErrorClass::Arg, format!("--algorithm: {e}")));
+        if let Err(e) = comm.use_algorithm(op, alg) {
+            panic!("--algorithm: {e}");
         }
-        comm.ctx.coll.choose(Rc::new(chosen));
     }
     let (rank, p) = (comm.rank(), comm.size());
     let block = || payload_of_size(bytes);

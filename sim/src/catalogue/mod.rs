@@ -19,6 +19,7 @@ mod parallel_map;
 mod parallel_sum;
 mod persistent;
 mod pingpong;
+mod progress;
 mod recv_recv;
 mod reduce_ops;
 mod ring;
@@ -205,6 +206,7 @@ pub fn programs() -> &'static [Program] {
         coll_order::PROGRAM,
         skip_collective::PROGRAM,
         wildcard_race::PROGRAM,
+        progress::PROGRAM,
     ]
 }
 
@@ -225,6 +227,7 @@ pub use parallel_map::parallel_map;
 pub use parallel_sum::parallel_sum;
 pub use persistent::persistent;
 pub use pingpong::pingpong;
+pub use progress::progress;
 pub use recv_recv::recv_recv;
 pub use reduce_ops::reduce_ops;
 pub use ring::ring;

@@ -5,7 +5,8 @@
 //! schedule; `--order fixed` receives from explicit sources and is always right.
 
 use super::{Param, ParamKind, Params, Program};
-use crate::comm::{Comm, ANY_SOURCE};
+use crate::call::ANY_SOURCE;
+use crate::comm::Comm;
 use serde_json::{json, Value};
 use std::time::Duration;
 

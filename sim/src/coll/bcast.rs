@@ -10,8 +10,8 @@ use super::net::Net;
 use super::select::Algorithm;
 use super::tree::{self, absolute, relative};
 use super::wire;
+use crate::call::{ErrorClass, MpiError};
 use crate::codec::Payload;
-use crate::error::{ErrorClass, MpiError};
 use crate::Rank;
 
 /// Broadcasts `data` (given at the root) from `root`; returns it on every rank.

@@ -7,7 +7,7 @@ use super::net::Net;
 use super::select::Algorithm;
 use super::tree::{self, absolute, relative};
 use super::wire::Blocks;
-use crate::error::MpiError;
+use crate::call::MpiError;
 use crate::Rank;
 
 type Block = Vec<u8>;

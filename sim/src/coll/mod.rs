@@ -31,45 +31,53 @@ pub(crate) mod tree;
 pub(crate) mod wire;
 
 use crate::call::{CallKind, Channel, Op};
+use crate::call::{ErrorClass, MpiError};
 use crate::codec::Payload;
 use crate::comm::Comm;
-use crate::error::{ErrorClass, MpiError};
 use crate::site::CallSite;
+use crate::words::plural;
 use crate::{Rank, Tag, TAG_UB};
 use net::{Direct, Net};
 pub use nonblocking::CollRequest;
 use ops::Operator;
 use reduce::Reduction;
 use select::{mpich, Facts};
-pub use select::{Algorithm, Algorithms, Collective};
+pub use select::{Algorithm, AlgorithmError, Algorithms, Collective};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 use wire::Blocks;
 
-/// A rank's collective state: the next sequence number on each communicator, and the
-/// world's algorithm choices.
+/// A rank's collective state: the next sequence number on each communicator, the world's
+/// algorithm choices, and the nonblocking collectives in progress.
 #[derive(Default)]
 pub(crate) struct RankColl {
     seqs: RefCell<BTreeMap<u32, u32>>,
     algorithms: RefCell<Rc<Algorithms>>,
-    /// The rank's nonblocking collectives that have not completed, in call order.
-    pending: RefCell<Vec<Weak<RefCell<dyn nonblocking::Pending>>>>,
+    /// The rank's nonblocking collectives that have not completed, in call order. Held
+    /// even if the program drops its request: a collective still completes, as MPI's do.
+    pending: RefCell<Vec<Rc<RefCell<dyn nonblocking::Pending>>>>,
 }
 
 impl RankColl {
-    /// Adds a nonblocking collective to the ones every test and wait advances.
+    /// Adds a nonblocking collective to the ones the rank's calls advance.
     fn add_pending(&self, p: Rc<RefCell<dyn nonblocking::Pending>>) {
-        self.pending.borrow_mut().push(Rc::downgrade(&p));
+        self.pending.borrow_mut().push(p);
     }
 
-    /// The pending nonblocking collectives still alive and incomplete (forgets the rest).
-    fn pending(&self) -> Vec<Rc<RefCell<dyn nonblocking::Pending>>> {
-        let mut list = self.pending.borrow_mut();
-        list.retain(|w| w.upgrade().is_some_and(|p| !p.borrow().done()));
-        list.iter().filter_map(Weak::upgrade).collect()
+    /// Advances the rank's nonblocking collectives with the completed steps the engine
+    /// handed over (MPI's progress rule); a collective that completes leaves the list.
+    pub fn advance(&self, done: Vec<crate::call::Background>) {
+        for step in done {
+            // Taken out of the list's borrow: advancing posts the next round, a call of its own.
+            let owner = self.pending.borrow().iter().find(|p| p.borrow().owns(step.req)).cloned();
+            if let Some(p) = owner {
+                p.borrow_mut().complete(step.req, step.payload);
+            }
+        }
+        self.pending.borrow_mut().retain(|p| !p.borrow().done());
     }
 
     /// Uses the world's algorithm choices.
@@ -233,14 +241,6 @@ impl<'c> Invocation<'c> {
     }
 }
 
-fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
-}
-
 /// Checks a v-variant's counts: one per rank.
 fn check_counts(inv: &Invocation, counts: &[usize], what: &str) {
     let p = inv.comm.size();
@@ -314,6 +314,25 @@ impl Comm {
     #[track_caller]
     fn invocation(&self, kind: CallKind) -> Invocation<'_> {
         Invocation::new(self, kind, CallSite::here())
+    }
+
+    /// Runs this rank's later `collective` calls (on every communicator) with `algorithm`
+    /// instead of MPICH's choice or the world's, as an MPI library's tuning hint does.
+    /// Every rank must make the same choice, or the algorithms' steps will not match.
+    ///
+    /// ```
+    /// use mpisim::{Algorithm, Collective, World};
+    /// let run = World::new(4).run(|comm| {
+    ///     comm.use_algorithm(Collective::Bcast, Algorithm::Linear).unwrap();
+    ///     comm.bcast((comm.rank() == 0).then_some(&7u8), 0)
+    /// }).unwrap();
+    /// assert_eq!(run.results, vec![7; 4]);
+    /// ```
+    pub fn use_algorithm(&self, collective: Collective, algorithm: Algorithm) -> Result<(), select::AlgorithmError> {
+        let mut chosen = (*self.ctx.coll.algorithms()).clone();
+        chosen.set(collective, algorithm)?;
+        self.ctx.coll.choose(Rc::new(chosen));
+        Ok(())
     }
 
     /// Blocks until every rank has called it (`MPI_Barrier`).

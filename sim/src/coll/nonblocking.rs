@@ -1,28 +1,31 @@
 //! Nonblocking collectives (`ibcast`, `iallreduce`, …): the same algorithms as the blocking
 //! ones, run as a schedule of rounds.
 //!
-//! The algorithm runs on a small coroutine of its own. Each time it asks for a round, the
-//! request posts the round's receives and sends (`irecv`/`isend`) and returns to the
-//! program; [`CollRequest::test`] and [`CollRequest::wait`] complete posted rounds of every
-//! pending nonblocking collective of the rank and let their algorithms post the next. So
-//! nonblocking collectives advance inside their tests and waits, as in an MPI library
-//! without an asynchronous progress thread; virtual time spent computing between the call
-//! and the wait overlaps with their messages.
+//! The algorithm runs on a small coroutine of its own; each round it asks for is posted to
+//! the engine as *background* requests of the collective's own request. MPI's progress
+//! rule (MPI 4.1 §3.7.4, applied to collectives in §6.12) says a pending collective
+//! advances inside any MPI call of its rank: so whenever the rank is in a call that would
+//! block, or a test that would find nothing, and a round's requests have completed, the
+//! engine hands them over ([`Reply::Progress`](crate::call::Reply::Progress)), the
+//! algorithm posts its next round, and the call goes on. Virtual time spent computing
+//! between the call and the wait overlaps with the messages in flight, but a round that
+//! depends on the previous one waits for the rank's next MPI call, as in a library without
+//! an asynchronous progress thread.
 //!
 //! With no size agreement possible before the first round, a nonblocking collective that
 //! the user did not pin to an algorithm picks by what every rank knows: binomial bcast,
 //! scatter and gather; recursive-doubling (power of two) or Bruck allgather; isend/irecv
 //! alltoall; reductions by count × element size, as MPICH.
 
-use super::net::{request, Net, Round, Transport};
+use super::net::{Net, Round, Transport};
 use super::ops::Operator;
 use super::reduce::{self, Reduction};
 use super::select::{mpich, Collective};
 use super::{barrier, bcast, blocks, check_one_per_rank, wire, Invocation, Marker};
-use crate::call::{CallKind, Channel, Op, RecvArgs, ReqId, SendArgs, SendMode, WaitHow};
+use crate::call::{CallKind, Channel, Op, RecvArgs, Reply, ReqId, SendArgs, SendMode, WaitHow};
+use crate::call::{ErrorClass, MpiError};
 use crate::codec::Payload;
 use crate::comm::{Comm, RankCtx};
-use crate::error::{ErrorClass, MpiError};
 use crate::site::CallSite;
 use crate::{Rank, Tag};
 use corosensei::stack::DefaultStack;
@@ -49,9 +52,9 @@ impl Transport for Yielding<'_> {
 }
 
 /// A nonblocking collective in progress (`MPI_Request` of `MPI_Ibcast` and its kin). Take
-/// its result with [`CollRequest::wait`]; [`CollRequest::test`] advances it without
-/// blocking. Waiting for or testing one advances every pending nonblocking collective of
-/// the rank, so ranks may complete them in different orders.
+/// its result with [`CollRequest::wait`]; [`CollRequest::test`] says whether it is
+/// complete. It advances in any MPI call of its rank, so ranks may complete their
+/// collectives in different orders, and a rank blocked in a receive still takes part.
 ///
 /// ```
 /// use mpisim::{op, World};
@@ -65,6 +68,8 @@ impl Transport for Yielding<'_> {
 /// ```
 pub struct CollRequest<R> {
     state: Rc<RefCell<Progress<R>>>,
+    /// Whether a wait or test has taken the engine's completion of the collective.
+    taken: bool,
 }
 
 /// A nonblocking collective's schedule and its current round, shared by its request and
@@ -72,8 +77,12 @@ pub struct CollRequest<R> {
 struct Progress<R> {
     ctx: Rc<RankCtx>,
     kind: CallKind,
+    /// Where the user called it: its steps are reported there.
+    site: CallSite,
     chan: Channel,
     tag: Tag,
+    /// The engine's request of the whole collective.
+    coll: ReqId,
     schedule: Option<Schedule<R>>,
     /// The current round's receives, then its sends; `None` once complete.
     posted: Vec<Option<ReqId>>,
@@ -82,12 +91,12 @@ struct Progress<R> {
     result: Option<R>,
 }
 
-/// What the rank's progress loop needs of a pending collective, whatever its result type.
+/// What the rank's progress needs of a pending collective, whatever its result type.
 pub(crate) trait Pending {
-    /// The current round's incomplete requests, by their index in the round.
-    fn live(&self) -> Vec<(usize, ReqId)>;
-    /// Records a completed request; a complete round lets the algorithm post the next.
-    fn complete(&mut self, index: usize, payload: Option<Payload>, site: CallSite);
+    /// Whether request `req` is a step of this collective's current round.
+    fn owns(&self, req: ReqId) -> bool;
+    /// Records that step `req` completed; a complete round lets the algorithm post the next.
+    fn complete(&mut self, req: ReqId, payload: Option<Payload>);
     /// Whether the collective has its result.
     fn done(&self) -> bool;
 }
@@ -101,48 +110,56 @@ impl<R> std::fmt::Debug for CollRequest<R> {
 
 impl<R: 'static> Progress<R> {
     /// Resumes the algorithm with what its last round received.
-    fn advance(&mut self, received: Vec<Payload>, site: CallSite) {
+    fn advance(&mut self, received: Vec<Payload>) {
         let schedule = self.schedule.as_mut().expect("an unfinished collective has its schedule");
         match schedule.resume(received) {
-            CoroutineResult::Yield((sends, recvs)) => self.post(sends, recvs, site),
+            CoroutineResult::Yield((sends, recvs)) => self.post(sends, recvs),
             CoroutineResult::Return(Ok(r)) => {
                 self.result = Some(r);
                 self.schedule = None;
+                self.ctx.call_at(self.kind, self.site, Op::CollDone { coll: self.coll });
             }
-            CoroutineResult::Return(Err(e)) => self.ctx.fail_at(self.kind, site, e),
+            CoroutineResult::Return(Err(e)) => self.ctx.fail_at(self.kind, self.site, e),
         }
     }
 
-    fn post(&mut self, sends: Vec<(Rank, Payload)>, recvs: Vec<Rank>, site: CallSite) {
+    fn post(&mut self, sends: Vec<(Rank, Payload)>, recvs: Vec<Rank>) {
         if sends.is_empty() && recvs.is_empty() {
-            return self.advance(Vec::new(), site);
+            return self.advance(Vec::new());
         }
-        self.posted.clear();
         self.got = vec![None; recvs.len()];
-        for from in recvs {
-            let args = RecvArgs { chan: self.chan, source: Some(from), tag: Some(self.tag) };
-            self.posted.push(Some(request(self.ctx.call_at(CallKind::Irecv, site, Op::Recv { args, block: false }))));
-        }
-        for (dest, payload) in sends {
-            let args = SendArgs { chan: self.chan, dest, tag: self.tag, mode: SendMode::Standard, payload };
-            self.posted.push(Some(request(self.ctx.call_at(CallKind::Isend, site, Op::Send { args, block: false }))));
-        }
+        let recvs = recvs.into_iter().map(|from| RecvArgs { chan: self.chan, source: Some(from), tag: Some(self.tag) });
+        let sends = sends.into_iter().map(|(dest, payload)| SendArgs {
+            chan: self.chan,
+            dest,
+            tag: self.tag,
+            mode: SendMode::Standard,
+            payload,
+        });
+        let op = Op::Post { coll: self.coll, recvs: recvs.collect(), sends: sends.collect() };
+        self.posted = match self.ctx.call_at(self.kind, self.site, op) {
+            Reply::Posted(ids) => ids.into_iter().map(Some).collect(),
+            other => unreachable!("a round's post got {other:?}"),
+        };
     }
 }
 
 impl<R: 'static> Pending for Progress<R> {
-    fn live(&self) -> Vec<(usize, ReqId)> {
-        self.posted.iter().enumerate().filter_map(|(i, id)| id.map(|id| (i, id))).collect()
+    fn owns(&self, req: ReqId) -> bool {
+        self.posted.contains(&Some(req))
     }
 
-    fn complete(&mut self, index: usize, payload: Option<Payload>, site: CallSite) {
+    fn complete(&mut self, req: ReqId, payload: Option<Payload>) {
+        let Some(index) = self.posted.iter().position(|&p| p == Some(req)) else {
+            return;
+        };
         self.posted[index] = None;
         if index < self.got.len() {
             self.got[index] = payload;
         }
         if self.result.is_none() && self.posted.iter().all(Option::is_none) {
             let got = std::mem::take(&mut self.got);
-            self.advance(got.into_iter().map(|p| p.expect("a completed receive carries data")).collect(), site);
+            self.advance(got.into_iter().map(|p| p.expect("a completed receive carries data")).collect());
         }
     }
 
@@ -151,34 +168,12 @@ impl<R: 'static> Pending for Progress<R> {
     }
 }
 
-/// Advances the rank's pending nonblocking collectives until `own` is done (`block`), or
-/// as far as they go without waiting: MPI's progress rule, as a library without a
-/// progress thread keeps it inside its test and wait calls.
-fn drive(ctx: &RankCtx, own: &dyn Pending, block: bool, site: CallSite) {
-    while !own.done() {
-        let pending = ctx.coll.pending();
-        let mut owners = Vec::new();
-        let mut reqs = Vec::new();
-        for (e, entry) in pending.iter().enumerate() {
-            for (i, id) in entry.borrow().live() {
-                owners.push((e, i));
-                reqs.push(Some(id));
-            }
-        }
-        let kind = if block { CallKind::Waitsome } else { CallKind::Testsome };
-        let done = ctx.call_at(kind, site, Op::Wait { reqs, how: WaitHow::Some, block }).into_completions();
-        if done.is_empty() {
-            return; // a test found nothing complete
-        }
-        for c in done {
-            let (e, i) = owners[c.index];
-            pending[e].borrow_mut().complete(i, c.payload, site);
-        }
-    }
-}
-
 impl<R: 'static> CollRequest<R> {
-    fn start(inv: &Invocation, body: impl FnOnce(&mut Net) -> Result<R, MpiError> + 'static) -> CollRequest<R> {
+    fn start(
+        inv: &Invocation,
+        algorithm: super::Algorithm,
+        body: impl FnOnce(&mut Net) -> Result<R, MpiError> + 'static,
+    ) -> CollRequest<R> {
         let (rank, size) = (inv.comm.rank(), inv.comm.size());
         let stack = DefaultStack::new(STACK_SIZE).unwrap_or_else(|e| {
             inv.fail(MpiError::new(
@@ -186,6 +181,10 @@ impl<R: 'static> CollRequest<R> {
                 format!("cannot map a stack for a nonblocking collective: {e}; complete earlier ones first"),
             ))
         });
+        let coll = match inv.comm.ctx.call_at(inv.kind, inv.site, Op::CollStart { algorithm: algorithm.name() }) {
+            Reply::Request(id) => id,
+            other => unreachable!("a collective's start got {other:?}"),
+        };
         let schedule = Coroutine::with_stack(stack, move |yielder: &Yielder<Vec<Payload>, Round>, _: Vec<Payload>| {
             let mut transport = Yielding { yielder };
             body(&mut Net::new(rank, size, &mut transport))
@@ -193,34 +192,46 @@ impl<R: 'static> CollRequest<R> {
         let state = Rc::new(RefCell::new(Progress {
             ctx: inv.comm.ctx.clone(),
             kind: inv.kind,
+            site: inv.site,
             chan: inv.channel(),
             tag: inv.tag,
+            coll,
             schedule: Some(schedule),
             posted: Vec::new(),
             got: Vec::new(),
             result: None,
         }));
-        state.borrow_mut().advance(Vec::new(), inv.site);
+        state.borrow_mut().advance(Vec::new());
         if !state.borrow().done() {
             inv.comm.ctx.coll.add_pending(state.clone());
         }
-        CollRequest { state }
+        CollRequest { state, taken: false }
     }
 
-    fn progress(&self, block: bool, site: CallSite) {
-        if self.state.borrow().done() {
+    /// Completes the collective's request in the engine (`MPI_Wait`, or with `block:
+    /// false`, `MPI_Test`); the rank's collectives advance meanwhile.
+    fn complete(&mut self, kind: CallKind, block: bool, site: CallSite) {
+        if self.taken {
             return;
         }
-        let ctx = self.state.borrow().ctx.clone();
-        drive(&ctx, &Watch(&self.state), block, site);
+        let (ctx, coll) = {
+            let state = self.state.borrow();
+            (state.ctx.clone(), state.coll)
+        };
+        let op = Op::Wait { reqs: vec![Some(coll)], how: WaitHow::All, block };
+        let done = match ctx.call_at(kind, site, op) {
+            Reply::One(_) => true,
+            Reply::Completed(done) => !done.is_empty(),
+            other => unreachable!("a wait got {other:?}"),
+        };
+        self.taken = done;
     }
 
-    /// Advances the collective (and the rank's other pending ones) without blocking
-    /// (`MPI_Test`); whether it is complete.
+    /// Whether the collective is complete (`MPI_Test`); its rank's collectives advance.
     #[track_caller]
     pub fn test(&mut self) -> bool {
-        self.progress(false, CallSite::here());
-        self.is_complete()
+        self.complete(CallKind::Test, false, CallSite::here());
+        self.taken
     }
 
     /// Whether the collective has completed (by an earlier test or wait, or at once).
@@ -230,26 +241,10 @@ impl<R: 'static> CollRequest<R> {
 
     /// Completes the collective (`MPI_Wait`) and returns its result.
     #[track_caller]
-    pub fn wait(self) -> R {
-        self.progress(true, CallSite::here());
+    pub fn wait(mut self) -> R {
+        self.complete(CallKind::Wait, true, CallSite::here());
         let result = self.state.borrow_mut().result.take();
         result.expect("a waited collective is complete")
-    }
-}
-
-/// Asks whether a collective is done without holding its borrow across the progress loop,
-/// which advances it too.
-struct Watch<'a, R>(&'a RefCell<Progress<R>>);
-
-impl<R: 'static> Pending for Watch<'_, R> {
-    fn live(&self) -> Vec<(usize, ReqId)> {
-        self.0.borrow().live()
-    }
-    fn complete(&mut self, index: usize, payload: Option<Payload>, site: CallSite) {
-        self.0.borrow_mut().complete(index, payload, site)
-    }
-    fn done(&self) -> bool {
-        self.0.borrow().done()
     }
 }
 
@@ -266,7 +261,7 @@ fn launch<R: 'static>(
     body: impl FnOnce(super::Algorithm, &mut Net) -> Result<R, MpiError> + 'static,
 ) -> CollRequest<R> {
     let (alg, _) = inv.select(collective, m, inv.facts(bytes), None);
-    let req = CollRequest::start(inv, move |net| body(alg, net));
+    let req = CollRequest::start(inv, alg, move |net| body(alg, net));
     inv.end();
     req
 }
@@ -284,7 +279,7 @@ fn launch_reduction<T: Clone + 'static, O: Operator<T>, R: 'static>(
     let call = super::reduce_call(inv, &op, op.elements(value.clone()), root);
     let (alg, _) = inv.select(collective, call.marker, call.facts, None);
     let elems = call.elems;
-    let req = CollRequest::start(inv, move |net| {
+    let req = CollRequest::start(inv, alg, move |net| {
         let combiner = op.clone();
         let combine = move |a: &O::Elem, b: &O::Elem| combiner.combine(a, b);
         let red = Reduction { combine: &combine, commutative: op.commutative(), name: op.name() };

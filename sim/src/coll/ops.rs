@@ -135,18 +135,57 @@ pub mod names {
 pub trait Element: Serialize + DeserializeOwned + Clone + 'static {
     /// `a ∘ b` for a predefined operator, `a` from lower ranks; `Err` says why the operator
     /// does not apply to this type.
-    fn apply(op: ReduceOp, a: &Self, b: &Self) -> Result<Self, String>;
+    fn apply(op: ReduceOp, a: &Self, b: &Self) -> Result<Self, OpError>;
 
     /// The order MAX, MIN, MAXLOC and MINLOC use, if the type has one.
     fn order(a: &Self, b: &Self) -> Option<Ordering>;
 }
 
-fn not_defined(op: ReduceOp, ty: &str, hint: &str) -> String {
-    format!("{op} is not defined for `{ty}`{hint}")
+/// Why a predefined operator cannot combine two operands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OpError {
+    /// The operator is not defined for the type (`MPI_ERR_OP`).
+    Undefined {
+        /// The operator.
+        op: ReduceOp,
+        /// The type it was applied to.
+        type_name: &'static str,
+        /// Why, as the rest of the sentence (`: bitwise operators take integers or bools`).
+        why: &'static str,
+    },
+    /// Two ranks gave vectors of different lengths.
+    Lengths {
+        /// The operator.
+        op: ReduceOp,
+        /// The lower rank's length.
+        left: usize,
+        /// The other length.
+        right: usize,
+    },
+}
+
+impl std::fmt::Display for OpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OpError::Undefined { op, type_name, why } => write!(f, "{op} is not defined for `{type_name}`{why}"),
+            OpError::Lengths { op, left, right } => write!(
+                f,
+                "{op} of vectors of different lengths ({left} and {right}): every rank must give vectors of the same \
+                 length"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for OpError {}
+
+fn not_defined(op: ReduceOp, type_name: &'static str, why: &'static str) -> OpError {
+    OpError::Undefined { op, type_name, why }
 }
 
 /// REPLACE, NO_OP, MAX and MIN, which any ordered type supports.
-fn common<T: Element>(op: ReduceOp, a: &T, b: &T) -> Option<Result<T, String>> {
+fn common<T: Element>(op: ReduceOp, a: &T, b: &T) -> Option<Result<T, OpError>> {
     let pick = |take_a: bool| Some(Ok(if take_a { a.clone() } else { b.clone() }));
     match op {
         ReduceOp::Replace => pick(false),
@@ -166,7 +205,7 @@ fn common<T: Element>(op: ReduceOp, a: &T, b: &T) -> Option<Result<T, String>> {
 macro_rules! integer_element {
     ($($t:ty),*) => {$(
         impl Element for $t {
-            fn apply(op: ReduceOp, a: &Self, b: &Self) -> Result<Self, String> {
+            fn apply(op: ReduceOp, a: &Self, b: &Self) -> Result<Self, OpError> {
                 if let Some(r) = common(op, a, b) {
                     return r;
                 }
@@ -196,7 +235,7 @@ integer_element!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize)
 macro_rules! float_element {
     ($($t:ty),*) => {$(
         impl Element for $t {
-            fn apply(op: ReduceOp, a: &Self, b: &Self) -> Result<Self, String> {
+            fn apply(op: ReduceOp, a: &Self, b: &Self) -> Result<Self, OpError> {
                 if let Some(r) = common(op, a, b) {
                     return r;
                 }
@@ -223,7 +262,7 @@ macro_rules! float_element {
 float_element!(f32, f64);
 
 impl Element for bool {
-    fn apply(op: ReduceOp, a: &Self, b: &Self) -> Result<Self, String> {
+    fn apply(op: ReduceOp, a: &Self, b: &Self) -> Result<Self, OpError> {
         if let Some(r) = common(op, a, b) {
             return r;
         }
@@ -244,7 +283,7 @@ impl Element for bool {
 /// Pairs: MAXLOC and MINLOC take `(value, index)`; the other operators apply component by
 /// component (so `(sum, count)` adds up with SUM).
 impl<A: Element, B: Element> Element for (A, B) {
-    fn apply(op: ReduceOp, a: &Self, b: &Self) -> Result<Self, String> {
+    fn apply(op: ReduceOp, a: &Self, b: &Self) -> Result<Self, OpError> {
         match op {
             ReduceOp::Maxloc | ReduceOp::Minloc => {
                 let value = A::order(&a.0, &b.0).ok_or_else(|| {
@@ -273,7 +312,7 @@ impl<A: Element, B: Element> Element for (A, B) {
 }
 
 impl<A: Element, B: Element, C: Element> Element for (A, B, C) {
-    fn apply(op: ReduceOp, a: &Self, b: &Self) -> Result<Self, String> {
+    fn apply(op: ReduceOp, a: &Self, b: &Self) -> Result<Self, OpError> {
         match op {
             ReduceOp::Maxloc | ReduceOp::Minloc => Err(not_defined(
                 op,
@@ -299,13 +338,9 @@ impl<A: Element, B: Element, C: Element> Element for (A, B, C) {
 
 /// Vectors as elements (for a vector of vectors): element by element.
 impl<E: Element> Element for Vec<E> {
-    fn apply(op: ReduceOp, a: &Self, b: &Self) -> Result<Self, String> {
+    fn apply(op: ReduceOp, a: &Self, b: &Self) -> Result<Self, OpError> {
         if a.len() != b.len() {
-            return Err(format!(
-                "{op} of vectors of different lengths ({} and {}): every rank must give vectors of the same length",
-                a.len(),
-                b.len()
-            ));
+            return Err(OpError::Lengths { op, left: a.len(), right: b.len() });
         }
         a.iter().zip(b).map(|(x, y)| E::apply(op, x, y)).collect()
     }
@@ -451,7 +486,7 @@ pub trait Operator<T>: Clone + 'static {
     fn assemble(&self, elements: Vec<Self::Elem>) -> T;
 
     /// `a ∘ b`, `a` from lower ranks.
-    fn combine(&self, a: &Self::Elem, b: &Self::Elem) -> Result<Self::Elem, String>;
+    fn combine(&self, a: &Self::Elem, b: &Self::Elem) -> Result<Self::Elem, OpError>;
 
     /// Whether `a ∘ b == b ∘ a`.
     fn commutative(&self) -> bool;
@@ -471,7 +506,7 @@ impl<T: Operand> Operator<T> for ReduceOp {
     fn assemble(&self, elements: Vec<T::Elem>) -> T {
         T::from_elements(elements)
     }
-    fn combine(&self, a: &T::Elem, b: &T::Elem) -> Result<T::Elem, String> {
+    fn combine(&self, a: &T::Elem, b: &T::Elem) -> Result<T::Elem, OpError> {
         <T::Elem as Element>::apply(*self, a, b)
     }
     fn commutative(&self) -> bool {
@@ -494,7 +529,7 @@ impl<E: Serialize + DeserializeOwned + Clone + 'static> Operator<E> for UserOp<E
     fn assemble(&self, elements: Vec<E>) -> E {
         elements.into_iter().next().expect("a whole value is one element")
     }
-    fn combine(&self, a: &E, b: &E) -> Result<E, String> {
+    fn combine(&self, a: &E, b: &E) -> Result<E, OpError> {
         Ok((self.f)(a, b))
     }
     fn commutative(&self) -> bool {
@@ -517,7 +552,7 @@ impl<E: Serialize + DeserializeOwned + Clone + 'static> Operator<Vec<E>> for Use
     fn assemble(&self, elements: Vec<E>) -> Vec<E> {
         elements
     }
-    fn combine(&self, a: &E, b: &E) -> Result<E, String> {
+    fn combine(&self, a: &E, b: &E) -> Result<E, OpError> {
         Ok((self.f)(a, b))
     }
     fn commutative(&self) -> bool {
@@ -535,7 +570,7 @@ impl<E: Serialize + DeserializeOwned + Clone + 'static> Operator<Vec<E>> for Use
 mod tests {
     use super::*;
 
-    fn apply<E: Element>(op: ReduceOp, a: E, b: E) -> Result<E, String> {
+    fn apply<E: Element>(op: ReduceOp, a: E, b: E) -> Result<E, OpError> {
         E::apply(op, &a, &b)
     }
 
@@ -548,7 +583,10 @@ mod tests {
         assert_eq!(apply(ReduceOp::Band, 6u8, 3), Ok(2));
         assert_eq!(apply(ReduceOp::Bxor, true, true), Ok(false));
         assert_eq!(apply(ReduceOp::Lor, 0.0f64, 2.5), Ok(1.0));
-        assert!(apply(ReduceOp::Band, 1.0f64, 2.0).unwrap_err().contains("MPI_BAND is not defined for `f64`"));
+        assert!(apply(ReduceOp::Band, 1.0f64, 2.0)
+            .unwrap_err()
+            .to_string()
+            .contains("MPI_BAND is not defined for `f64`"));
     }
 
     #[test]
@@ -556,7 +594,7 @@ mod tests {
         assert_eq!(apply(ReduceOp::Maxloc, (5.0f64, 3usize), (5.0, 1)), Ok((5.0, 1)));
         assert_eq!(apply(ReduceOp::Maxloc, (5.0f64, 1usize), (5.0, 3)), Ok((5.0, 1)));
         assert_eq!(apply(ReduceOp::Minloc, (2i32, 7i32), (1, 9)), Ok((1, 9)));
-        assert!(apply(ReduceOp::Maxloc, 1i32, 2).unwrap_err().contains("(value, index) pairs"));
+        assert!(apply(ReduceOp::Maxloc, 1i32, 2).unwrap_err().to_string().contains("(value, index) pairs"));
     }
 
     #[test]

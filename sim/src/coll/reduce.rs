@@ -10,8 +10,8 @@ use super::net::Net;
 use super::select::{pof2_floor, Algorithm};
 use super::tree::{self, absolute, relative};
 use super::wire;
+use crate::call::{ErrorClass, MpiError};
 use crate::codec::Payload;
-use crate::error::{ErrorClass, MpiError};
 use crate::Rank;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -19,7 +19,7 @@ use std::ops::Range;
 
 /// How a reduction combines two elements.
 pub(crate) struct Reduction<'o, E> {
-    pub combine: &'o dyn Fn(&E, &E) -> Result<E, String>,
+    pub combine: &'o dyn Fn(&E, &E) -> Result<E, super::ops::OpError>,
     pub commutative: bool,
     pub name: String,
 }
@@ -35,7 +35,7 @@ impl<E: Serialize + DeserializeOwned + Clone> Reduction<'_, E> {
             .zip(higher)
             .map(|(a, b)| (self.combine)(a, b))
             .collect::<Result<_, _>>()
-            .map_err(|e| MpiError::new(ErrorClass::Op, e))
+            .map_err(|e| MpiError::new(ErrorClass::Op, e.to_string()))
     }
 
     /// Operands of `a` and `b` elements met; one came from `other`.

@@ -194,32 +194,24 @@ pub struct Algorithms {
 
 impl Algorithms {
     /// Chooses `algorithm` for `collective`; an error names the algorithms it has.
-    pub fn set(&mut self, collective: Collective, algorithm: Algorithm) -> Result<(), String> {
+    pub fn set(&mut self, collective: Collective, algorithm: Algorithm) -> Result<(), AlgorithmError> {
         if !collective.algorithms().contains(&algorithm) {
-            let names: Vec<&str> = collective.algorithms().iter().map(|a| a.name()).collect();
-            return Err(format!(
-                "{algorithm} is not an algorithm of {collective}; {collective} has {}",
-                names.join(", ")
-            ));
+            return Err(AlgorithmError::NotOf { collective, algorithm });
         }
         self.chosen.insert(collective, algorithm);
         Ok(())
     }
 
     /// Parses `coll=name` (as `--algorithm` takes it) and chooses it.
-    pub fn parse_and_set(&mut self, spec: &str) -> Result<(), String> {
+    pub fn parse_and_set(&mut self, spec: &str) -> Result<(), AlgorithmError> {
         let Some((coll, alg)) = spec.split_once('=') else {
-            return Err(format!("--algorithm: `{spec}` is not COLLECTIVE=ALGORITHM, e.g. bcast=binomial"));
+            return Err(AlgorithmError::Malformed { spec: spec.to_string() });
         };
-        let collective = Collective::from_name(coll.trim()).ok_or_else(|| {
-            let names: Vec<&str> = Collective::ALL.iter().map(|c| c.name()).collect();
-            format!("--algorithm: `{coll}` is not a collective; collectives are {}", names.join(", "))
-        })?;
-        let algorithm = Algorithm::from_name(alg.trim()).ok_or_else(|| {
-            let names: Vec<&str> = collective.algorithms().iter().map(|a| a.name()).collect();
-            format!("--algorithm: `{alg}` is not an algorithm; {collective} has {}", names.join(", "))
-        })?;
-        self.set(collective, algorithm).map_err(|e| format!("--algorithm: {e}"))
+        let collective = Collective::from_name(coll.trim())
+            .ok_or_else(|| AlgorithmError::UnknownCollective { name: coll.trim().to_string() })?;
+        let algorithm = Algorithm::from_name(alg.trim())
+            .ok_or_else(|| AlgorithmError::UnknownAlgorithm { collective, name: alg.trim().to_string() })?;
+        self.set(collective, algorithm)
     }
 
     /// The user's choice for `collective`, if any.
@@ -369,8 +361,61 @@ mod tests {
         let mut s = Algorithms::default();
         s.parse_and_set("bcast=scatter-ring").unwrap();
         assert_eq!(s.get(Collective::Bcast), Some(Algorithm::ScatterRing));
-        assert!(s.parse_and_set("bcast=ring").unwrap_err().contains("bcast has binomial"));
-        assert!(s.parse_and_set("bacst=ring").unwrap_err().contains("not a collective"));
-        assert!(s.parse_and_set("binomial").unwrap_err().contains("COLLECTIVE=ALGORITHM"));
+        assert!(s.parse_and_set("bcast=ring").unwrap_err().to_string().contains("bcast has binomial"));
+        assert!(s.parse_and_set("bacst=ring").unwrap_err().to_string().contains("not a collective"));
+        assert!(s.parse_and_set("binomial").unwrap_err().to_string().contains("COLLECTIVE=ALGORITHM"));
     }
 }
+
+/// Why an algorithm choice (`--algorithm COLL=NAME`, [`Algorithms::set`]) is refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AlgorithmError {
+    /// Not `COLLECTIVE=ALGORITHM`.
+    Malformed {
+        /// What was given.
+        spec: String,
+    },
+    /// No collective has that name.
+    UnknownCollective {
+        /// The name given.
+        name: String,
+    },
+    /// No algorithm has that name.
+    UnknownAlgorithm {
+        /// The collective it was meant for.
+        collective: Collective,
+        /// The name given.
+        name: String,
+    },
+    /// The algorithm exists but is not one of the collective's.
+    NotOf {
+        /// The collective.
+        collective: Collective,
+        /// The algorithm.
+        algorithm: Algorithm,
+    },
+}
+
+impl fmt::Display for AlgorithmError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names = |c: &Collective| c.algorithms().iter().map(|a| a.name()).collect::<Vec<_>>().join(", ");
+        match self {
+            AlgorithmError::Malformed { spec } => {
+                write!(f, "`{spec}` is not COLLECTIVE=ALGORITHM, e.g. bcast=binomial")
+            }
+            AlgorithmError::UnknownCollective { name } => {
+                let all: Vec<&str> = Collective::ALL.iter().map(|c| c.name()).collect();
+                write!(f, "`{name}` is not a collective; collectives are {}", all.join(", "))
+            }
+            AlgorithmError::UnknownAlgorithm { collective, name } => {
+                write!(f, "`{name}` is not an algorithm; {collective} has {}", names(collective))
+            }
+            AlgorithmError::NotOf { collective, algorithm } => {
+                write!(f, "{algorithm} is not an algorithm of {collective}; {collective} has {}", names(collective))
+            }
+        }
+    }
+}
+
+impl std::error::Error for AlgorithmError {}

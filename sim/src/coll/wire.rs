@@ -10,8 +10,8 @@
 //! Every payload carries the name of the type it holds, so a rank that calls a collective
 //! with another type than its peers gets an error that names both.
 
+use crate::call::{ErrorClass, MpiError};
 use crate::codec::Payload;
-use crate::error::{ErrorClass, MpiError};
 use crate::Rank;
 use serde::de::DeserializeOwned;
 use serde::Serialize;

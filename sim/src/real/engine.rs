@@ -27,18 +27,20 @@
 
 use super::wire::{self, Names};
 use crate::call::{
-    satisfying, stale_request, CallKind, Channel, CommHandle, Completion, Op, Progress, RecvArgs, Reply, ReqId,
-    SendArgs, SendMode, WaitHow,
+    satisfying, stale_request, Background, CallKind, Channel, CommHandle, Completion, Op, RecvArgs, Reply, ReqId,
+    SendArgs, SendMode, Standing, WaitHow,
 };
+use crate::call::{ErrorClass, MpiError};
+use crate::call::{Status, ANY_TAG, PROC_NULL};
 use crate::codec::Payload;
-use crate::comm::{Status, ANY_TAG, PROC_NULL};
-use crate::engine::{OutputLine, RunStats};
-use crate::error::{ErrorClass, MpiError, RankFailure, SimError};
+use crate::deadlock::Unreceived;
+use crate::error::{RankFailure, SimError};
 use crate::platform::Platform;
 use crate::site::CallSite;
 use crate::time::Time;
 use crate::trace::Site;
 use crate::world::Warning;
+use crate::world::{OutputLine, RunStats};
 use crate::{Rank, Tag};
 use mpi::ffi;
 use mpi::topology::{Color, SimpleCommunicator};
@@ -101,12 +103,24 @@ fn payload_len(wire_len: usize) -> u64 {
 }
 
 enum ReqOp {
-    Send { chan: Channel, dest: Rank, tag: Tag, mode: SendMode, payload: Option<Payload> },
-    Recv { filter: RecvArgs },
+    Send {
+        chan: Channel,
+        dest: Rank,
+        tag: Tag,
+        mode: SendMode,
+        payload: Option<Payload>,
+    },
+    Recv {
+        filter: RecvArgs,
+    },
+    /// A nonblocking collective: done when its rank says its algorithm has finished.
+    Collective,
 }
 
 enum ReqState {
     Inactive,
+    /// A nonblocking collective whose algorithm is still running.
+    Running,
     /// A receive waiting for a matching envelope.
     Posted,
     /// An MPI operation in flight. SAFETY invariant: `buffer` is the memory MPI reads or
@@ -123,6 +137,8 @@ enum ReqState {
 }
 
 struct Req {
+    /// The nonblocking collective this request is a step of.
+    background: Option<u64>,
     kind: CallKind,
     site: CallSite,
     persistent: bool,
@@ -130,6 +146,13 @@ struct Req {
     freed: bool,
     op: ReqOp,
     state: ReqState,
+}
+
+/// A call interrupted so that the program could advance its nonblocking collectives
+/// (MPI's progress rule), as the simulator does; `Op::Resume` goes on with it.
+enum Parked {
+    Wait { keys: Vec<Option<u64>>, how: WaitHow, block: bool },
+    Probe { args: RecvArgs, block: bool },
 }
 
 /// A send that completes without the program waiting for it (buffered, or freed while
@@ -158,6 +181,10 @@ struct Inner {
     next_request: u64,
     /// Receives waiting for an envelope, in the order they were posted.
     posted: Vec<u64>,
+    /// Live steps of nonblocking collectives, oldest first.
+    background: Vec<u64>,
+    /// A call set aside while the program advances its nonblocking collectives.
+    parked: Option<Parked>,
     /// Envelopes no receive has taken yet, in the order they were pulled.
     envelopes: Vec<Envelope>,
     detached: Vec<Detached>,
@@ -191,6 +218,8 @@ impl RealEngine {
                 requests: BTreeMap::new(),
                 next_request: 0,
                 posted: Vec::new(),
+                background: Vec::new(),
+                parked: None,
                 envelopes: Vec::new(),
                 detached: Vec::new(),
                 clock,
@@ -200,26 +229,6 @@ impl RealEngine {
                 collective: Vec::new(),
                 report,
             }),
-        }
-    }
-
-    /// Carries out one call of the program.
-    pub fn call(&self, kind: CallKind, site: CallSite, op: Op) -> Reply {
-        let mut inner = self.inner.borrow_mut();
-        inner.stats.calls += 1;
-        match inner.handle(kind, site, op) {
-            Ok(reply) => reply,
-            Err(error) => {
-                let failure = RankFailure {
-                    rank: inner.world_rank,
-                    time: inner.clock.now(),
-                    call: Some(inner.user_call(kind)),
-                    location: Some(site.site()),
-                    error: Some(error),
-                    panic: None,
-                };
-                inner.die(SimError::RankFailed(failure))
-            }
         }
     }
 
@@ -254,6 +263,28 @@ impl RealEngine {
     }
 }
 
+impl crate::comm::Backend for RealEngine {
+    /// Carries out one call of the program.
+    fn call(&self, kind: CallKind, site: CallSite, op: Op) -> Reply {
+        let mut inner = self.inner.borrow_mut();
+        inner.stats.calls += 1;
+        match inner.handle(kind, site, op) {
+            Ok(reply) => reply,
+            Err(error) => {
+                let failure = RankFailure {
+                    rank: inner.world_rank,
+                    time: inner.clock.now(),
+                    call: Some(inner.user_call(kind)),
+                    location: Some(site.site()),
+                    error: Some(error),
+                    panic: None,
+                };
+                inner.die(SimError::RankFailed(failure))
+            }
+        }
+    }
+}
+
 impl Inner {
     /// The call a failure is reported in: the user's collective if inside one.
     fn user_call(&self, kind: CallKind) -> CallKind {
@@ -274,14 +305,14 @@ impl Inner {
         let now = |s: &Self| s.clock.now();
         Ok(match op {
             Op::Send { args, block } => {
-                if block && self.posted.is_empty() && args.mode != SendMode::Buffered {
+                if block && self.posted.is_empty() && self.background.is_empty() && args.mode != SendMode::Buffered {
                     self.send_now(kind, site, args);
                     Reply::Completed(vec![Completion { index: 0, status: Status::EMPTY, payload: None }])
                 } else {
                     let id = self.new_request(kind, site, send_op(args), false);
                     self.start(id);
                     if block {
-                        Reply::Completed(self.wait(&[Some(id)], WaitHow::All))
+                        self.wait(vec![Some(id)], WaitHow::All, true)
                     } else {
                         Reply::Request(req_id(id))
                     }
@@ -291,7 +322,7 @@ impl Inner {
                 let id = self.new_request(kind, site, ReqOp::Recv { filter: args }, false);
                 self.start(id);
                 if block {
-                    Reply::Completed(self.wait(&[Some(id)], WaitHow::All))
+                    self.wait(vec![Some(id)], WaitHow::All, true)
                 } else {
                     Reply::Request(req_id(id))
                 }
@@ -301,9 +332,9 @@ impl Inner {
                 let r = self.new_request(kind, site, ReqOp::Recv { filter: recv }, false);
                 self.start(s);
                 self.start(r);
-                Reply::Completed(self.wait(&[Some(s), Some(r)], WaitHow::All))
+                self.wait(vec![Some(s), Some(r)], WaitHow::All, true)
             }
-            Op::Probe { args, block } => Reply::Probed(self.probe(args, block)),
+            Op::Probe { args, block } => self.probe(args, block),
             Op::SendInit { args } => Reply::Request(req_id(self.new_request(kind, site, send_op(args), true))),
             Op::RecvInit { args } => {
                 Reply::Request(req_id(self.new_request(kind, site, ReqOp::Recv { filter: args }, true)))
@@ -339,12 +370,7 @@ impl Inner {
                         None => None,
                     });
                 }
-                if block {
-                    Reply::Completed(self.wait(&keys, how))
-                } else {
-                    self.progress();
-                    Reply::Completed(self.try_complete(&keys, how).unwrap_or_default())
-                }
+                self.wait(keys, how, block)
             }
             Op::Cancel { req } => {
                 let key = self.live(req)?;
@@ -388,6 +414,35 @@ impl Inner {
                 self.collective.pop();
                 Reply::Done
             }
+            Op::CollStart { .. } => {
+                let key = self.new_request(kind, site, ReqOp::Collective, false);
+                self.requests.get_mut(&key).expect("just made").state = ReqState::Running;
+                Reply::Request(req_id(key))
+            }
+            Op::Post { coll, recvs, sends } => {
+                let coll = self.live(coll)?;
+                let ops = recvs
+                    .into_iter()
+                    .map(|filter| (CallKind::Irecv, ReqOp::Recv { filter }))
+                    .chain(sends.into_iter().map(|s| (CallKind::Isend, send_op(s))));
+                let keys: Vec<u64> = ops.map(|(step, op)| self.new_request(step, site, op, false)).collect();
+                for &key in &keys {
+                    self.requests.get_mut(&key).expect("just made").background = Some(coll);
+                    self.background.push(key);
+                    self.start(key);
+                }
+                Reply::Posted(keys.into_iter().map(req_id).collect())
+            }
+            Op::CollDone { coll } => {
+                let key = self.live(coll)?;
+                self.requests.get_mut(&key).expect("live").state = ReqState::Done(Status::EMPTY, None);
+                Reply::Done
+            }
+            Op::Resume => match self.parked.take() {
+                Some(Parked::Wait { keys, how, block }) => self.wait(keys, how, block),
+                Some(Parked::Probe { args, block }) => self.probe(args, block),
+                None => return Err(MpiError::new(ErrorClass::Other, "a return into a call that was not interrupted")),
+            },
         })
     }
 
@@ -413,7 +468,8 @@ impl Inner {
     fn new_request(&mut self, kind: CallKind, site: CallSite, op: ReqOp, persistent: bool) -> u64 {
         let key = self.next_request;
         self.next_request += 1;
-        self.requests.insert(key, Req { kind, site, persistent, freed: false, op, state: ReqState::Inactive });
+        let req = Req { background: None, kind, site, persistent, freed: false, op, state: ReqState::Inactive };
+        self.requests.insert(key, req);
         key
     }
 
@@ -422,7 +478,7 @@ impl Inner {
         match &mut req.op {
             ReqOp::Send { payload, .. } if req.persistent => payload.clone(),
             ReqOp::Send { payload, .. } => payload.take(),
-            ReqOp::Recv { .. } => None,
+            ReqOp::Recv { .. } | ReqOp::Collective => None,
         }
         .expect("sends have data")
     }
@@ -457,6 +513,7 @@ impl Inner {
                 self.posted.push(key);
                 self.match_posted();
             }
+            ReqOp::Collective => req.state = ReqState::Running,
         }
     }
 
@@ -573,7 +630,7 @@ impl Inner {
             let key = self.posted[i];
             let filter = match &self.requests[&key].op {
                 ReqOp::Recv { filter } => *filter,
-                ReqOp::Send { .. } => unreachable!("only receives are posted"),
+                ReqOp::Send { .. } | ReqOp::Collective => unreachable!("only receives are posted"),
             };
             let Some(found) = self.envelopes.iter().position(|e| e.matches(&filter)) else {
                 i += 1;
@@ -674,15 +731,47 @@ impl Inner {
         }
     }
 
-    /// Blocks until `keys` satisfy `how`, then completes them.
-    fn wait(&mut self, keys: &[Option<u64>], how: WaitHow) -> Vec<Completion> {
+    /// Completes `keys` once they satisfy `how`, blocking for it if `block` (else a test
+    /// that may find nothing). Completed steps of nonblocking collectives interrupt it: the
+    /// program advances them, then resumes the call.
+    fn wait(&mut self, keys: Vec<Option<u64>>, how: WaitHow, block: bool) -> Reply {
         loop {
             self.progress();
-            if let Some(done) = self.try_complete(keys, how) {
-                return done;
+            if let Some(done) = self.try_complete(&keys, how) {
+                return Reply::Completed(done);
             }
-            self.block_on(keys, how);
+            if self.has_done_background() {
+                self.parked = Some(Parked::Wait { keys, how, block });
+                return Reply::Progress(self.take_background());
+            }
+            if !block {
+                return Reply::Completed(Vec::new());
+            }
+            self.block_on(&keys, how);
         }
+    }
+
+    /// Whether a step of a nonblocking collective has completed and not been handed over.
+    fn has_done_background(&self) -> bool {
+        self.background.iter().any(|k| matches!(self.requests.get(k).map(|r| &r.state), Some(ReqState::Done(..))))
+    }
+
+    /// The completed steps of nonblocking collectives, handed over and released.
+    fn take_background(&mut self) -> Vec<Background> {
+        let mut done = Vec::new();
+        let requests = &mut self.requests;
+        self.background.retain(|key| match requests.get(key).map(|r| &r.state) {
+            Some(ReqState::Done(..)) => {
+                let Some(Req { state: ReqState::Done(_, payload), .. }) = requests.remove(key) else {
+                    unreachable!("matched just above")
+                };
+                done.push(Background { req: req_id(*key), payload });
+                false
+            }
+            Some(_) => true,
+            None => false,
+        });
+        done
     }
 
     /// Waits for something to happen to `keys`, which do not satisfy `how` yet. When every
@@ -690,7 +779,8 @@ impl Inner {
     /// MPI (for the envelope of the one posted receive, or for an operation in flight);
     /// otherwise it yields the processor and the caller polls again.
     fn block_on(&mut self, keys: &[Option<u64>], how: WaitHow) {
-        if how == WaitHow::All {
+        // Blocked in MPI, the rank could not post its collectives' next rounds.
+        if how == WaitHow::All && self.background.is_empty() {
             match self.posted[..] {
                 [key] if keys.contains(&Some(key)) => {
                     if let ReqOp::Recv { filter } = self.requests[&key].op {
@@ -730,14 +820,14 @@ impl Inner {
     /// simulator does: inactive and null requests count as complete and return nothing;
     /// `Any` takes the first complete request.
     fn try_complete(&mut self, keys: &[Option<u64>], how: WaitHow) -> Option<Vec<Completion>> {
-        let progress = keys.iter().map(|key| {
+        let standing = keys.iter().map(|key| {
             key.and_then(|k| self.requests.get(&k)).map(|req| match req.state {
-                ReqState::Inactive => Progress::Inactive,
-                ReqState::Done(..) => Progress::Done,
-                _ => Progress::Pending,
+                ReqState::Inactive => Standing::Inactive,
+                ReqState::Done(..) => Standing::Done,
+                _ => Standing::Pending,
             })
         });
-        let mut chosen = satisfying(progress, how)?;
+        let mut chosen = satisfying(standing, how)?;
         if how == WaitHow::Any {
             chosen.truncate(1);
         }
@@ -760,21 +850,25 @@ impl Inner {
     }
 
     /// A probe: the earliest envelope no receive has taken that matches `args`.
-    fn probe(&mut self, args: RecvArgs, block: bool) -> Option<Status> {
+    fn probe(&mut self, args: RecvArgs, block: bool) -> Reply {
         if args.source == Some(PROC_NULL) {
-            return Some(Status { source: PROC_NULL, tag: ANY_TAG, count: 0, cancelled: false });
+            return Reply::Probed(Some(Status { source: PROC_NULL, tag: ANY_TAG, count: 0, cancelled: false }));
         }
         loop {
             self.progress();
             self.pull(args.chan);
             self.match_posted();
             if let Some(env) = self.envelopes.iter().find(|e| e.matches(&args)) {
-                return Some(env.status());
+                return Reply::Probed(Some(env.status()));
+            }
+            if self.has_done_background() {
+                self.parked = Some(Parked::Probe { args, block });
+                return Reply::Progress(self.take_background());
             }
             if !block {
-                return None;
+                return Reply::Probed(None);
             }
-            if self.posted.is_empty() {
+            if self.posted.is_empty() && self.background.is_empty() {
                 self.pull_blocking(&args);
             } else {
                 std::thread::yield_now();
@@ -814,7 +908,7 @@ impl Inner {
                 };
                 self.detached.push(Detached { request, buffer });
             }
-            ReqState::InFlight { .. } => req.freed = true,
+            ReqState::InFlight { .. } | ReqState::Running => req.freed = true,
             ReqState::Inactive | ReqState::Done(..) => {
                 self.requests.remove(&key);
             }
@@ -873,6 +967,7 @@ impl Inner {
     fn dangling_requests(&self) -> Vec<Warning> {
         self.requests
             .values()
+            .filter(|r| r.background.is_none())
             .filter(|r| !(r.freed || r.persistent && matches!(r.state, ReqState::Inactive)))
             .map(|r| Warning::DanglingRequest { rank: self.world_rank, call: r.kind, location: r.site.site() })
             .collect()
@@ -906,14 +1001,15 @@ impl Inner {
                 .and_then(|h| self.names.resolve(h.site_id, source))
                 .and_then(wire::parse_site)
                 .unwrap_or((CallKind::Send, Site { file: "an unknown site".into(), line: 0, column: 0 }));
-            warnings.push(Warning::Unreceived {
+            warnings.push(Warning::Unreceived(Unreceived {
                 rank: self.world_rank,
                 source,
                 tag: env.tag,
                 bytes: payload_len(env.wire_len),
                 call: sent.0,
                 location: sent.1,
-            });
+                comm: env.chan.comm,
+            }));
         }
         warnings
     }

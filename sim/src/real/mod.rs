@@ -133,12 +133,13 @@ pub(crate) mod job {
     use super::launcher::{self, Job, Outcome};
     use super::RealEngine;
     use crate::comm::Comm;
-    use crate::engine::{OutputLine, RunStats};
     use crate::error::{RankFailure, SimError};
     use crate::launch::{emit, Format, RunOptions};
     use crate::report::{self, Backend, RunHeader, EXIT_DEADLOCK, EXIT_USAGE};
     use crate::time::Time;
     use crate::trace::{Site, Trace, TRACE_SCHEMA};
+    use crate::words::plural;
+    use crate::world::{OutputLine, RunStats};
     use crate::world::{Simulation, Warning};
     use mpi::traits::*;
     use serde::{Deserialize, Serialize};
@@ -263,7 +264,7 @@ pub(crate) mod job {
             print(&sim, &failure_header, format)
         });
         let engine = Rc::new(RealEngine::new(&world, opts.platform.clone(), report));
-        let (comm, live) = Comm::real_world(engine.clone(), rank, size, opts.seed);
+        let (comm, live) = Comm::with_backend(engine.clone(), rank, size, opts.seed);
 
         let previous = panic::take_hook();
         panic::set_hook(Box::new(|info| {
@@ -387,10 +388,6 @@ pub(crate) mod job {
 
     fn params(header: &RunHeader) -> String {
         header.params.iter().map(|(k, v)| format!(" --{k} {v}")).collect()
-    }
-
-    fn plural(n: usize) -> &'static str {
-        crate::error::plural(n)
     }
 }
 

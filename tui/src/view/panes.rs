@@ -35,9 +35,16 @@ pub fn inspector(app: &App, area: Rect, theme: Theme, buf: &mut Buffer) {
             EventKind::Send { dst, protocol, .. } => format!("{who} sends a message to r{dst} ({protocol})"),
             EventKind::Arrive { src, .. } => format!("a message from r{src} reaches {who}'s queues"),
             EventKind::Match { src, .. } => format!("{who} matches the message from r{src}"),
+            EventKind::Post { source, tag, .. } => format!(
+                "{who} posts a receive from {}, {}",
+                source.map_or("any source".to_string(), |s| format!("r{s}")),
+                tag.map_or("any tag".to_string(), |t| format!("tag {t}"))
+            ),
+            EventKind::Unpost { .. } => format!("{who} cancels a posted receive"),
             EventKind::Compute { end } => format!("{who} computes until {}", short_time(*end)),
             EventKind::Print { text } => format!("{who} prints: {text}"),
             EventKind::Exit => format!("{who}'s program returns"),
+            _ => format!("{who}: an event this viewer does not know"),
         };
         lines.push(Line::styled(text, theme.title()));
         if let EventKind::Enter { site, .. } = &event.kind {
@@ -118,13 +125,13 @@ pub fn rank_state(app: &App, area: Rect, theme: Theme, buf: &mut Buffer) {
     let posted: Vec<String> = snap
         .posted
         .iter()
-        .map(|&r| match tl.receives[r].filter {
-            Filter::Known { source, tag } => format!(
+        .map(|&r| {
+            let Filter { source, tag } = tl.receives[r].filter;
+            format!(
                 "←{} {}",
                 source.map_or("any".to_string(), |s| s.to_string()),
                 tag.map_or("any".to_string(), |t| format!("t{t}"))
-            ),
-            Filter::Unknown => tl.calls[tl.receives[r].call].call.mpi_name().to_string(),
+            )
         })
         .collect();
     let unexpected: Vec<String> = snap

@@ -17,7 +17,8 @@
 //! Invariant: everything here is ordered by rank (petgraph's indices follow insertion,
 //! and nodes are inserted in rank order), so cycles and DOT output are deterministic.
 
-use crate::error::{comm_name, BlockedCall, EdgeKind, WaitsOn};
+use super::{BlockedCall, EdgeKind, WaitsOn};
+use crate::words::comm_name;
 use crate::Rank;
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -327,6 +328,7 @@ mod tests {
             reason: String::new(),
             waits_on,
             last_wildcard: None,
+            send_wait: None,
         }
     }
 

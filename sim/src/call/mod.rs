@@ -3,191 +3,19 @@
 //! A rank's program never touches engine state: each MPI call suspends the rank's green
 //! task with a [`Call`], and the engine resumes it with a [`Reply`] when the call is done.
 
+mod kind;
+mod mpi_error;
+mod status;
+
+pub use kind::CallKind;
+pub use mpi_error::{ErrorClass, MpiError};
+pub(crate) use status::WORLD_COMM;
+pub use status::{Status, ANY_SOURCE, ANY_TAG, PROC_NULL, TAG_UB, UNDEFINED};
+
 use crate::codec::Payload;
-use crate::comm::Status;
-use crate::error::{ErrorClass, MpiError};
 use crate::site::CallSite;
 use crate::time::Time;
 use crate::{Rank, Tag};
-use serde::{Deserialize, Serialize};
-use std::fmt;
-
-/// Every MPI call mpisim knows, as it appears in traces and reports.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[allow(missing_docs)]
-pub enum CallKind {
-    Send,
-    Ssend,
-    Bsend,
-    Rsend,
-    Recv,
-    Sendrecv,
-    Probe,
-    Iprobe,
-    Isend,
-    Issend,
-    Ibsend,
-    Irsend,
-    Irecv,
-    SendInit,
-    RecvInit,
-    Start,
-    Startall,
-    Wait,
-    Waitall,
-    Waitany,
-    Waitsome,
-    Test,
-    Testall,
-    Testany,
-    Testsome,
-    Cancel,
-    RequestFree,
-    Compute,
-    Wtime,
-    Print,
-    Abort,
-    CommSplit,
-    CommDup,
-    Barrier,
-    Bcast,
-    Scatter,
-    Scatterv,
-    Gather,
-    Gatherv,
-    Allgather,
-    Allgatherv,
-    Alltoall,
-    Alltoallv,
-    Reduce,
-    Allreduce,
-    Scan,
-    Exscan,
-    ReduceScatter,
-    ReduceScatterBlock,
-    Ibarrier,
-    Ibcast,
-    Iscatter,
-    Igather,
-    Iallgather,
-    Ialltoall,
-    Ireduce,
-    Iallreduce,
-    Iscan,
-    Iexscan,
-}
-
-impl CallKind {
-    /// Whether this is a collective operation (its phase spans the point-to-point calls
-    /// of its algorithm in the trace).
-    pub fn is_collective(self) -> bool {
-        use CallKind::*;
-        matches!(
-            self,
-            Barrier
-                | Bcast
-                | Scatter
-                | Scatterv
-                | Gather
-                | Gatherv
-                | Allgather
-                | Allgatherv
-                | Alltoall
-                | Alltoallv
-                | Reduce
-                | Allreduce
-                | Scan
-                | Exscan
-                | ReduceScatter
-                | ReduceScatterBlock
-                | Ibarrier
-                | Ibcast
-                | Iscatter
-                | Igather
-                | Iallgather
-                | Ialltoall
-                | Ireduce
-                | Iallreduce
-                | Iscan
-                | Iexscan
-        )
-    }
-
-    /// The MPI name, e.g. `MPI_Send`.
-    pub fn mpi_name(self) -> &'static str {
-        use CallKind::*;
-        match self {
-            Send => "MPI_Send",
-            Ssend => "MPI_Ssend",
-            Bsend => "MPI_Bsend",
-            Rsend => "MPI_Rsend",
-            Recv => "MPI_Recv",
-            Sendrecv => "MPI_Sendrecv",
-            Probe => "MPI_Probe",
-            Iprobe => "MPI_Iprobe",
-            Isend => "MPI_Isend",
-            Issend => "MPI_Issend",
-            Ibsend => "MPI_Ibsend",
-            Irsend => "MPI_Irsend",
-            Irecv => "MPI_Irecv",
-            SendInit => "MPI_Send_init",
-            RecvInit => "MPI_Recv_init",
-            Start => "MPI_Start",
-            Startall => "MPI_Startall",
-            Wait => "MPI_Wait",
-            Waitall => "MPI_Waitall",
-            Waitany => "MPI_Waitany",
-            Waitsome => "MPI_Waitsome",
-            Test => "MPI_Test",
-            Testall => "MPI_Testall",
-            Testany => "MPI_Testany",
-            Testsome => "MPI_Testsome",
-            Cancel => "MPI_Cancel",
-            RequestFree => "MPI_Request_free",
-            Compute => "compute",
-            Wtime => "MPI_Wtime",
-            Print => "print",
-            Abort => "MPI_Abort",
-            CommSplit => "MPI_Comm_split",
-            CommDup => "MPI_Comm_dup",
-            Barrier => "MPI_Barrier",
-            Bcast => "MPI_Bcast",
-            Scatter => "MPI_Scatter",
-            Scatterv => "MPI_Scatterv",
-            Gather => "MPI_Gather",
-            Gatherv => "MPI_Gatherv",
-            Allgather => "MPI_Allgather",
-            Allgatherv => "MPI_Allgatherv",
-            Alltoall => "MPI_Alltoall",
-            Alltoallv => "MPI_Alltoallv",
-            Reduce => "MPI_Reduce",
-            Allreduce => "MPI_Allreduce",
-            Scan => "MPI_Scan",
-            Exscan => "MPI_Exscan",
-            ReduceScatter => "MPI_Reduce_scatter",
-            ReduceScatterBlock => "MPI_Reduce_scatter_block",
-            Ibarrier => "MPI_Ibarrier",
-            Ibcast => "MPI_Ibcast",
-            Iscatter => "MPI_Iscatter",
-            Igather => "MPI_Igather",
-            Iallgather => "MPI_Iallgather",
-            Ialltoall => "MPI_Ialltoall",
-            Ireduce => "MPI_Ireduce",
-            Iallreduce => "MPI_Iallreduce",
-            Iscan => "MPI_Iscan",
-            Iexscan => "MPI_Iexscan",
-        }
-    }
-}
-
-/// Lower-case name as in the trace: `send`, `waitall`, ...
-impl fmt::Display for CallKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let json = serde_json::to_value(self).expect("call kinds serialise");
-        f.write_str(json.as_str().unwrap_or("?"))
-    }
-}
 
 /// Point-to-point send modes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -207,19 +35,13 @@ pub(crate) type Source = Option<Rank>;
 /// A tag filter: a tag, or any.
 pub(crate) type TagFilter = Option<Tag>;
 
-/// The communicator a message travels in, and which of its two contexts: point-to-point,
-/// or collective (so collective traffic never matches a user's receive).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The communicator a message travels in, and which of its two matching contexts:
+/// point-to-point, or collective (so collective traffic never matches a user's receive).
+/// A message matches a receive only on the same channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Channel {
     pub comm: u32,
     pub collective: bool,
-}
-
-impl Channel {
-    /// The matching context: two per communicator.
-    pub fn context(self) -> u32 {
-        self.comm * 2 + u32::from(self.collective)
-    }
 }
 
 /// What a send needs. Ranks are ranks of the channel's communicator.
@@ -258,7 +80,7 @@ pub(crate) struct ReqId {
 
 /// Where a request stands, as a wait or test sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Progress {
+pub(crate) enum Standing {
     /// Not started (a persistent request between uses): counts as complete, returns nothing.
     Inactive,
     /// Started and not done.
@@ -278,20 +100,20 @@ pub(crate) fn is_satisfied(active: usize, done: usize, how: WaitHow) -> bool {
     }
 }
 
-/// The indices of the done requests if requests standing as `progress` (`None`: a null
+/// The indices of the done requests if requests standing as `standing` (`None`: a null
 /// request) satisfy `how` (see [`is_satisfied`]), or `None`. Inactive and null requests
 /// count as complete and are not listed.
-pub(crate) fn satisfying(progress: impl Iterator<Item = Option<Progress>>, how: WaitHow) -> Option<Vec<usize>> {
+pub(crate) fn satisfying(standing: impl Iterator<Item = Option<Standing>>, how: WaitHow) -> Option<Vec<usize>> {
     let mut active = 0;
     let mut done = Vec::new();
-    for (index, p) in progress.enumerate() {
+    for (index, p) in standing.enumerate() {
         match p {
-            None | Some(Progress::Inactive) => {}
-            Some(Progress::Done) => {
+            None | Some(Standing::Inactive) => {}
+            Some(Standing::Done) => {
                 active += 1;
                 done.push(index);
             }
-            Some(Progress::Pending) => active += 1,
+            Some(Standing::Pending) => active += 1,
         }
     }
     is_satisfied(active, done.len(), how).then_some(done)
@@ -382,6 +204,24 @@ pub(crate) enum Op {
     },
     /// The collective begun last on this rank ends.
     CollEnd,
+    /// A nonblocking collective (the call's kind) starts: a request that completes when
+    /// [`Op::CollDone`] says so, whose algorithm's messages are background requests.
+    CollStart {
+        algorithm: &'static str,
+    },
+    /// A round of nonblocking collective `coll`'s algorithm: its receives and sends, as
+    /// background requests that progress while the rank is in any later MPI call.
+    Post {
+        coll: ReqId,
+        recvs: Vec<RecvArgs>,
+        sends: Vec<SendArgs>,
+    },
+    /// Nonblocking collective `coll` has its result.
+    CollDone {
+        coll: ReqId,
+    },
+    /// Goes back into the call a [`Reply::Progress`] interrupted.
+    Resume,
     /// The program found an error of its own making (say, a receive of the wrong type).
     Fail {
         error: MpiError,
@@ -406,7 +246,7 @@ impl Op {
             _ => return Ok(()),
         };
         let n = comm_size(comm);
-        let rank_ok = |r: Rank| r < n || r == crate::comm::PROC_NULL;
+        let rank_ok = |r: Rank| r < n || r == PROC_NULL;
         let check_send = |a: &SendArgs| {
             if !rank_ok(a.dest) {
                 Err(bad_rank("destination", a.dest, n))
@@ -435,7 +275,7 @@ fn bad_rank(what: &str, r: Rank, n: usize) -> MpiError {
         ErrorClass::Rank,
         format!(
             "invalid {what} rank {r}: the communicator has {n} rank{} (0 to {}); use one of them, PROC_NULL{}",
-            crate::error::plural(n),
+            crate::words::plural(n),
             n - 1,
             if what == "source" { " or ANY_SOURCE" } else { "" }
         ),
@@ -447,7 +287,7 @@ fn bad_tag(t: Tag, recv: bool) -> MpiError {
         ErrorClass::Tag,
         format!(
             "invalid tag {t}: tags run from 0 to {}{}",
-            crate::comm::TAG_UB,
+            TAG_UB,
             if recv { " (or ANY_TAG to receive any)" } else { "; only receives may use ANY_TAG" }
         ),
     )
@@ -513,4 +353,17 @@ pub(crate) enum Reply {
     Time(Time),
     /// A communicator this rank belongs to (`None`: not a member of any, MPI_COMM_NULL).
     Comm(Option<CommHandle>),
+    /// The requests of a [`Op::Post`], receives first.
+    Posted(Vec<ReqId>),
+    /// The call is not over: these background requests completed. The rank advances its
+    /// nonblocking collectives with them, then goes on with [`Op::Resume`] (MPI's
+    /// progress rule: a pending collective advances inside any MPI call of its rank).
+    Progress(Vec<Background>),
+}
+
+/// A completed background request (a step of a nonblocking collective).
+#[derive(Debug)]
+pub(crate) struct Background {
+    pub req: ReqId,
+    pub payload: Option<Payload>,
 }

@@ -1,0 +1,166 @@
+//! Collectives matched by position: what the first member to begin each collective of a
+//! communicator passed, checked against every other member's, and, in strict mode, the
+//! gate that holds a blocking collective until every member has begun it.
+
+use super::rank::{OpenCollective, RankState, Wait};
+use super::{Engine, Flow};
+use crate::call::{CallKind, ErrorClass, MpiError, Reply};
+use crate::site::CallSite;
+use crate::words::comm_name;
+use crate::Rank;
+use std::collections::BTreeMap;
+
+impl Engine<'_> {
+    /// `CollBegin`: a collective begins on `comm`. One inside another's algorithm was
+    /// matched with the outer one; a user's is matched by position.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn coll_begin(
+        &mut self,
+        rank: Rank,
+        kind: CallKind,
+        site: CallSite,
+        comm: u32,
+        root: Option<Rank>,
+        op: Option<&'static str>,
+        count: Option<u64>,
+        algorithm: &'static str,
+    ) -> Flow {
+        let world_root = root.map(|r| self.comms[comm as usize].world_rank(r));
+        self.ranks[rank].collective.push(OpenCollective { kind, site, comm, root: world_root, algorithm });
+        if self.ranks[rank].collective.len() > 1 {
+            return Flow::Reply(Reply::Done, self.now);
+        }
+        self.collectives_begun += 1;
+        self.coll_arrive(rank, kind, site, comm, CollSignature { kind, root, op, count })
+    }
+
+    /// A rank begins a (user-called) collective on `comm`: checks it against what the
+    /// first member to reach the same position there began, and in strict mode holds the
+    /// rank until every member has begun it.
+    fn coll_arrive(&mut self, rank: Rank, kind: CallKind, site: CallSite, comm: u32, sig: CollSignature) -> Flow {
+        let entry = &self.comms[comm as usize];
+        let (size, local) = (entry.size, entry.local(rank));
+        let log = self.coll_logs.entry(comm).or_insert_with(|| CollLog { begun: vec![0; size], open: BTreeMap::new() });
+        let position = log.begun[local];
+        log.begun[local] += 1;
+        let at = log.open.entry(position).or_insert_with(|| CollPosition {
+            first: sig,
+            first_rank: rank,
+            first_site: site,
+            arrived: 0,
+            gated: Vec::new(),
+        });
+        if let Some((class, what)) = at.first.mismatch(&sig) {
+            let e = format!(
+                "collective mismatch on {}: the {} collective of rank {rank} there is {}, but rank {}'s was {} (at \
+                 {}): {what} differ. Every rank of a communicator must call the same collectives in the same order, \
+                 with the same root, op and count",
+                comm_name(comm),
+                ordinal(position + 1),
+                sig.describe(),
+                at.first_rank,
+                at.first.describe(),
+                at.first_site.site(),
+            );
+            return self.fail(rank, kind, site, MpiError::new(class, e));
+        }
+        at.arrived += 1;
+        if at.arrived == size {
+            let gated = log.open.remove(&position).expect("just updated").gated;
+            for r in gated {
+                self.wake(r, Reply::Done);
+            }
+        } else if self.cfg.strict && !kind.is_nonblocking_collective() {
+            at.gated.push(rank);
+            self.ranks[rank].state = RankState::Blocked { kind, site, wait: Wait::Gate { comm, position } };
+            return Flow::Block;
+        }
+        Flow::Reply(Reply::Done, self.now)
+    }
+
+    /// Whether a run with zero buffering and synchronising collectives could go otherwise:
+    /// some standard send went eager, or a collective was called, outside strict mode.
+    pub fn relied_on_buffering(&self) -> bool {
+        !self.cfg.strict && (self.buffered_sends > 0 || self.collectives_begun > 0)
+    }
+}
+
+/// What must agree between the ranks that begin a collective at the same position on a
+/// communicator. `None` fields are not compared.
+#[derive(Debug, Clone, Copy)]
+struct CollSignature {
+    kind: CallKind,
+    /// In the communicator's numbering.
+    root: Option<Rank>,
+    op: Option<&'static str>,
+    count: Option<u64>,
+}
+
+impl CollSignature {
+    /// The error class and the words for what differs, if anything.
+    fn mismatch(&self, other: &CollSignature) -> Option<(ErrorClass, &'static str)> {
+        fn differ<T: PartialEq>(a: Option<T>, b: Option<T>) -> bool {
+            a.is_some() && b.is_some() && a != b
+        }
+        if self.kind != other.kind {
+            Some((ErrorClass::Other, "the calls"))
+        } else if self.root != other.root {
+            Some((ErrorClass::Root, "the roots"))
+        } else if differ(self.op, other.op) {
+            Some((ErrorClass::Op, "the reduction ops"))
+        } else if differ(self.count, other.count) {
+            Some((ErrorClass::Count, "the counts"))
+        } else {
+            None
+        }
+    }
+
+    fn describe(&self) -> String {
+        let mut out = self.kind.mpi_name().to_string();
+        let mut parts = Vec::new();
+        if let Some(root) = self.root {
+            parts.push(format!("root {root}"));
+        }
+        if let Some(op) = self.op {
+            parts.push(format!("op {op}"));
+        }
+        if let Some(count) = self.count {
+            parts.push(format!("count {count}"));
+        }
+        if !parts.is_empty() {
+            out += &format!(" ({})", parts.join(", "));
+        }
+        out
+    }
+}
+
+/// One communicator's collectives, for matching them up across its members.
+#[derive(Debug)]
+pub(super) struct CollLog {
+    /// Per member (rank in the communicator): collectives begun here.
+    pub begun: Vec<u64>,
+    /// Positions some members have reached and others not yet.
+    open: BTreeMap<u64, CollPosition>,
+}
+
+#[derive(Debug)]
+struct CollPosition {
+    first: CollSignature,
+    first_rank: Rank,
+    first_site: CallSite,
+    arrived: usize,
+    /// Ranks held at this position in strict mode.
+    gated: Vec<Rank>,
+}
+
+/// `1st`, `2nd`, `3rd`, `4th`, … `11th`, `21st`.
+fn ordinal(n: u64) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}

@@ -1,0 +1,114 @@
+//! What the engine knows of each rank: its clock, what it is blocked in, the collectives it
+//! is inside, and its network interface.
+
+use crate::call::{CallKind, RecvArgs, Reply, ReqId, WaitHow};
+use crate::site::CallSite;
+use crate::time::Time;
+use crate::Rank;
+use std::collections::BTreeMap;
+
+/// What a blocked rank waits for.
+#[derive(Debug)]
+pub(super) enum Wait {
+    Requests {
+        reqs: Vec<Option<ReqId>>,
+        how: WaitHow,
+    },
+    Probe {
+        filter: RecvArgs,
+    },
+    /// A communicator split, until every member has called it.
+    Split {
+        comm: u32,
+        seq: u32,
+    },
+    /// In strict mode, a blocking collective until every member has begun it.
+    Gate {
+        comm: u32,
+        position: u64,
+    },
+}
+
+#[derive(Debug)]
+pub(super) enum RankState {
+    Ready,
+    Blocked { kind: CallKind, site: CallSite, wait: Wait },
+    Done,
+}
+
+/// A collective the rank is inside: what the user called, and how.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct OpenCollective {
+    pub kind: CallKind,
+    /// The user's call site.
+    pub site: CallSite,
+    pub comm: u32,
+    /// The root, as a world rank.
+    pub root: Option<Rank>,
+    pub algorithm: &'static str,
+}
+
+/// A blocking call set aside while its rank advances its nonblocking collectives (MPI's
+/// progress rule); [`Op::Resume`](crate::call::Op::Resume) takes it up again.
+#[derive(Debug)]
+pub(super) struct Parked {
+    pub kind: CallKind,
+    pub site: CallSite,
+    pub wait: Wait,
+    /// Whether the call blocks (a test that finds nothing returns instead).
+    pub block: bool,
+    /// The call whose `Leave` is still to come.
+    pub in_call: Option<CallKind>,
+    /// A reply another rank made for it meanwhile (the last member of a split, say).
+    pub reply: Option<Reply>,
+}
+
+#[derive(Debug)]
+pub(super) struct RankSlot {
+    pub clock: Time,
+    pub state: RankState,
+    pub reply: Option<Reply>,
+    /// The call the rank is in, for its `Leave` event.
+    pub in_call: Option<CallKind>,
+    /// Blocked, with a resume scheduled that will make the reply to its wait.
+    pub woken: bool,
+    /// The blocking call set aside while the rank advances its nonblocking collectives.
+    pub parked: Option<Parked>,
+    /// Live background requests (rounds of nonblocking collectives), oldest first.
+    pub background: Vec<ReqId>,
+    /// The collectives the rank is inside, innermost last.
+    pub collective: Vec<OpenCollective>,
+    /// When this rank's NIC can inject its next message (LogGP injection serialisation).
+    pub nic_free: Time,
+    /// Visibility time of the last envelope sent to each destination: keeps messages
+    /// between a pair of ranks in order (non-overtaking).
+    pub channel: BTreeMap<Rank, Time>,
+    /// The last wildcard receive that matched: (sender, where it was posted).
+    pub last_wildcard: Option<(Rank, CallSite)>,
+    /// Whether the rank's last call was a poll that found nothing.
+    pub polling: bool,
+    /// Polls that found nothing, and the last of them.
+    pub polls: u64,
+    pub last_poll: Option<(CallKind, CallSite)>,
+}
+
+impl Default for RankSlot {
+    fn default() -> RankSlot {
+        RankSlot {
+            clock: Time::ZERO,
+            state: RankState::Ready,
+            reply: None,
+            in_call: None,
+            woken: false,
+            parked: None,
+            background: Vec::new(),
+            collective: Vec::new(),
+            nic_free: Time::ZERO,
+            channel: BTreeMap::new(),
+            last_wildcard: None,
+            polling: false,
+            polls: 0,
+            last_poll: None,
+        }
+    }
+}
