@@ -48,7 +48,10 @@ fn main() {
         std::process::exit(2)
     });
     println!("Python {version}; {calls} calls per rank; wall times (fastest of 3 runs for the starts)");
-    println!("{:>5}  {:>14}  {:>18}  {:>16}  {:>18}", "ranks", "start (empty)", "start (numpy)", "MPI.Wtime()", "comm.sendrecv()");
+    println!(
+        "{:>5}  {:>14}  {:>18}  {:>16}  {:>18}",
+        "ranks", "start (empty)", "start (numpy)", "MPI.Wtime()", "comm.sendrecv()"
+    );
     for &n in sizes {
         let start = fastest(3, || run(&script(&empty, &[]), n));
         let start_numpy = has_numpy.then(|| fastest(3, || run(&script(&numpy, &[]), n)));

@@ -10,12 +10,12 @@
 use super::process::{describe_exit, Pool, RankProcess};
 use super::values::{payload_len, Buffer, Fixed, Pickle, Width};
 use super::wire::{How, Mode, Raised, ReduceKind, Request, VERSION};
-use crate::call::CallKind;
-use crate::coll::ops::{ReduceOp, UserOp};
-use crate::comm::{Comm, RankCtx, Request as MpiRequest, Status, ANY_SOURCE, ANY_TAG, PROC_NULL, UNDEFINED};
-use crate::error::{ErrorClass, MpiError};
+use crate::comm::RankCtx;
 use crate::site::CallSite;
-use crate::{Rank, Tag};
+use crate::{
+    CallKind, Comm, ErrorClass, MpiError, Rank, ReduceOp, Request as MpiRequest, Status, Tag, UserOp, ANY_SOURCE,
+    ANY_TAG, PROC_NULL, UNDEFINED,
+};
 use serde_json::{json, Value};
 use std::cell::RefCell;
 use std::rc::Rc;

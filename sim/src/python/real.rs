@@ -110,7 +110,7 @@ fn launch(opts: &RunOptions, script: &str, args: &[String], python: &Interpreter
     };
     let setup = format!(
         "{title} on {ranks} rank{}, real MPI ({launcher_name}, Python {})",
-        crate::error::plural(ranks),
+        crate::words::plural(ranks),
         python.version
     );
     match opts.format {

@@ -6,7 +6,7 @@
 //! engine's collectives delimit themselves. A reduction's element is exactly its width,
 //! so the messages of `Allreduce` are the buffer's bytes.
 
-use crate::coll::ops::{Element, ReduceOp};
+use crate::coll::ops::{Element, OpError, ReduceOp};
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::ser::{SerializeTuple, Serializer};
 use serde::{Deserialize, Serialize};
@@ -156,7 +156,7 @@ impl<'de, T: Width> Deserialize<'de> for Fixed<T> {
 }
 
 impl<T: Width> Element for Fixed<T> {
-    fn apply(op: ReduceOp, a: &Self, b: &Self) -> Result<Self, String> {
+    fn apply(op: ReduceOp, a: &Self, b: &Self) -> Result<Self, OpError> {
         T::apply(op, &a.0, &b.0).map(Fixed)
     }
 

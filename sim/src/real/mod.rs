@@ -104,7 +104,7 @@ pub(crate) fn report_hung(
     use serde_json::{json, Value};
     let seconds = timeout.map_or(0.0, |t| t.as_secs_f64());
     let params: String = header.params.iter().map(|(k, v)| format!(" --{k} {v}")).collect();
-    let setup = format!("{}{params} on {ranks} rank{}, real MPI", header.program, crate::error::plural(ranks));
+    let setup = format!("{}{params} on {ranks} rank{}, real MPI", header.program, crate::words::plural(ranks));
     let text = match format {
         Format::Text => format!(
             "hung: {setup}\n  no result after {seconds} s: {launcher} was stopped; a deadlock, or a run longer than \
