@@ -9,8 +9,9 @@
 //! (`from mpi4py import MPI`, and the same with `import numpy`), the fastest of three
 //! runs; and the wall time of one MPI call from Python: `MPI.Wtime()` (a round trip to
 //! the engine and back, no message) and `comm.sendrecv` around a ring (a call that moves
-//! a message), each as (T(k calls per rank) − T(0)) / (N·k). Needs `python3` (or
-//! `MPISIM_PYTHON`); numpy's row is skipped without numpy.
+//! a message): k calls on every rank between two barriers, timed by rank 0 with
+//! `time.perf_counter()`, over N·k. Needs `python3` (or `MPISIM_PYTHON`); numpy's column
+//! is skipped without numpy.
 //!
 //! Without `--bench` on the command line (as under `cargo test --benches`) it runs once at
 //! N = 2 with a few calls, as a smoke test.
@@ -21,9 +22,11 @@ use std::time::{Duration, Instant};
 
 const EMPTY: &str = "from mpi4py import MPI\n";
 const NUMPY: &str = "from mpi4py import MPI\nimport numpy\n";
-const WTIME: &str = "import sys\nfrom mpi4py import MPI\nfor _ in range(int(sys.argv[1])):\n    MPI.Wtime()\n";
-const SENDRECV: &str = "import sys\nfrom mpi4py import MPI\ncomm = MPI.COMM_WORLD\nr, n = comm.rank, comm.size\n\
-                        for i in range(int(sys.argv[1])):\n    comm.sendrecv(i, dest=(r + 1) % n, source=(r - 1) % n)\n";
+/// k calls of `CALL` on every rank; rank 0 prints the wall time of the phase (the wall
+/// clock is the benchmark's, not the simulation's).
+const PHASE: &str = "import sys, time\nfrom mpi4py import MPI\ncomm = MPI.COMM_WORLD\nr, n = comm.rank, comm.size\n\
+                     k = int(sys.argv[1])\ncomm.barrier()\nt = time.perf_counter()\nfor i in range(k):\n    CALL\n\
+                     comm.barrier()\nif r == 0:\n    print(time.perf_counter() - t)\n";
 
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
@@ -37,8 +40,9 @@ fn main() {
         std::fs::write(&path, text).expect("a benchmark script");
         path.to_string_lossy().into_owned()
     };
-    let (empty, numpy, wtime, sendrecv) =
-        (write("empty.py", EMPTY), write("numpy.py", NUMPY), write("wtime.py", WTIME), write("sendrecv.py", SENDRECV));
+    let (empty, numpy) = (write("empty.py", EMPTY), write("numpy.py", NUMPY));
+    let wtime = write("wtime.py", &PHASE.replace("CALL", "MPI.Wtime()"));
+    let sendrecv = write("sendrecv.py", &PHASE.replace("CALL", "comm.sendrecv(i, dest=(r + 1) % n, source=(r - 1) % n)"));
     let has_numpy = std::process::Command::new(std::env::var("MPISIM_PYTHON").unwrap_or_else(|_| "python3".into()))
         .args(["-c", "import numpy"])
         .status()
@@ -55,11 +59,7 @@ fn main() {
     for &n in sizes {
         let start = fastest(3, || run(&script(&empty, &[]), n));
         let start_numpy = has_numpy.then(|| fastest(3, || run(&script(&numpy, &[]), n)));
-        let per_call = |path: &str| {
-            let base = fastest(2, || run(&script(path, &["0".into()]), n));
-            let loaded = run(&script(path, &[calls.to_string()]), n);
-            loaded.saturating_sub(base).as_secs_f64() / (n as u64 * calls) as f64
-        };
+        let per_call = |path: &str| phase(&script(path, &[calls.to_string()]), n) / (n as u64 * calls) as f64;
         let (w, s) = (per_call(&wtime), per_call(&sendrecv));
         println!(
             "{n:>5}  {:>14}  {:>18}  {:>13.1} µs  {:>15.1} µs",
@@ -87,6 +87,14 @@ fn run(script: &Script, n: usize) -> Duration {
     let took = t.elapsed();
     assert!(sim.outcome.is_ok(), "{} on {n} ranks: {:?}", script.path(), sim.outcome);
     took
+}
+
+/// The seconds rank 0 printed: the wall time of the timed phase of the run.
+fn phase(script: &Script, n: usize) -> f64 {
+    let world = World::new(n);
+    let sim = world.simulate(script.program(world.platform_ref(), 0));
+    assert!(sim.outcome.is_ok(), "{} on {n} ranks: {:?}", script.path(), sim.outcome);
+    sim.output.last().and_then(|l| l.text.trim().parse().ok()).expect("rank 0 prints the phase's time")
 }
 
 fn fastest(times: usize, mut f: impl FnMut() -> Duration) -> Duration {
