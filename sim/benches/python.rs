@@ -42,7 +42,8 @@ fn main() {
     };
     let (empty, numpy) = (write("empty.py", EMPTY), write("numpy.py", NUMPY));
     let wtime = write("wtime.py", &PHASE.replace("CALL", "MPI.Wtime()"));
-    let sendrecv = write("sendrecv.py", &PHASE.replace("CALL", "comm.sendrecv(i, dest=(r + 1) % n, source=(r - 1) % n)"));
+    let sendrecv =
+        write("sendrecv.py", &PHASE.replace("CALL", "comm.sendrecv(i, dest=(r + 1) % n, source=(r - 1) % n)"));
     let has_numpy = std::process::Command::new(std::env::var("MPISIM_PYTHON").unwrap_or_else(|_| "python3".into()))
         .args(["-c", "import numpy"])
         .status()

@@ -135,15 +135,14 @@ pub(crate) mod job {
     use crate::comm::Comm;
     use crate::error::{RankFailure, SimError};
     use crate::launch::{emit, Format, RunOptions};
-    use crate::report::{self, Backend, RunHeader, EXIT_DEADLOCK, EXIT_USAGE};
+    use crate::report::{self, Backend, RunHeader, EXIT_USAGE};
     use crate::time::Time;
     use crate::trace::{Site, Trace, TRACE_SCHEMA};
-    use crate::words::plural;
     use crate::world::{OutputLine, RunStats};
     use crate::world::{Simulation, Warning};
     use mpi::traits::*;
     use serde::{Deserialize, Serialize};
-    use serde_json::{json, Value};
+    use serde_json::Value;
     use std::cell::RefCell;
     use std::panic::{self, AssertUnwindSafe};
     use std::rc::Rc;
@@ -384,10 +383,6 @@ pub(crate) mod job {
             root.gather_varcount_into_root(bytes, &mut partition);
         }
         Some(counts.iter().zip(&displs).map(|(&c, &d)| all[d as usize..(d + c) as usize].to_vec()).collect())
-    }
-
-    fn params(header: &RunHeader) -> String {
-        header.params.iter().map(|(k, v)| format!(" --{k} {v}")).collect()
     }
 }
 
