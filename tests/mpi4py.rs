@@ -13,6 +13,10 @@
 //! buffering hazard`, `# real: skip WHY`. `MPISIM_BLESS=1` writes a missing NAME.out
 //! from the simulator's output (then compare it with real mpi4py's before committing).
 
+#[path = "common/checks.rs"]
+mod checks;
+
+use checks::Check;
 use mpisim::launch::RunOptions;
 use mpisim::python::Script;
 use mpisim::timeline::Timeline;
@@ -28,7 +32,6 @@ const HANG_TIMEOUT: u64 = 8;
 const SIGINT: i32 = 2;
 const SIGKILL: i32 = 9;
 
-type Check = Box<dyn Fn() -> Result<(), String>>;
 /// A check that is a plain function.
 type Named = (&'static str, fn() -> Result<(), String>);
 
@@ -70,23 +73,7 @@ fn main() {
         checks.push((name.to_string(), Box::new(f)));
     }
 
-    let checks: Vec<_> = checks.into_iter().filter(|(name, _)| name.contains(&filter)).collect();
-    println!("\nrunning {} tests", checks.len());
-    let (mut passed, mut failed) = (0, 0);
-    for (name, check) in checks {
-        match check() {
-            Ok(()) => {
-                passed += 1;
-                println!("test {name} ... ok");
-            }
-            Err(why) => {
-                failed += 1;
-                println!("test {name} ... FAILED\n  {}", why.replace('\n', "\n  "));
-            }
-        }
-    }
-    println!("\n{passed} passed, {failed} failed");
-    std::process::exit(i32::from(failed > 0));
+    checks::run(checks, &filter)
 }
 
 /// One script of the corpus and what its header says.
