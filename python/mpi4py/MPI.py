@@ -722,7 +722,7 @@ class Comm(_Unimplemented):
         return _load(blobs[0]) if blobs else None
 
     def _isend(self, data, dest, tag, mode, obj, what):
-        reply, _ = self._call("isend", {"dest": int(dest), "tag": int(tag), "mode": mode, "obj": obj}, [data])
+        reply, _ = self._call("send", {"dest": int(dest), "tag": int(tag), "mode": mode, "obj": obj, "nb": True}, [data])
         return Request(reply["req"], _SEND, None, what)
 
     def isend(self, obj, dest, tag=0):
@@ -732,7 +732,7 @@ class Comm(_Unimplemented):
         return self._isend(_dumps(obj), dest, tag, "sync", True, "issend")
 
     def irecv(self, buf=None, source=ANY_SOURCE, tag=ANY_TAG):
-        reply, _ = self._call("irecv", {"source": int(source), "tag": int(tag), "obj": True})
+        reply, _ = self._call("recv", {"source": int(source), "tag": int(tag), "obj": True, "nb": True})
         return Request(reply["req"], _RECV_OBJ, None, "irecv")
 
     def probe(self, source=ANY_SOURCE, tag=ANY_TAG, status=None):
@@ -796,7 +796,8 @@ class Comm(_Unimplemented):
 
     def Irecv(self, buf, source=ANY_SOURCE, tag=ANY_TAG):
         msg = _message(buf, "Irecv")
-        reply, _ = self._call("irecv", {"source": int(source), "tag": int(tag), "obj": False, "cap": msg.nbytes})
+        reply, _ = self._call("recv", {"source": int(source), "tag": int(tag), "obj": False, "cap": msg.nbytes,
+                                       "nb": True})
         return Request(reply["req"], _RECV_BUF, msg, "Irecv")
 
     def Send_init(self, buf, dest, tag=0):

@@ -210,9 +210,7 @@ impl Proxy<'_> {
             | R::Sleep { at, .. }
             | R::Wtime { at }
             | R::Send { at, .. }
-            | R::Isend { at, .. }
             | R::Recv { at, .. }
-            | R::Irecv { at, .. }
             | R::Sendrecv { at, .. }
             | R::Probe { at, .. }
             | R::Wait { at, .. }
@@ -264,11 +262,20 @@ impl Proxy<'_> {
                 empty()
             }
             R::Wtime { .. } => (json!({ "t": self.world.wtime() }), Vec::new()),
-            R::Send { c, dest, tag, mode, obj, .. } => {
-                let kind = send_kind(mode, false);
+            R::Send { c, dest, tag, mode, obj, nb, .. } => {
+                let kind = send_kind(mode, nb);
                 let (dest, tag) = (self.rank(kind, dest), self.tag(kind, tag));
                 let data = self.one_blob(kind, blobs);
                 let comm = self.comm(c);
+                if nb {
+                    let req = match (obj, mode) {
+                        (true, Mode::Sync) => comm.issend(&Pickle(data), dest, tag),
+                        (true, _) => comm.isend(&Pickle(data), dest, tag),
+                        (false, Mode::Sync) => comm.issend(&Buffer(data), dest, tag),
+                        (false, _) => comm.isend(&Buffer(data), dest, tag),
+                    };
+                    return self.keep(req, Moves::Nothing);
+                }
                 match (obj, mode) {
                     (true, Mode::Std) => comm.send(&Pickle(data), dest, tag),
                     (true, Mode::Sync) => comm.ssend(&Pickle(data), dest, tag),
@@ -281,22 +288,14 @@ impl Proxy<'_> {
                 }
                 empty()
             }
-            R::Isend { c, dest, tag, mode, obj, .. } => {
-                let kind = send_kind(mode, true);
-                let (dest, tag) = (self.rank(kind, dest), self.tag(kind, tag));
-                let data = self.one_blob(kind, blobs);
+            R::Recv { c, source, tag, obj, cap, nb, .. } => {
+                let kind = if nb { CallKind::Irecv } else { CallKind::Recv };
+                let (source, tag) = (self.rank(kind, source), self.tag(kind, tag));
                 let comm = self.comm(c);
-                let req = match (obj, mode) {
-                    (true, Mode::Sync) => comm.issend(&Pickle(data), dest, tag),
-                    (true, _) => comm.isend(&Pickle(data), dest, tag),
-                    (false, Mode::Sync) => comm.issend(&Buffer(data), dest, tag),
-                    (false, _) => comm.isend(&Buffer(data), dest, tag),
-                };
-                self.keep(req, Moves::Nothing)
-            }
-            R::Recv { c, source, tag, obj, cap, .. } => {
-                let (source, tag) = (self.rank(CallKind::Recv, source), self.tag(CallKind::Recv, tag));
-                let comm = self.comm(c);
+                if nb {
+                    let req = comm.irecv(source, tag);
+                    return self.keep(req, if obj { Moves::Object } else { Moves::Bytes(cap.unwrap_or(u64::MAX)) });
+                }
                 let (data, status) = if source == PROC_NULL {
                     let ((), status) = comm.recv_status(source, tag);
                     (None, status)
@@ -307,12 +306,7 @@ impl Proxy<'_> {
                     let (b, status): (Buffer, Status) = comm.recv_status(source, tag);
                     (Some(b.0), status)
                 };
-                self.received(CallKind::Recv, data, cap, status)
-            }
-            R::Irecv { c, source, tag, obj, cap, .. } => {
-                let (source, tag) = (self.rank(CallKind::Irecv, source), self.tag(CallKind::Irecv, tag));
-                let req = self.comm(c).irecv(source, tag);
-                self.keep(req, if obj { Moves::Object } else { Moves::Bytes(cap.unwrap_or(u64::MAX)) })
+                self.received(kind, data, cap, status)
             }
             R::Sendrecv { c, dest, stag, source, rtag, obj, cap, .. } => {
                 let kind = CallKind::Sendrecv;

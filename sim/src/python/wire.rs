@@ -83,6 +83,7 @@ pub(crate) enum Request {
     Wtime {
         at: At,
     },
+    /// A send; `nb` for the nonblocking one (`isend`, `Isend`), which returns a request.
     Send {
         at: At,
         c: u32,
@@ -90,15 +91,10 @@ pub(crate) enum Request {
         tag: i64,
         mode: Mode,
         obj: bool,
+        #[serde(default)]
+        nb: bool,
     },
-    Isend {
-        at: At,
-        c: u32,
-        dest: i64,
-        tag: i64,
-        mode: Mode,
-        obj: bool,
-    },
+    /// A receive; `nb` for the nonblocking one (`irecv`, `Irecv`), which returns a request.
     Recv {
         at: At,
         c: u32,
@@ -106,14 +102,8 @@ pub(crate) enum Request {
         tag: i64,
         obj: bool,
         cap: Option<u64>,
-    },
-    Irecv {
-        at: At,
-        c: u32,
-        source: i64,
-        tag: i64,
-        obj: bool,
-        cap: Option<u64>,
+        #[serde(default)]
+        nb: bool,
     },
     Sendrecv {
         at: At,
