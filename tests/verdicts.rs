@@ -754,3 +754,27 @@ fn the_ring_deadlock_report_names_the_cycle_the_calls_and_the_fix() {
     let Err(SimError::Deadlock(d)) = &sim.outcome else { panic!("the ring deadlocks") };
     insta::assert_snapshot!("ring_deadlock_dot", d.dot());
 }
+
+#[test]
+fn a_stack_overflow_in_a_rank_is_a_report_not_a_crash() {
+    fn deep(n: u32) -> u64 {
+        let frame = std::hint::black_box([n as u8; 512]);
+        if n == 0 {
+            0
+        } else {
+            deep(n - 1) + u64::from(std::hint::black_box(frame)[(n % 512) as usize])
+        }
+    }
+    let program = |comm: &Comm| {
+        let depth = if comm.rank() == 2 { deep(1000) } else { 0 };
+        comm.barrier();
+        depth
+    };
+    let Err(SimError::RankFailed(f)) = World::new(4).run(program) else { panic!("rank 2 overflows its stack") };
+    let message = f.panic.expect("a message");
+    assert_eq!(f.rank, 2);
+    assert!(message.contains("ran out of stack") && message.contains("--stack-size 1MiB"), "{message}");
+    // With more stack, the same program runs; and the engine is whole after the overflow.
+    let run = World::new(4).stack_size(8 << 20).run(program).unwrap();
+    assert_eq!(run.results[2], deep(1000));
+}

@@ -75,6 +75,8 @@ pub struct RunOptions {
     pub launcher_args: Vec<String>,
     /// `--timeout SECONDS` of a real run: stop it then, and report it as hung.
     pub timeout: Option<std::time::Duration>,
+    /// `--stack-size BYTES`: each rank's stack (default [`crate::DEFAULT_STACK_SIZE`]).
+    pub stack_size: Option<usize>,
 }
 
 /// The flags every run takes, for help texts.
@@ -84,6 +86,7 @@ pub const RUN_FLAGS: &str = "\
   --eager-limit BYTES      override the platform's eager limit (0: every send synchronous)
   --strict                 every standard send synchronous: exposes reliance on buffering
   --seed S                 seed of the run (default: MPISIM_SEED, else 0)
+  --stack-size BYTES       each rank's stack (default 256KiB); raise it for deep recursion
   --format text|json       output format (default text)
   --trace FILE             save the trace (mpisim JSON; `mpisim view FILE` opens it)
   --algorithm COLL=NAME    run a collective with this algorithm instead of MPICH's choice (repeatable),
@@ -122,6 +125,7 @@ impl Default for RunOptions {
             trace_format: TraceFormat::Json,
             tui: false,
             mouse: false,
+            stack_size: None,
         }
     }
 }
@@ -170,6 +174,14 @@ impl RunOptions {
                     );
                 }
                 "--strict" => opts.strict = true,
+                "--stack-size" => {
+                    let v = value(flag)?;
+                    let bytes = crate::catalogue::parse_bytes(&v)
+                        .and_then(|b| usize::try_from(b).ok())
+                        .filter(|&b| (16 * 1024..=1 << 30).contains(&b))
+                        .ok_or_else(|| format!("--stack-size: `{v}` is not a stack size from 16KiB to 1GiB"))?;
+                    opts.stack_size = Some(bytes);
+                }
                 "--seed" => {
                     let v = value(flag)?;
                     opts.seed = v.parse().map_err(|_| format!("--seed: `{v}` is not a whole number"))?;
@@ -249,6 +261,7 @@ impl RunOptions {
             .strict(self.strict)
             .algorithms(self.algorithms.clone())
             .schedule(self.replay.unwrap_or_default())
+            .stack_size(self.stack_size.unwrap_or(crate::DEFAULT_STACK_SIZE))
             .check_buffering(true)
     }
 

@@ -34,6 +34,7 @@ pub mod deadlock;
 mod engine;
 mod error;
 pub mod launch;
+pub mod lesson;
 mod matching;
 pub mod platform;
 pub mod python;

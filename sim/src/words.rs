@@ -34,3 +34,21 @@ pub(crate) fn eager_limit(bytes: u64) -> String {
         n => format!("{n} B"),
     }
 }
+
+/// A byte count as people read it: `512 B`, `256 KiB`, `1.5 MiB`, `2 GiB` (binary units).
+pub(crate) fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else if value.fract() == 0.0 {
+        format!("{value} {}", UNITS[unit])
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}

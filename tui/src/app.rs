@@ -196,8 +196,13 @@ pub struct App {
     pub message: Option<usize>,
     /// A one-line notice (filter errors, the end of the trace).
     pub notice: Option<String>,
-    /// The terminal size.
+    /// The size of the region the viewer draws in (the whole terminal, unless embedded).
     pub size: (u16, u16),
+    /// Where that region starts on the terminal.
+    pub origin: (u16, u16),
+    /// Drawn inside another screen (the lesson browser): no title, tabs, footer or help of
+    /// its own; the host draws those.
+    pub embedded: bool,
 }
 
 impl App {
@@ -230,6 +235,8 @@ impl App {
             message: None,
             notice: None,
             size: (80, 24),
+            origin: (0, 0),
+            embedded: false,
         };
         app.window = app.fit_window();
         app
@@ -243,6 +250,25 @@ impl App {
             _ => end + end / 40 + 1,
         };
         (0, span)
+    }
+
+    /// Puts the viewer in the region of `size` at `origin` on the terminal.
+    pub fn place(&mut self, origin: (u16, u16), size: (u16, u16)) {
+        self.origin = origin;
+        self.update(Msg::Resize(size.0, size.1));
+    }
+
+    /// Moves the cursor to `cursor` and selects `rank` and `message` (as a lesson's pointer
+    /// says), with the window following.
+    pub fn look_at(&mut self, cursor: usize, rank: Option<Rank>, message: Option<usize>) {
+        self.move_cursor(cursor);
+        if let Some(rank) = rank.filter(|r| *r < self.tl.ranks) {
+            if !self.rows.contains(&rank) {
+                self.apply_filter("all");
+            }
+            self.select_row(self.rows.iter().position(|&r| r == rank).unwrap_or(0));
+        }
+        self.message = message.filter(|&m| m < self.tl.messages.len());
     }
 
     /// The virtual time of the cursor.

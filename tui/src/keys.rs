@@ -2,6 +2,7 @@
 //! [`KEYS`], so the help lists exactly what is bound.
 
 use crate::app::{App, Msg, Screen};
+use crate::browser::{Browser, BrowserMsg, View};
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEventKind};
 
 /// The key bindings, as the help shows them: `(keys, what they do)`.
@@ -24,6 +25,82 @@ pub const KEYS: &[(&str, &str)] = &[
     ("?", "this help"),
     ("q  Ctrl-C", "quit"),
 ];
+
+/// The keys of the lesson list.
+pub const LIST_KEYS: &[(&str, &str)] =
+    &[("↓ ↑  j k", "select a lesson"), ("Enter →", "open it"), ("?", "this help"), ("q  Ctrl-C", "quit")];
+
+/// The keys of a lesson; the run viewer's own ([`KEYS`]) follow them in the help, less
+/// those a lesson gives another meaning ([`LESSON_OVERRIDES`]).
+pub const LESSON_KEYS: &[(&str, &str)] = &[
+    ("N P  J K", "next / previous step · scroll its text"),
+    ("a-e  Enter", "answer: pick a choice · type a number or rank"),
+    ("o", "the step's other questions"),
+    ("r  R", "re-run with other flags (Tab: try one) · back"),
+    (".", "back to where the step says to look"),
+    ("Esc", "close, or back to the lessons"),
+    ("q  Ctrl-C", "quit (progress is saved)"),
+];
+
+/// Keys of [`KEYS`] that mean something else on a lesson screen.
+pub const LESSON_OVERRIDES: &[&str] = &["Esc", "?", "q  Ctrl-C"];
+
+/// The message a terminal event means to the lesson browser, if any.
+pub fn browser_msg_for(b: &Browser, event: &Event) -> Option<BrowserMsg> {
+    let key = match event {
+        Event::Key(key) if key.kind != KeyEventKind::Release => key,
+        Event::Resize(w, h) => return Some(BrowserMsg::Resize(*w, *h)),
+        _ => return None,
+    };
+    if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+        return Some(BrowserMsg::Quit);
+    }
+    let screen = match &b.view {
+        View::List => {
+            return Some(match key.code {
+                KeyCode::Up | KeyCode::Char('k') => BrowserMsg::Up,
+                KeyCode::Down | KeyCode::Char('j') => BrowserMsg::Down,
+                KeyCode::Enter | KeyCode::Right | KeyCode::Char('l') => BrowserMsg::Open,
+                KeyCode::Char('?') => BrowserMsg::ToggleHelp,
+                KeyCode::Esc => BrowserMsg::Back,
+                KeyCode::Char('q') => BrowserMsg::Quit,
+                _ => return None,
+            })
+        }
+        View::Lesson(s) => s,
+    };
+    // While an answer or flags are typed, keys are their text.
+    if screen.input.is_some() {
+        return match key.code {
+            KeyCode::Enter => Some(BrowserMsg::Submit),
+            KeyCode::Esc => Some(BrowserMsg::Back),
+            KeyCode::Backspace => Some(BrowserMsg::Backspace),
+            KeyCode::Tab => Some(BrowserMsg::Suggest),
+            KeyCode::Char(c) => Some(BrowserMsg::Char(c)),
+            _ => None,
+        };
+    }
+    // While the viewer's rank filter is typed, keys are its own.
+    if screen.app.input.is_some() {
+        return msg_for(&screen.app, event).map(BrowserMsg::Run);
+    }
+    Some(match key.code {
+        KeyCode::Char('N') => BrowserMsg::NextStep,
+        KeyCode::Char('P') => BrowserMsg::PrevStep,
+        KeyCode::Char(c @ 'a'..='e') => BrowserMsg::Choose((c as u8 - b'a') as usize),
+        KeyCode::Enter => BrowserMsg::Submit,
+        KeyCode::Char('o') => BrowserMsg::NextQuestion,
+        KeyCode::Char('r') => BrowserMsg::RerunStart,
+        KeyCode::Char('R') => BrowserMsg::Restore,
+        KeyCode::Char('.') => BrowserMsg::Look,
+        KeyCode::Char('J') => BrowserMsg::TextDown,
+        KeyCode::Char('K') => BrowserMsg::TextUp,
+        KeyCode::Char('?') => BrowserMsg::ToggleHelp,
+        KeyCode::Esc => BrowserMsg::Back,
+        KeyCode::Char('q') => BrowserMsg::Quit,
+        _ => return msg_for(&screen.app, event).map(BrowserMsg::Run),
+    })
+}
 
 /// The message a terminal event means in the current state of `app`, if any.
 pub fn msg_for(app: &App, event: &Event) -> Option<Msg> {

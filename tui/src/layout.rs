@@ -36,15 +36,38 @@ pub struct Areas {
 /// Lines of the panes under the diagram, borders included.
 const PANES_HEIGHT: u16 = 8;
 
-/// The layout of `app` on its terminal.
+/// The layout of `app` on its terminal: in the region at `app.origin`.
 pub fn areas(app: &App) -> Areas {
+    let mut areas = local_areas(app);
+    let (dx, dy) = app.origin;
+    for r in [
+        &mut areas.title,
+        &mut areas.tabs,
+        &mut areas.body,
+        &mut areas.footer,
+        &mut areas.diagram_block,
+        &mut areas.diagram,
+        &mut areas.panes,
+    ] {
+        if r.width > 0 || r.height > 0 {
+            r.x += dx;
+            r.y += dy;
+        }
+    }
+    areas
+}
+
+/// The layout in a region whose top left corner is (0, 0). An embedded viewer has no title,
+/// tabs or footer: its body is the whole region.
+fn local_areas(app: &App) -> Areas {
     let (w, h) = app.size;
     let full = Rect::new(0, 0, w, h);
     let line = |y: u16| Rect::new(0, y.min(h.saturating_sub(1)), w, u16::from(h > y));
-    let title = line(0);
-    let tabs = line(1);
-    let footer = line(h.saturating_sub(1));
-    let body = Rect::new(0, 2.min(h), w, h.saturating_sub(3));
+    let (title, tabs, footer, body) = if app.embedded {
+        (Rect::default(), Rect::default(), Rect::default(), full)
+    } else {
+        (line(0), line(1), line(h.saturating_sub(1)), Rect::new(0, 2.min(h), w, h.saturating_sub(3)))
+    };
     let digits = app.tl.ranks.saturating_sub(1).max(1).to_string().len() as u16;
     let gutter = digits + 3;
     let mut areas = Areas {

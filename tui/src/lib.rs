@@ -23,14 +23,19 @@
 #![deny(missing_docs)]
 
 pub mod app;
+pub mod browser;
+pub mod course;
 pub mod keys;
 pub mod layout;
+pub mod lesson_cmd;
+pub mod progress;
 mod term;
 pub mod theme;
 pub mod view;
 
 pub use app::{App, Control, Msg, Outcome, Screen};
-pub use term::run;
+pub use browser::{Browser, BrowserMsg};
+pub use term::{run, run_model, Model};
 pub use theme::Theme;
 
 use mpisim::launch::RunOptions;

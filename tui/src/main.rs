@@ -13,6 +13,9 @@ const USAGE: &str = "\
 mpisim: a deterministic MPI simulator and teaching tool
 
 usage:
+  mpisim                              the lesson browser (on a terminal), else the list of lessons
+  mpisim lesson list|NAME|check FILE...
+                                      the lessons; open one (--text: print it); check lesson files
   mpisim list                         the program catalogue and its parameters
   mpisim run PROGRAM [-n N] [--PARAM VALUE ...] [flags]
                                       simulate a catalogue program
@@ -31,10 +34,7 @@ flags of run:";
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let code = match args.first().map(String::as_str) {
-        None => {
-            emit(&format!("{USAGE}\n{RUN_FLAGS}\n\n{}\ntry: mpisim run ring -n 4 --bytes 1MiB\n", list()));
-            0
-        }
+        None => mpisim_tui::lesson_cmd::no_arguments(),
         Some("help" | "-h" | "--help") => {
             emit(&format!("{USAGE}\n{RUN_FLAGS}\n"));
             0
@@ -67,6 +67,7 @@ fn main() -> ExitCode {
         Some("run") => run(&args[1..]),
         Some("calibrate") => mpisim::real::calibrate::main(&args[1..]),
         Some("view") => view(&args[1..]),
+        Some("lesson" | "lessons") => mpisim_tui::lesson_cmd::main(&args[1..]),
         Some(other) => usage_error(&format!("unknown command `{other}`")),
     };
     ExitCode::from(code as u8)

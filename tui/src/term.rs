@@ -5,7 +5,7 @@ use crate::app::{App, Control, Msg};
 use crate::keys;
 use crate::theme::Theme;
 use crate::view;
-use crossterm::event::{self, DisableMouseCapture, EnableMouseCapture};
+use crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event};
 use crossterm::execute;
 use crossterm::terminal::{self, EnterAlternateScreen, LeaveAlternateScreen};
 use ratatui::backend::CrosstermBackend;
@@ -17,8 +17,52 @@ use std::time::Duration;
 /// Milliseconds between playback ticks.
 const TICK_MS: u32 = 50;
 
+/// What the terminal loop drives: the run viewer ([`App`]) or the lesson browser.
+pub trait Model {
+    /// Applies what a terminal event means; [`Control::Quit`] ends the loop.
+    fn event(&mut self, event: &Event) -> Control;
+    /// The terminal has a new size.
+    fn resize(&mut self, width: u16, height: u16);
+    /// Whether playback runs (then the loop ticks).
+    fn playing(&self) -> bool;
+    /// Wall-clock milliseconds passed while playing.
+    fn tick(&mut self, ms: u32);
+    /// Draws the model on the frame.
+    fn draw(&self, theme: Theme, frame: &mut ratatui::Frame);
+}
+
+impl Model for App {
+    fn event(&mut self, event: &Event) -> Control {
+        match keys::msg_for(self, event) {
+            Some(msg) => self.update(msg),
+            None => Control::Continue,
+        }
+    }
+
+    fn resize(&mut self, width: u16, height: u16) {
+        self.update(Msg::Resize(width, height));
+    }
+
+    fn playing(&self) -> bool {
+        self.playing
+    }
+
+    fn tick(&mut self, ms: u32) {
+        self.update(Msg::Tick(ms));
+    }
+
+    fn draw(&self, theme: Theme, frame: &mut ratatui::Frame) {
+        view::view(self, theme, frame);
+    }
+}
+
 /// Runs the UI on the terminal until the user quits.
-pub fn run(mut app: App, mouse: bool) -> io::Result<()> {
+pub fn run(app: App, mouse: bool) -> io::Result<()> {
+    run_model(app, mouse)
+}
+
+/// Runs any [`Model`] on the terminal until the user quits.
+pub fn run_model<M: Model>(mut model: M, mouse: bool) -> io::Result<()> {
     if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
         return Err(io::Error::other(
             "the terminal UI needs a terminal on standard input and output; save the trace with --trace FILE \
@@ -28,23 +72,18 @@ pub fn run(mut app: App, mouse: bool) -> io::Result<()> {
     let _session = Session::start(mouse)?;
     let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
     let size = terminal.size()?;
-    app.update(Msg::Resize(size.width, size.height));
+    model.resize(size.width, size.height);
     let theme = Theme::from_env();
     loop {
-        terminal.draw(|frame| view::view(&app, theme, frame))?;
+        terminal.draw(|frame| model.draw(theme, frame))?;
         // Block until input, or tick while playing.
-        let timeout = if app.playing { Duration::from_millis(u64::from(TICK_MS)) } else { Duration::from_secs(60) };
-        let msg = if event::poll(timeout)? {
-            keys::msg_for(&app, &event::read()?)
-        } else if app.playing {
-            Some(Msg::Tick(TICK_MS))
-        } else {
-            None
-        };
-        if let Some(msg) = msg {
-            if app.update(msg) == Control::Quit {
+        let timeout = if model.playing() { Duration::from_millis(u64::from(TICK_MS)) } else { Duration::from_secs(60) };
+        if event::poll(timeout)? {
+            if model.event(&event::read()?) == Control::Quit {
                 return Ok(());
             }
+        } else if model.playing() {
+            model.tick(TICK_MS);
         }
     }
 }

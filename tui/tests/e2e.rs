@@ -115,3 +115,43 @@ fn saved_trace_opens_in_view() {
     tmux.wait_for("EXIT=0");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `mpisim` alone opens the lesson browser; an answer given in the ring lesson is still
+/// there after quitting and starting again (progress under MPISIM_HOME).
+#[test]
+fn lesson_progress_survives_a_restart() {
+    let bin = env!("CARGO_BIN_EXE_mpisim");
+    let home = std::env::temp_dir().join(format!("mpisim-e2e-lessons-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&home);
+    let command = format!("MPISIM_HOME={} {bin}", home.display());
+    let Some(tmux) = Tmux::start("lessons", &command) else { return };
+    let screen = tmux.wait_for("mpisim · lessons");
+    assert!(screen.contains("The ring that hangs"), "{screen}");
+    assert_eq!(screen.lines().count(), 24);
+    tmux.keys(&["Down", "Down", "Down", "Enter"]);
+    let screen = tmux.wait_for("Lesson 4: The ring that hangs");
+    assert!(screen.contains("How does the 8-byte ring end?"), "{screen}");
+    assert!(screen.contains("Space-time"), "the run is drawn beside the text:\n{screen}");
+    tmux.keys(&["b"]);
+    tmux.wait_for("✗ Read the second line");
+    tmux.keys(&["a"]);
+    tmux.wait_for("✓ Right");
+    tmux.keys(&["q"]);
+    tmux.wait_for("EXIT=0");
+    let saved = std::fs::read_to_string(home.join("progress.json")).expect("progress is saved");
+    assert!(saved.contains("ring-hang"), "{saved}");
+    drop(tmux);
+
+    let Some(tmux) = Tmux::start("lessons-again", &command) else { return };
+    let screen = tmux.wait_for("mpisim · lessons");
+    let ring = screen.lines().find(|l| l.contains("The ring that hangs")).unwrap_or_default().to_string();
+    assert!(ring.contains("1/10"), "one of the ring's ten questions is answered: {ring}\n{screen}");
+    tmux.keys(&["Down", "Down", "Down", "Enter"]);
+    let screen = tmux.wait_for("Lesson 4: The ring that hangs");
+    assert!(screen.contains("Question 2/2"), "it goes on with the unanswered question:\n{screen}");
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("mpisim · lessons");
+    tmux.keys(&["q"]);
+    tmux.wait_for("EXIT=0");
+    std::fs::remove_dir_all(&home).unwrap();
+}

@@ -7,6 +7,9 @@ use crate::comm::Comm;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
+mod allgather;
+mod alltoall;
+mod barrier;
 mod coll;
 mod coll_order;
 mod collectives_tour;
@@ -201,6 +204,9 @@ pub fn programs() -> &'static [Program] {
         parallel_sum::PROGRAM,
         kmeans::PROGRAM,
         scatterv::PROGRAM,
+        barrier::PROGRAM,
+        allgather::PROGRAM,
+        alltoall::PROGRAM,
         coll::PROGRAM,
         recv_recv::PROGRAM,
         coll_order::PROGRAM,
@@ -215,6 +221,9 @@ pub fn find(name: &str) -> Option<&'static Program> {
     programs().iter().find(|p| p.name == name)
 }
 
+pub use allgather::allgather;
+pub use alltoall::alltoall;
+pub use barrier::barrier;
 pub use coll::coll;
 pub use coll_order::coll_order;
 pub use collectives_tour::collectives_tour;

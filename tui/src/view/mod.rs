@@ -2,6 +2,7 @@
 
 mod deadlock;
 mod diagram;
+pub mod lesson;
 mod matrix;
 mod panes;
 mod summary;
@@ -28,8 +29,10 @@ pub fn view(app: &App, theme: Theme, frame: &mut Frame) {
 /// Draws `app` into `buf` over `area` (the size the model was told).
 pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let areas = app.areas();
-    title(app, theme, areas.title, buf);
-    tabs(app, theme, areas.tabs, buf);
+    if !app.embedded {
+        title(app, theme, areas.title, buf);
+        tabs(app, theme, areas.tabs, buf);
+    }
     match app.screen {
         Screen::Timeline => {
             diagram::render(app, &areas, theme, buf);
@@ -50,9 +53,11 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         Screen::Matrix => matrix::screen(app, areas.body, theme, buf),
         Screen::Summary => summary::screen(app, areas.body, theme, buf),
     }
-    footer(app, theme, areas.footer, buf);
-    if app.help {
-        help(theme, area, buf);
+    if !app.embedded {
+        footer(app, theme, areas.footer, buf);
+        if app.help {
+            help(KEYS, theme, area, buf);
+        }
     }
 }
 
@@ -80,18 +85,17 @@ fn tabs(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         spans.push(Span::raw(" "));
     }
     let left: usize = spans.iter().map(|s| s.width()).sum();
-    let play = if app.playing { "▶" } else { "‖" };
-    let status = format!(
-        "event {}/{} · t = {} · {play} {}/s ",
-        app.cursor,
-        app.tl.event_count,
-        short_time(app.now()),
-        app.speed()
-    );
+    let status = format!("{} ", status(app));
     let pad = (area.width as usize).saturating_sub(left + status.chars().count());
     spans.push(Span::raw(" ".repeat(pad)));
     spans.push(Span::styled(status, theme.title()));
     Paragraph::new(Line::from(spans)).render(area, buf);
+}
+
+/// The cursor and playback: `event 4/12 · t = 1.0µs · ‖ 8/s`.
+pub fn status(app: &App) -> String {
+    let play = if app.playing { "▶" } else { "‖" };
+    format!("event {}/{} · t = {} · {play} {}/s", app.cursor, app.tl.event_count, short_time(app.now()), app.speed())
 }
 
 fn footer(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
@@ -124,13 +128,15 @@ fn footer(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     Paragraph::new(line).render(area, buf);
 }
 
-fn help(theme: Theme, area: Rect, buf: &mut Buffer) {
+/// The keys of `keys` in a box over the middle of `area` (as many as fit).
+fn help(keys: &[(&str, &str)], theme: Theme, area: Rect, buf: &mut Buffer) {
     let width = 64.min(area.width);
-    let height = (KEYS.len() as u16 + 3).min(area.height);
+    let height = (keys.len() as u16 + 3).min(area.height);
     let popup = Rect::new(area.x + (area.width - width) / 2, area.y + (area.height - height) / 2, width, height);
     Clear.render(popup, buf);
-    let mut lines: Vec<Line> = KEYS
+    let mut lines: Vec<Line> = keys
         .iter()
+        .take(height.saturating_sub(3) as usize)
         .map(|(keys, what)| Line::from(vec![Span::styled(format!(" {keys:<15}"), theme.key()), Span::raw(*what)]))
         .collect();
     lines.push(Line::styled(" Esc or ? closes this help", theme.dim()));

@@ -10,11 +10,17 @@ use corosensei::stack::DefaultStack;
 use corosensei::{Coroutine, CoroutineResult};
 use std::cell::{Cell, RefCell};
 use std::panic::{self, AssertUnwindSafe};
+use std::rc::Rc;
 
 /// What a rank's task sees of the engine: suspend with a call, be resumed with a reply.
 pub(crate) type Yielder = corosensei::Yielder<Option<Reply>, Call>;
 
-type Task<R> = Coroutine<Option<Reply>, Call, R, DefaultStack>;
+mod overflow;
+
+use overflow::Ended;
+
+/// A rank's task: it returns how it ended; its program's value goes to its slot.
+type Task = Coroutine<Option<Reply>, Call, Ended, DefaultStack>;
 
 /// How a task stopped running when resumed.
 pub(crate) enum Step<R> {
@@ -91,7 +97,10 @@ pub(crate) fn describe_panic(info: &panic::PanicHookInfo<'_>) -> (String, Option
 /// The tasks of one run. Dropping it unwinds every suspended task (running destructors on
 /// its stack) and returns the stacks to the pool.
 pub(crate) struct Tasks<R> {
-    tasks: Vec<Option<Task<R>>>,
+    tasks: Vec<Option<Task>>,
+    /// Per task: where its program's value goes, and where its stack's mapping (guard page
+    /// first) starts.
+    slots: Vec<(Rc<Cell<Option<R>>>, usize)>,
     stack_size: usize,
     /// This run's number among the worlds of the process.
     world: u64,
@@ -111,10 +120,11 @@ impl<R> Tasks<R> {
             }
         });
         check_map_count(n.saturating_sub(pooled))?;
-        let mut tasks = Vec::new();
-        tasks.try_reserve_exact(n).map_err(|_| format!("cannot allocate the table of {n} ranks"))?;
+        let (mut tasks, mut slots) = (Vec::new(), Vec::new());
+        let table = tasks.try_reserve_exact(n).and_then(|_| slots.try_reserve_exact(n));
+        table.map_err(|_| format!("cannot allocate the table of {n} ranks"))?;
         let world = WORLDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Ok(Tasks { tasks, stack_size, world })
+        Ok(Tasks { tasks, slots, stack_size, world })
     }
 
     /// This run's number among the worlds of the process (see [`running`]).
@@ -132,10 +142,18 @@ impl<R> Tasks<R> {
         F: FnOnce(&Yielder) -> R,
     {
         let stack = take_stack(self.stack_size)?;
+        let limit = corosensei::stack::Stack::limit(&stack).get();
+        let slot = Rc::new(Cell::new(None));
+        let value = slot.clone();
+        let run = move |yielder: &Yielder, _first: Option<Reply>| {
+            value.set(Some(body(yielder)));
+            Ended::Returned
+        };
         // SAFETY: the caller keeps `body`'s borrows alive for as long as `self`, and `self`
         // drops (unwinds) every task before it goes away.
-        let task = unsafe { Task::with_stack_unchecked(stack, move |yielder, _first: Option<Reply>| body(yielder)) };
+        let task = unsafe { Task::with_stack_unchecked(stack, run) };
         self.tasks.push(Some(task));
+        self.slots.push((slot, limit));
         Ok(())
     }
 
@@ -145,14 +163,34 @@ impl<R> Tasks<R> {
         CAPTURE_PANICS.with(|c| c.set(true));
         // Restored afterwards: a rank's program may itself run a world (a nested run).
         let outer = RUNNING.with(|r| r.replace(Some(Running { world: self.world, rank })));
+        let armed = overflow::arm(task.trap_handler(), self.slots[rank].1);
         let result = panic::catch_unwind(AssertUnwindSafe(|| task.resume(reply)));
+        drop(armed);
         RUNNING.with(|r| r.set(outer));
         CAPTURE_PANICS.with(|c| c.set(false));
         match result {
             Ok(CoroutineResult::Yield(call)) => Step::Call(call),
-            Ok(CoroutineResult::Return(value)) => {
+            Ok(CoroutineResult::Return(Ended::Returned)) => {
                 self.recycle(rank);
-                Step::Returned(value)
+                Step::Returned(self.slots[rank].0.take().expect("a returned program left its value"))
+            }
+            Ok(CoroutineResult::Return(Ended::Overflowed)) => {
+                self.recycle(rank);
+                let message = format!(
+                    "the rank ran out of stack: its program needs more than the {} of stack each rank has (deep \
+                     recursion, or large arrays in local variables); give ranks more with --stack-size (e.g. \
+                     --stack-size {}), World::stack_size in a program of your own, or put large data in a Vec",
+                    crate::words::bytes(self.stack_size as u64),
+                    crate::words::bytes((self.stack_size as u64 * 4).next_power_of_two()).replace(' ', ""),
+                );
+                Step::Failed(RankFailure {
+                    rank,
+                    time: Time::ZERO,
+                    call: None,
+                    location: None,
+                    error: None,
+                    panic: Some(message),
+                })
             }
             Err(payload) => {
                 self.recycle(rank);
