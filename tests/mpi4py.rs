@@ -62,6 +62,7 @@ fn main() {
         ("cli_explore_prints_a_token_that_replays", cli_explore_prints_a_token_that_replays),
         ("an_exception_fails_its_rank_at_the_innermost_line", an_exception_fails_its_rank_at_the_innermost_line),
         ("errors_in_mpi_calls_name_the_call", errors_in_mpi_calls_name_the_call),
+        ("an_operator_may_print_and_comm_self_works", an_operator_may_print_and_comm_self_works),
         ("a_missing_interpreter_or_numpy_is_explained", a_missing_interpreter_or_numpy_is_explained),
         ("run_flags_work_for_scripts", run_flags_work_for_scripts),
         ("script_arguments_follow_the_double_dash", script_arguments_follow_the_double_dash),
@@ -483,6 +484,13 @@ fn errors_in_mpi_calls_name_the_call() -> Result<(), String> {
             7,
         ),
         (
+            "opcalls.py",
+            "from mpi4py import MPI\ncomm = MPI.COMM_WORLD\ndef bad(a, b):\n    comm.send(a, dest=0)\n    return a\ncomm.allreduce(1, op=bad)\n",
+            "the operator of this reduction made an MPI call (send at ",
+            "allreduce",
+            6,
+        ),
+        (
             "scatter.py",
             "from mpi4py import MPI\ncomm = MPI.COMM_WORLD\ncomm.scatter([1, 2] if comm.rank == 0 else None, root=0)\n",
             "MPI_ERR_COUNT",
@@ -500,6 +508,26 @@ fn errors_in_mpi_calls_name_the_call() -> Result<(), String> {
         expect(f.location.as_ref().map(|l| l.line) == Some(line), || format!("{name}: at {:?}", f.location))?;
     }
     Ok(())
+}
+
+fn an_operator_may_print_and_comm_self_works() -> Result<(), String> {
+    let path = scratch(
+        "opprint.py",
+        "from mpi4py import MPI\ncomm = MPI.COMM_WORLD\ndef add(a, b):\n    print(f'{a} + {b}')\n    return a + b\n\
+         total = comm.allreduce(comm.rank + 1, op=add)\nme = MPI.COMM_SELF\nprint(total, me.size, me.allreduce([comm.rank]), me is MPI.COMM_SELF)\n",
+    );
+    let sim = simulate(&path, &["-n".into(), "3".into()])?;
+    let lines = output(&sim);
+    expect(sim.outcome.is_ok() && lines.iter().filter(|l| l.contains(" + ")).count() >= 2, || {
+        format!("{:?} {lines:?}", sim.outcome)
+    })?;
+    let printed_at = format!("{path}:4");
+    let print_sites = sim.trace.events.iter().filter(|e| match &e.kind {
+        EventKind::Enter { call, site, .. } => *call == mpisim::CallKind::Print && site.to_string() == printed_at,
+        _ => false,
+    });
+    expect(print_sites.count() >= 2, || format!("the operator's prints are at {printed_at}"))?;
+    expect((0..3).all(|r| lines.contains(&format!("6 1 [{r}] True"))), || format!("{lines:?}"))
 }
 
 fn a_missing_interpreter_or_numpy_is_explained() -> Result<(), String> {

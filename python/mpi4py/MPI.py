@@ -42,6 +42,12 @@ def _missing(what):
 
 
 def __getattr__(name):
+    global COMM_SELF
+    if name == "COMM_SELF":
+        # Made on first use: a communicator is a call of the engine.
+        reply, _ = _conn.call("self_comm", {})
+        COMM_SELF = Intracomm(reply["comm"], reply["rank"], reply["size"], "MPI_COMM_SELF")
+        return COMM_SELF
     raise _missing(f"MPI.{name}")
 
 

@@ -204,39 +204,12 @@ impl Proxy<'_> {
     }
 
     fn handle(&mut self, request: Request, blobs: Vec<Vec<u8>>) -> Reply {
-        use Request as R;
-        let at = match &request {
-            R::Print { at, .. }
-            | R::Sleep { at, .. }
-            | R::Wtime { at }
-            | R::Send { at, .. }
-            | R::Recv { at, .. }
-            | R::Sendrecv { at, .. }
-            | R::Probe { at, .. }
-            | R::Wait { at, .. }
-            | R::Start { at, .. }
-            | R::SendInit { at, .. }
-            | R::RecvInit { at, .. }
-            | R::Cancel { at, .. }
-            | R::Free { at, .. }
-            | R::Barrier { at, .. }
-            | R::Bcast { at, .. }
-            | R::Scatter { at, .. }
-            | R::Gather { at, .. }
-            | R::Allgather { at, .. }
-            | R::Alltoall { at, .. }
-            | R::Scatterv { at, .. }
-            | R::Gatherv { at, .. }
-            | R::Allgatherv { at, .. }
-            | R::Reduce { at, .. }
-            | R::Split { at, .. }
-            | R::Dup { at, .. }
-            | R::Abort { at, .. } => at,
-            R::Hello { .. } | R::Exit | R::Raise(_) | R::Applied => self.fail(
+        let Some(at) = request.at() else {
+            self.fail(
                 CallKind::Compute,
                 ErrorClass::Other,
                 format!("the rank's process sent {request:?} where it should make a call"),
-            ),
+            )
         };
         self.site = CallSite::script(&at.0, at.1);
         let world = self.world;
@@ -502,11 +475,13 @@ impl Proxy<'_> {
                 let data = self.one_blob(call, blobs);
                 let comm = self.comm(c);
                 let got = if obj {
-                    let process = self.process.clone();
-                    let ctx = self.world.ctx.clone();
-                    let site = self.site;
-                    let apply = move |a: &Pickle, b: &Pickle| Pickle(apply(&ctx, site, &process, a, b));
-                    let op = UserOp::new(apply, commute).named(op);
+                    let applier = Applier {
+                        world: Comm { ctx: self.world.ctx.clone(), handle: self.world.handle },
+                        process: self.process.clone(),
+                        site: self.site,
+                        kind: call,
+                    };
+                    let op = UserOp::new(move |a: &Pickle, b: &Pickle| Pickle(applier.apply(a, b)), commute).named(op);
                     reduce(comm, kind, &Pickle(data), op, root).map(|p| p.0)
                 } else {
                     let op = ReduceOp::ALL.into_iter().find(|o| o.mpi_name() == op).unwrap_or_else(|| {
@@ -553,6 +528,10 @@ impl Proxy<'_> {
             }
             R::Dup { c, .. } => {
                 let made = Some(self.comm(c).dup());
+                self.made(made)
+            }
+            R::SelfComm { .. } => {
+                let made = Some(self.world.self_comm());
                 self.made(made)
             }
             R::Abort { code, .. } => self.world.abort(code),
@@ -728,25 +707,56 @@ fn reduce_buffer<T: Width>(
     Ok(reduce(comm, kind, &elements, op, root).map(|e| Fixed::bytes(&e)))
 }
 
-/// `a ∘ b` of two pickles, applied by the rank's process (mpi4py applies Python's
-/// operators to Python objects). An exception in the operator fails the rank.
-fn apply(ctx: &RankCtx, site: CallSite, process: &Process, a: &Pickle, b: &Pickle) -> Vec<u8> {
-    let asked = process.borrow_mut().write(&json!({ "apply": true }), &[&a.0, &b.0]);
-    if asked.is_err() {
-        died(ctx, site, process);
-    }
-    let answer = process.borrow_mut().read();
-    match answer {
-        Ok(Some(frame)) => match serde_json::from_slice::<Request>(&frame.header) {
-            Ok(Request::Applied) => frame.blobs.into_iter().next().unwrap_or_default(),
-            Ok(Request::Raise(raised)) => raise(ctx, site, &raised),
-            _ => ctx.fail_at(
-                CallKind::Compute,
-                site,
-                MpiError::new(ErrorClass::Other, "the rank's process answered a reduction with something else"),
-            ),
-        },
-        Ok(None) | Err(_) => died(ctx, site, process),
+/// What the operator of a reduction of Python objects needs: the rank (its world
+/// communicator), its process, and the reduction's site and kind.
+struct Applier {
+    world: Comm,
+    process: Process,
+    site: CallSite,
+    kind: CallKind,
+}
+
+impl Applier {
+    /// `a ∘ b` of two pickles, applied by the rank's process (mpi4py applies Python's
+    /// operators to Python objects). The operator may print; an exception in it fails the
+    /// rank, and so does an MPI call, which MPI forbids in an operator.
+    fn apply(&self, a: &Pickle, b: &Pickle) -> Vec<u8> {
+        let ctx = &*self.world.ctx;
+        if self.process.borrow_mut().write(&json!({ "apply": true }), &[&a.0, &b.0]).is_err() {
+            died(ctx, self.site, &self.process);
+        }
+        loop {
+            let answer = self.process.borrow_mut().read();
+            let frame = match answer {
+                Ok(Some(frame)) => frame,
+                Ok(None) | Err(_) => died(ctx, self.site, &self.process),
+            };
+            match serde_json::from_slice::<Request>(&frame.header) {
+                Ok(Request::Applied) => return frame.blobs.into_iter().next().unwrap_or_default(),
+                Ok(Request::Raise(raised)) => raise(ctx, self.site, &raised),
+                Ok(Request::Print { at, text }) => {
+                    self.world.with_site(CallSite::script(&at.0, at.1), || self.world.print(text));
+                    if self.process.borrow_mut().write(&json!({}), &[]).is_err() {
+                        died(ctx, self.site, &self.process);
+                    }
+                }
+                other => ctx.fail_at(
+                    self.kind,
+                    self.site,
+                    MpiError::new(
+                        ErrorClass::Other,
+                        match other {
+                            Ok(call) => format!(
+                                "the operator of this reduction made an MPI call ({}{}); an operator must not call MPI",
+                                call.name(),
+                                call.at().map_or(String::new(), |(file, line)| format!(" at {file}:{line}"))
+                            ),
+                            Err(e) => format!("the rank's process answered a reduction with {e}"),
+                        },
+                    ),
+                ),
+            }
+        }
     }
 }
 

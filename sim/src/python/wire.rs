@@ -240,6 +240,10 @@ pub(crate) enum Request {
         at: At,
         c: u32,
     },
+    /// `MPI.COMM_SELF`, made on first use.
+    SelfComm {
+        at: At,
+    },
     Abort {
         at: At,
         code: i32,
@@ -247,6 +251,58 @@ pub(crate) enum Request {
     Exit,
     Raise(Raised),
     Applied,
+}
+
+impl Request {
+    /// The script's line of a call (`None` for what is no call: the greeting, the end, an
+    /// exception, an operator's result).
+    pub fn at(&self) -> Option<&At> {
+        use Request as R;
+        match self {
+            R::Print { at, .. }
+            | R::Sleep { at, .. }
+            | R::Wtime { at }
+            | R::Send { at, .. }
+            | R::Recv { at, .. }
+            | R::Sendrecv { at, .. }
+            | R::Probe { at, .. }
+            | R::Wait { at, .. }
+            | R::Start { at, .. }
+            | R::SendInit { at, .. }
+            | R::RecvInit { at, .. }
+            | R::Cancel { at, .. }
+            | R::Free { at, .. }
+            | R::Barrier { at, .. }
+            | R::Bcast { at, .. }
+            | R::Scatter { at, .. }
+            | R::Gather { at, .. }
+            | R::Allgather { at, .. }
+            | R::Alltoall { at, .. }
+            | R::Scatterv { at, .. }
+            | R::Gatherv { at, .. }
+            | R::Allgatherv { at, .. }
+            | R::Reduce { at, .. }
+            | R::Split { at, .. }
+            | R::Dup { at, .. }
+            | R::SelfComm { at }
+            | R::Abort { at, .. } => Some(at),
+            R::Hello { .. } | R::Exit | R::Raise(_) | R::Applied => None,
+        }
+    }
+
+    /// The request's name, as in the protocol: `send`, `reduce`, …
+    pub fn name(&self) -> String {
+        let debug = format!("{self:?}");
+        let variant = debug.split([' ', '{', '(']).next().unwrap_or_default();
+        let mut name = String::new();
+        for (i, c) in variant.chars().enumerate() {
+            if c.is_uppercase() && i > 0 {
+                name.push('_');
+            }
+            name.push(c.to_ascii_lowercase());
+        }
+        name
+    }
 }
 
 /// An uncaught exception, as the rank's process reports it.
