@@ -66,6 +66,7 @@ fn main() {
         ("a_missing_interpreter_or_numpy_is_explained", a_missing_interpreter_or_numpy_is_explained),
         ("run_flags_work_for_scripts", run_flags_work_for_scripts),
         ("script_arguments_follow_the_double_dash", script_arguments_follow_the_double_dash),
+        ("measure_charges_python_cpu_time_and_says_so", measure_charges_python_cpu_time_and_says_so),
         ("no_process_outlives_a_run", no_process_outlives_a_run),
         ("no_process_outlives_ctrl_c_or_kill", no_process_outlives_ctrl_c_or_kill),
         ("real_runs_of_a_hanging_script_are_stopped", real_runs_of_a_hanging_script_are_stopped),
@@ -594,6 +595,27 @@ fn run_flags_work_for_scripts() -> Result<(), String> {
     )?;
     let (code, _, err) = cli(&[&hello, "--bytes", "8"], &[]);
     expect(code == 2 && err.contains("unknown flag --bytes"), || format!("exit {code}: {err}"))
+}
+
+fn measure_charges_python_cpu_time_and_says_so() -> Result<(), String> {
+    let path = scratch(
+        "works.py",
+        "from mpi4py import MPI\ncomm = MPI.COMM_WORLD\ncomm.barrier()\nx = sum(i * i for i in range(300000))\ncomm.barrier()\n",
+    );
+    let time = |extra: &[&str]| -> Result<(u64, Value), String> {
+        let mut args = vec![path.as_str(), "-n", "2", "--format", "json"];
+        args.extend(extra);
+        let (code, out, err) = cli(&args, &[]);
+        let report = json_report(&out).ok_or_else(|| format!("no JSON (exit {code}): {out}{err}"))?;
+        Ok((report["virtual_time_ns"].as_u64().unwrap_or(0), report))
+    };
+    let (plain, report) = time(&[])?;
+    expect(!report["program"].as_str().unwrap_or("").contains("measure"), || report.to_string())?;
+    let (measured, report) = time(&["--measure"])?;
+    expect(measured > plain, || format!("measured {measured} ns, plain {plain} ns"))?;
+    expect(report["program"].as_str().unwrap_or("").contains("not deterministic"), || report.to_string())?;
+    let (code, _, err) = cli(&[&path, "--measure", "--real"], &[]);
+    expect(code == 2 && err.contains("--measure"), || format!("exit {code}: {err}"))
 }
 
 fn script_arguments_follow_the_double_dash() -> Result<(), String> {

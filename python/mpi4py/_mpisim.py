@@ -14,6 +14,7 @@ import os
 import pickle
 import struct
 import sys
+import time
 
 VERSION = 1
 _HEAD = struct.Struct("<II")
@@ -27,6 +28,8 @@ _SHIM = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 RANK = int(os.environ.get("MPISIM_RANK", "0"))
 SIZE = int(os.environ.get("MPISIM_SIZE", "1"))
 NODE = os.environ.get("MPISIM_NODE", "node0")
+# --measure: each call also says how much CPU time the rank spent since the last one.
+MEASURE = os.environ.get("MPISIM_MEASURE") == "1"
 
 
 def gone():
@@ -60,6 +63,8 @@ class Connection:
         self.w = io.open(wfd, "wb", buffering=0)
         # The operator of the reduction in progress, for `apply` callbacks.
         self.op = None
+        # With --measure: the thread's CPU time when the last call returned.
+        self.mark = time.thread_time()
         self.send({"op": "hello", "v": VERSION, "pid": os.getpid()})
 
     def _write(self, data):
@@ -104,10 +109,14 @@ class Connection:
         """Makes one MPI call of the engine and returns its reply (header, blobs)."""
         header = {"op": op, "at": at or site()}
         header.update(fields)
+        if MEASURE:
+            header["cpu"] = time.thread_time() - self.mark
         self.send(header, blobs)
         while True:
             reply, got = self.recv()
             if "apply" not in reply:
+                if MEASURE:
+                    self.mark = time.thread_time()
                 return reply, got
             # a ∘ b for the engine's reduction, a from lower ranks.
             a, b = (pickle.loads(x) for x in got)

@@ -19,7 +19,7 @@ usage:
   mpisim list                         the program catalogue and its parameters
   mpisim run PROGRAM [-n N] [--PARAM VALUE ...] [flags]
                                       simulate a catalogue program
-  mpisim run SCRIPT.py [-n N] [flags] [--python PATH] [-- ARGS ...]
+  mpisim run SCRIPT.py [-n N] [flags] [--python PATH] [--measure] [-- ARGS ...]
                                       simulate an mpi4py script (each rank a python3 process)
   mpisim platforms                    the built-in platform presets
   mpisim platform NAME|FILE           print a platform as a RON file (a template for your own)

@@ -55,6 +55,7 @@ pub struct Script {
     args: Vec<String>,
     python: Interpreter,
     shim: PathBuf,
+    measure: bool,
 }
 
 impl Script {
@@ -71,7 +72,15 @@ impl Script {
         })?;
         let python = Interpreter::find(python)?;
         let shim = shim::install()?;
-        Ok(Script { path: path.to_string(), args: args.to_vec(), python, shim })
+        Ok(Script { path: path.to_string(), args: args.to_vec(), python, shim, measure: false })
+    }
+
+    /// With `on`, each call of a rank first charges the CPU time the rank's process spent
+    /// since its previous call (`--measure`): Python's own computation takes virtual time,
+    /// as measured, so such a run is not deterministic.
+    pub fn measured(mut self, on: bool) -> Script {
+        self.measure = on;
+        self
     }
 
     /// The script's path, as given.
@@ -101,25 +110,43 @@ impl Script {
             args: self.args.clone(),
             ranks_per_node: platform.ranks_per_node,
             seed,
+            measure: self.measure,
         });
         move |comm: &Comm| proxy::serve(&pool, comm)
     }
 
-    /// How reports name the run: the script and its arguments.
+    /// How reports name the run: the script and its arguments (and, measured, that the run
+    /// is not deterministic: every report says so).
     fn title(&self) -> String {
-        std::iter::once(self.path.as_str()).chain(self.args.iter().map(String::as_str)).collect::<Vec<_>>().join(" ")
+        let mut title = std::iter::once(self.path.as_str())
+            .chain(self.args.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(" ");
+        if self.measure {
+            title += " [--measure: Python's CPU time charged as measured; not deterministic]";
+        }
+        title
     }
 }
 
 /// `mpisim run SCRIPT.py [flags] [-- ARGS]`: runs the script with the run flags (every one
-/// of a catalogue program's, and `--python PATH`); the arguments after `--` are the
-/// script's. Prints the report and returns the exit code.
+/// of a catalogue program's, `--python PATH` and `--measure`); the arguments after `--`
+/// are the script's. Prints the report and returns the exit code.
 pub fn run_script(path: &str, args: &[String], viewer: Option<Viewer>) -> i32 {
-    match prepare(path, args) {
+    // `--measure` takes no value, unlike the program parameters RunOptions passes on.
+    let flags_end = args.iter().position(|a| a == "--").unwrap_or(args.len());
+    let measure = args[..flags_end].iter().any(|a| a == "--measure");
+    let args: Vec<String> =
+        args.iter().enumerate().filter(|(i, a)| *i >= flags_end || *a != "--measure").map(|(_, a)| a.clone()).collect();
+    match prepare(path, &args) {
+        Ok((opts, ..)) if opts.real && measure => {
+            usage("--measure charges measured time in a simulated run; a real run's time is measured anyway")
+        }
         Ok((opts, python, script_args)) if opts.real => {
             real::run(&opts, path, &script_args, python.as_deref(), opts.ranks.unwrap_or(DEFAULT_RANKS))
         }
         Ok((opts, python, script_args)) => match Script::new(path, &script_args, python.as_deref())
+            .map(|script| script.measured(measure))
             .and_then(|script| launch::check_viewer(&opts, viewer).map(|()| script))
         {
             Ok(script) => {

@@ -94,6 +94,8 @@ pub(crate) struct Launch {
     pub ranks_per_node: u32,
     /// The run's seed, for each rank's `random`.
     pub seed: u64,
+    /// `--measure`: each call says how much CPU time the rank spent since the last one.
+    pub measure: bool,
 }
 
 impl Launch {
@@ -110,6 +112,7 @@ impl Launch {
             .env("MPISIM_SIZE", size.to_string())
             .env("MPISIM_NODE", format!("node{node}"))
             .env("MPISIM_RANK_SEED", format!("{}:{rank}", self.seed))
+            .env("MPISIM_MEASURE", if self.measure { "1" } else { "0" })
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
@@ -240,6 +243,11 @@ impl Pool {
     /// The script, as reports name it.
     pub fn script(&self) -> &str {
         &self.launch.script
+    }
+
+    /// Whether the ranks' CPU time is charged (`--measure`).
+    pub fn measures(&self) -> bool {
+        self.launch.measure
     }
 }
 

@@ -9,7 +9,7 @@
 
 use super::process::{describe_exit, Pool, RankProcess};
 use super::values::{payload_len, Buffer, Fixed, Pickle, Width};
-use super::wire::{How, Mode, Raised, ReduceKind, Request, VERSION};
+use super::wire::{self, How, Mode, Raised, ReduceKind, Request, VERSION};
 use crate::comm::RankCtx;
 use crate::site::CallSite;
 use crate::{
@@ -54,6 +54,7 @@ pub(crate) fn serve(pool: &Pool, comm: &Comm) {
         pending: Vec::new(),
         process: Rc::new(RefCell::new(process)),
         site: start,
+        measure: pool.measures(),
     };
     proxy.serve();
 }
@@ -68,6 +69,8 @@ struct Proxy<'a> {
     process: Process,
     /// The site of the call in progress (or the last one).
     site: CallSite,
+    /// `--measure`: charge the CPU time each call says the rank spent before it.
+    measure: bool,
 }
 
 /// A reply: its header and payloads.
@@ -89,20 +92,20 @@ impl Proxy<'_> {
 
     fn serve(&mut self) {
         match self.next() {
-            (Request::Hello { v }, _) if v == VERSION => {}
-            (Request::Hello { v }, _) => self.fail(
+            (Request::Hello { v }, ..) if v == VERSION => {}
+            (Request::Hello { v }, ..) => self.fail(
                 CallKind::Compute,
                 ErrorClass::Other,
                 format!("the rank's mpi4py speaks protocol version {v}, this mpisim version {VERSION}"),
             ),
-            (other, _) => self.fail(
+            (other, ..) => self.fail(
                 CallKind::Compute,
                 ErrorClass::Other,
                 format!("the rank's process began with {other:?} instead of its greeting"),
             ),
         }
         loop {
-            let (request, blobs) = self.next();
+            let (request, blobs, cpu) = self.next();
             if matches!(request, Request::Exit) {
                 let status = self.process.borrow_mut().wait();
                 if let Err(e) = status {
@@ -110,7 +113,7 @@ impl Proxy<'_> {
                 }
                 return;
             }
-            let (header, out) = self.handle(request, blobs);
+            let (header, out) = self.handle(request, blobs, cpu);
             let blobs: Vec<&[u8]> = out.iter().map(Vec::as_slice).collect();
             let written = self.process.borrow_mut().write(&header, &blobs);
             if written.is_err() {
@@ -119,13 +122,17 @@ impl Proxy<'_> {
         }
     }
 
-    /// The next request from the process (an exception fails the rank here).
-    fn next(&mut self) -> (Request, Vec<Vec<u8>>) {
+    /// The next request from the process (an exception fails the rank here), and the CPU
+    /// time it spent before it (0 unless `--measure`).
+    fn next(&mut self) -> (Request, Vec<Vec<u8>>, f64) {
         let frame = self.process.borrow_mut().read();
         match frame {
             Ok(Some(frame)) => match serde_json::from_slice::<Request>(&frame.header) {
                 Ok(Request::Raise(raised)) => raise(self.ctx(), self.site, &raised),
-                Ok(request) => (request, frame.blobs),
+                Ok(request) => {
+                    let cpu = if self.measure { wire::measured_cpu(&frame.header) } else { 0.0 };
+                    (request, frame.blobs, cpu)
+                }
                 Err(e) => self.fail(
                     CallKind::Compute,
                     ErrorClass::Other,
@@ -203,7 +210,7 @@ impl Proxy<'_> {
         }
     }
 
-    fn handle(&mut self, request: Request, blobs: Vec<Vec<u8>>) -> Reply {
+    fn handle(&mut self, request: Request, blobs: Vec<Vec<u8>>, cpu: f64) -> Reply {
         let Some(at) = request.at() else {
             self.fail(
                 CallKind::Compute,
@@ -213,7 +220,13 @@ impl Proxy<'_> {
         };
         self.site = CallSite::script(&at.0, at.1);
         let world = self.world;
-        world.with_site(self.site, || self.call(request, blobs))
+        world.with_site(self.site, || {
+            if cpu > 0.0 {
+                // The rank's own computation since its last call, measured (--measure).
+                world.compute(std::time::Duration::from_secs_f64(cpu));
+            }
+            self.call(request, blobs)
+        })
     }
 
     fn call(&mut self, request: Request, blobs: Vec<Vec<u8>>) -> Reply {

@@ -320,6 +320,17 @@ pub(crate) struct Raised {
     pub within: Option<String>,
 }
 
+/// The CPU time (seconds) a call's header says the rank spent since its last call: sent
+/// under `--measure` only, else 0.
+pub(crate) fn measured_cpu(header: &[u8]) -> f64 {
+    #[derive(Deserialize)]
+    struct Measured {
+        #[serde(default)]
+        cpu: f64,
+    }
+    serde_json::from_slice::<Measured>(header).map_or(0.0, |m| m.cpu).max(0.0)
+}
+
 /// One frame read off the pipe.
 #[derive(Debug)]
 pub(crate) struct Frame {
@@ -446,5 +457,22 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(raised, Request::Raise(Raised { ref kind, .. }) if kind == "KeyError"));
+        assert_eq!(raised.at(), None);
+    }
+
+    #[test]
+    fn measured_cpu_time_is_read_when_sent() {
+        assert_eq!(measured_cpu(br#"{"op":"wtime","at":["a.py",1],"cpu":0.25}"#), 0.25);
+        assert_eq!(measured_cpu(br#"{"op":"wtime","at":["a.py",1]}"#), 0.0);
+        assert_eq!(measured_cpu(br#"{"cpu":-1}"#), 0.0, "a clock that went back charges nothing");
+    }
+
+    #[test]
+    fn requests_name_themselves_as_the_protocol_does() {
+        let init: Request =
+            serde_json::from_str(r#"{"op":"send_init","at":["a.py",4],"c":0,"dest":1,"tag":2}"#).unwrap();
+        assert_eq!((init.name(), init.at()), ("send_init".to_string(), Some(&("a.py".to_string(), 4))));
+        let comm: Request = serde_json::from_str(r#"{"op":"self_comm","at":["a.py",5]}"#).unwrap();
+        assert_eq!(comm.name(), "self_comm");
     }
 }
