@@ -75,7 +75,14 @@ fn main() {
         checks.push((name.to_string(), Box::new(f)));
     }
 
-    checks::run(checks, &filter)
+    let code = checks::run(checks, &filter);
+    let _ = std::fs::remove_dir_all(scratch_root());
+    std::process::exit(code)
+}
+
+/// Where the checks write their own scripts and files (removed at the end).
+fn scratch_root() -> PathBuf {
+    std::env::temp_dir().join(format!("mpisim-py-tests-{}", std::process::id()))
 }
 
 /// One script of the corpus and what its header says.
@@ -441,7 +448,7 @@ fn cli_explore_prints_a_token_that_replays() -> Result<(), String> {
 }
 
 fn scratch(name: &str, text: &str) -> String {
-    let dir = std::env::temp_dir().join(format!("mpisim-py-tests-{}", std::process::id()));
+    let dir = scratch_root();
     std::fs::create_dir_all(&dir).expect("a scratch directory");
     let path = dir.join(name);
     std::fs::write(&path, text).expect("a scratch script");
@@ -542,7 +549,7 @@ fn a_missing_interpreter_or_numpy_is_explained() -> Result<(), String> {
     let (code, _, err) = cli(&[&hello], &[("MPISIM_PYTHON", "/no/such/python3")]);
     expect(code == 2 && err.contains("/no/such/python3 does not exist"), || format!("exit {code}: {err}"))?;
     // An interpreter without numpy: a numpy that is not there.
-    let dir = std::env::temp_dir().join(format!("mpisim-py-nonumpy-{}", std::process::id()));
+    let dir = scratch_root().join("nonumpy");
     std::fs::create_dir_all(dir.join("numpy")).map_err(|e| e.to_string())?;
     std::fs::write(
         dir.join("numpy/__init__.py"),
@@ -568,7 +575,7 @@ fn run_flags_work_for_scripts() -> Result<(), String> {
             format!("{flags:?}: exit {code}\n{out}")
         })?;
     }
-    let dir = std::env::temp_dir().join(format!("mpisim-py-flags-{}", std::process::id()));
+    let dir = scratch_root().join("flags");
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let (dot, trace) = (dir.join("ring.dot"), dir.join("ring.json"));
     let ring = format!("{CORPUS}/ring.py");

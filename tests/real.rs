@@ -56,7 +56,7 @@ fn main() {
     checks.push(("a_wrong_rank_count_is_refused".into(), Box::new(wrong_rank_count)));
     checks.push(("trace_is_refused".into(), Box::new(trace_refused)));
 
-    checks::run(checks, &filter)
+    std::process::exit(checks::run(checks, &filter))
 }
 
 /// Runs this binary with `args`, under `timeout(1)`; returns (exit code, stdout, stderr).
