@@ -13,7 +13,9 @@
 //!   `o_r` later).
 //! - Either way the sender's NIC is busy until `inject + max(g, ⌈nβ⌉)`.
 //!
-//! Times are integer nanoseconds; the one rounding is `⌈nβ⌉`, once per message.
+//! Times are integer nanoseconds; the one rounding is `⌈nβ⌉`, once per message. A link of
+//! [`INFINITE_BANDWIDTH`](crate::platform::INFINITE_BANDWIDTH) (the ideal network) has
+//! `⌈nβ⌉ = 0` for any n.
 
 use crate::call::SendMode;
 use crate::platform::{Link, Platform};
@@ -27,6 +29,9 @@ impl Link {
     /// Rounding rule: the exact quotient is rounded up once per message, so a message
     /// never takes less time than its bandwidth allows and integer arithmetic stays exact.
     pub fn wire_time(&self, bytes: u64) -> Time {
+        if self.bandwidth == crate::platform::INFINITE_BANDWIDTH {
+            return Time::ZERO;
+        }
         let ns = (u128::from(bytes) * 1_000_000_000).div_ceil(u128::from(self.bandwidth.max(1)));
         Time(u64::try_from(ns).unwrap_or(u64::MAX))
     }

@@ -3,6 +3,7 @@
 //! `mpisim run`.
 
 use crate::catalogue::Program;
+pub use crate::catalogue::{Param, ParamKind, Params};
 use crate::comm::Comm;
 use crate::error::SimError;
 use crate::platform::Platform;
@@ -77,16 +78,28 @@ pub struct RunOptions {
     pub timeout: Option<std::time::Duration>,
     /// `--stack-size BYTES`: each rank's stack (default [`crate::DEFAULT_STACK_SIZE`]).
     pub stack_size: Option<usize>,
+    /// `--time-limit DURATION`: the run's virtual-time limit (default an hour).
+    pub time_limit: Option<crate::Time>,
+    /// `--step-limit N`: the run's limit of engine steps.
+    pub step_limit: Option<u64>,
+    /// `--trace-limit EVENTS`: the trace keeps at most this many events.
+    pub trace_limit: Option<usize>,
+    /// `--wall-limit SECONDS`: the longest a rank may run its own code between two calls
+    /// before the run is stopped (default [`DEFAULT_WALL_LIMIT`]; `0` turns it off).
+    pub wall_limit: Option<std::time::Duration>,
 }
 
 /// The flags every run takes, for help texts.
-pub const RUN_FLAGS: &str = "\
-  -n, --ranks N            number of ranks
-  --platform NAME|FILE     a preset (default, smpi, mpich, openmpi, openmpi-tcp, zero, infinite) or a RON file
+pub const RUN_FLAGS: &str = "  -n, --ranks N            number of ranks
+  --platform NAME|FILE     a preset (default, smpi, mpich, openmpi, openmpi-tcp, zero, infinite, ideal) or a RON file
   --eager-limit BYTES      override the platform's eager limit (0: every send synchronous)
   --strict                 every standard send synchronous: exposes reliance on buffering
   --seed S                 seed of the run (default: MPISIM_SEED, else 0)
   --stack-size BYTES       each rank's stack (default 256KiB); raise it for deep recursion
+  --time-limit DURATION    stop the run at this virtual time (default 1h; 10s, 500ms, 20us work)
+  --step-limit N           stop the run after N engine steps (default 4294967296)
+  --trace-limit EVENTS     keep at most this many events in the trace (default 8000000)
+  --wall-limit SECONDS     stop a rank that runs its own code this long between calls (default 60; 0: never)
   --format text|json       output format (default text)
   --trace FILE             save the trace (mpisim JSON; `mpisim view FILE` opens it)
   --algorithm COLL=NAME    run a collective with this algorithm instead of MPICH's choice (repeatable),
@@ -126,6 +139,10 @@ impl Default for RunOptions {
             tui: false,
             mouse: false,
             stack_size: None,
+            time_limit: None,
+            step_limit: None,
+            trace_limit: None,
+            wall_limit: Some(DEFAULT_WALL_LIMIT),
         }
     }
 }
@@ -146,6 +163,13 @@ impl RunOptions {
                 }
             }
         }
+        let rest = opts.parse_flags(args)?;
+        Ok((opts, rest))
+    }
+
+    /// Sets the flags in `args`; returns the `(name, value)` pairs it does not know.
+    fn parse_flags(&mut self, args: &[String]) -> Result<Vec<(String, String)>, String> {
+        let opts = self;
         let mut rest = Vec::new();
         let mut it = args.iter().peekable();
         while let Some(arg) = it.next() {
@@ -174,6 +198,34 @@ impl RunOptions {
                     );
                 }
                 "--strict" => opts.strict = true,
+                "--time-limit" => {
+                    let v = value(flag)?;
+                    opts.time_limit = Some(parse_duration(&v).ok_or_else(|| {
+                        format!("--time-limit: `{v}` is not a virtual time (try 10s, 500ms, 20us, 1h)")
+                    })?);
+                }
+                "--step-limit" => {
+                    let v = value(flag)?;
+                    opts.step_limit = Some(
+                        v.parse()
+                            .ok()
+                            .filter(|&n: &u64| n > 0)
+                            .ok_or_else(|| format!("--step-limit: `{v}` is not a number of steps (1 or more)"))?,
+                    );
+                }
+                "--trace-limit" => {
+                    let v = value(flag)?;
+                    opts.trace_limit =
+                        Some(v.parse().map_err(|_| format!("--trace-limit: `{v}` is not a number of events"))?);
+                }
+                "--wall-limit" => {
+                    let v = value(flag)?;
+                    let secs: f64 =
+                        v.parse().ok().filter(|s: &f64| s.is_finite() && *s >= 0.0).ok_or_else(|| {
+                            format!("--wall-limit: `{v}` is not a number of seconds (0 turns it off)")
+                        })?;
+                    opts.wall_limit = (secs > 0.0).then(|| std::time::Duration::from_secs_f64(secs));
+                }
                 "--stack-size" => {
                     let v = value(flag)?;
                     let bytes = crate::catalogue::parse_bytes(&v)
@@ -246,7 +298,14 @@ impl RunOptions {
                 other => return Err(format!("unexpected argument `{other}`")),
             }
         }
-        Ok((opts, rest))
+        Ok(rest)
+    }
+
+    /// Whether `--NAME` is a flag of every run, so that a program's parameter may not be
+    /// called NAME: asks the parser itself rather than keeping a second list of flags.
+    fn is_flag(name: &str) -> bool {
+        let probe = [format!("--{name}"), "0".to_string()];
+        name == "help" || !matches!(RunOptions::default().parse_flags(&probe), Ok(rest) if rest.len() == 1)
     }
 
     /// The world these options describe, with `default_ranks` if `-n` was not given.
@@ -262,6 +321,9 @@ impl RunOptions {
             .algorithms(self.algorithms.clone())
             .schedule(self.replay.unwrap_or_default())
             .stack_size(self.stack_size.unwrap_or(crate::DEFAULT_STACK_SIZE))
+            .time_limit(self.time_limit.unwrap_or(crate::DEFAULT_TIME_LIMIT))
+            .step_limit(self.step_limit.unwrap_or(crate::DEFAULT_STEP_LIMIT))
+            .trace_limit(self.trace_limit.unwrap_or(crate::DEFAULT_TRACE_LIMIT))
             .check_buffering(true)
     }
 
@@ -274,6 +336,19 @@ impl RunOptions {
         program: F,
     ) -> Simulation<R> {
         let world = self.world(default_ranks);
+        let format = self.format;
+        let _watchdog = self.wall_limit.map(|limit| {
+            crate::watchdog::Watchdog::start(limit, move |stuck| {
+                match format {
+                    Format::Text => eprintln!("error: {stuck}"),
+                    Format::Json => {
+                        let json = serde_json::json!({"outcome": "error", "error": {"kind": "wall_limit", "message": stuck.to_string(), "rank": stuck.rank}});
+                        emit(&format!("{json}\n"));
+                    }
+                }
+                std::process::exit(report::EXIT_PROGRAM_ERROR)
+            })
+        });
         header.schedule = self.replay.unwrap_or_default();
         let Some(runs) = self.explore.filter(|_| self.replay.is_none()) else {
             return world.simulate(program);
@@ -330,6 +405,29 @@ impl RunOptions {
     }
 }
 
+/// How long a rank may run its own code between two calls before a run is stopped.
+pub const DEFAULT_WALL_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// A virtual duration: `10s`, `500ms`, `20us` (or `µs`), `7ns`, `2m`, `1h`; a bare number is
+/// seconds.
+pub fn parse_duration(text: &str) -> Option<crate::Time> {
+    let text = text.trim();
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number.parse().ok().filter(|v: &f64| v.is_finite() && *v >= 0.0)?;
+    let ns_per = match unit.trim() {
+        "" | "s" => 1e9,
+        "ms" => 1e6,
+        "us" | "µs" => 1e3,
+        "ns" => 1.0,
+        "m" | "min" => 60e9,
+        "h" => 3600e9,
+        _ => return None,
+    };
+    let ns = value * ns_per;
+    (ns <= u64::MAX as f64).then(|| crate::Time(ns.round() as u64))
+}
+
 /// Writes to standard output; a closed pipe (`| head`) is not an error worth a panic.
 pub fn emit(text: &str) {
     use std::io::Write;
@@ -345,15 +443,9 @@ pub fn run_program(program: &Program, args: &[String]) -> i32 {
 
 /// [`run_program`] with a viewer for `--tui`; without one, `--tui` is a usage error.
 pub fn run_program_with(program: &Program, args: &[String], viewer: Option<Viewer>) -> i32 {
-    let prepared = RunOptions::parse(args).and_then(|(opts, rest)| {
-        let params = program.params(rest.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+    let prepared = prepare(program, args).and_then(|(opts, params)| {
         check_viewer(&opts, viewer)?;
-        match opts.ranks {
-            Some(n) if n < program.min_ranks => {
-                Err(format!("program `{}` needs at least {} ranks; -n {n} was given", program.name, program.min_ranks))
-            }
-            _ => Ok((opts, params)),
-        }
+        Ok((opts, params))
     });
     match prepared {
         Ok((opts, params)) => {
@@ -375,12 +467,38 @@ pub fn run_program_with(program: &Program, args: &[String], viewer: Option<Viewe
     }
 }
 
+/// Why `--tui` is refused when no viewer is linked in.
+const NO_VIEWER: &str = "--tui: this program has no terminal UI; call mpisim_tui::main(program) from the mpisim-tui \
+                         crate in its main, or save the trace with --trace FILE and open it with `mpisim view FILE`";
+
+/// Parses a catalogue program's arguments: the run flags and the program's parameters.
+pub fn prepare(program: &Program, args: &[String]) -> Result<(RunOptions, Params), String> {
+    let (opts, rest) = RunOptions::parse(args)?;
+    let params = program.params(rest.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+    match opts.ranks {
+        Some(n) if n < program.min_ranks => {
+            Err(format!("program `{}` needs at least {} ranks; -n {n} was given", program.name, program.min_ranks))
+        }
+        _ => Ok((opts, params)),
+    }
+}
+
+/// Simulates a catalogue program as `mpisim run` would with these arguments, without
+/// printing: what a grader runs in-process as an exercise's reference.
+pub fn simulate_catalogue(
+    program: &Program,
+    args: &[String],
+) -> Result<(Simulation<serde_json::Value>, RunHeader), String> {
+    let (opts, params) = prepare(program, args)?;
+    let mut header = RunHeader { program: program.name.to_string(), params: params.describe(), ..Default::default() };
+    let sim = opts.simulate(program.default_ranks, &mut header, |comm: &Comm| (program.run)(comm, &params));
+    Ok((sim, header))
+}
+
 /// `--tui` needs a viewer: the engine has none.
 pub(crate) fn check_viewer(opts: &RunOptions, viewer: Option<Viewer>) -> Result<(), String> {
     if opts.tui && viewer.is_none() {
-        return Err("--tui: this program has no terminal UI; call mpisim_tui::main(program) from the mpisim-tui \
-                    crate in its main, or save the trace with --trace FILE and open it with `mpisim view FILE`"
-            .into());
+        return Err(NO_VIEWER.into());
     }
     Ok(())
 }
@@ -420,31 +538,248 @@ pub fn main<R: Serialize, F: Fn(&Comm) -> R>(program: F) -> ! {
 
 /// [`main`] with a viewer for `--tui` (see `mpisim_tui::main`).
 pub fn main_with<R: Serialize, F: Fn(&Comm) -> R>(program: F, viewer: Option<Viewer>) -> ! {
+    main_with_params_viewer(&[], move |comm: &Comm, _: &Params| program(comm), viewer)
+}
+
+/// [`main`] for a program that takes its own parameters, declared as catalogue programs
+/// declare theirs: typed, with a default, a range and a help line. `--help` lists them; a
+/// value that does not parse or is out of range is a usage error naming the parameter.
+///
+/// ```no_run
+/// use mpisim::launch::{self, Param};
+///
+/// const PARAMS: &[Param] = &[
+///     Param::bytes("bytes", "8", "size of each message").range(1, 1 << 30),
+///     Param::count("rounds", "3", "times round the ring").range(1, 1000),
+/// ];
+///
+/// fn main() {
+///     launch::main_with_params(PARAMS, |comm, params| {
+///         let (bytes, rounds) = (params.number("bytes"), params.number("rounds"));
+///         comm.rank() as u64 * bytes * rounds
+///     })
+/// }
+/// ```
+pub fn main_with_params<R: Serialize, F: Fn(&Comm, &Params) -> R>(params: &[Param], program: F) -> ! {
+    main_with_params_viewer(params, program, None)
+}
+
+/// [`main_with_params`] with a viewer for `--tui` (see `mpisim_tui::main_with_params`).
+pub fn main_with_params_viewer<R: Serialize, F: Fn(&Comm, &Params) -> R>(
+    declared: &[Param],
+    program: F,
+    viewer: Option<Viewer>,
+) -> ! {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let name = std::env::args().next().map_or("program".into(), |a| {
         std::path::Path::new(&a).file_name().map_or(a.clone(), |f| f.to_string_lossy().into_owned())
     });
-    if args.iter().any(|a| a == "-h" || a == "--help") {
-        println!("usage: {name} [-n N] [flags]\n\n{RUN_FLAGS}");
-        std::process::exit(0);
-    }
-    let opts = match RunOptions::parse(&args) {
-        Ok((opts, rest)) if rest.is_empty() => opts,
-        Ok((_, rest)) => usage_exit(&format!("unknown flag --{}", rest[0].0), &name),
-        Err(e) => usage_exit(&e, &name),
+    let invocation = match Invocation::parse(&name, declared, &args, viewer.is_some()) {
+        Ok(invocation) => invocation,
+        Err(Usage::Help(text)) => {
+            emit(&text);
+            std::process::exit(0)
+        }
+        Err(Usage::Error(message)) => {
+            eprintln!("error: {message}\n(see `{name} --help` for its parameters and flags)");
+            std::process::exit(EXIT_USAGE)
+        }
     };
-    if let Err(e) = check_viewer(&opts, viewer) {
-        usage_exit(&e, &name);
-    }
-    let mut header = RunHeader { program: name, ..Default::default() };
-    if let Some(code) = crate::real::intercept(&opts, &header, 4, 1, &program) {
+    let mut header = invocation.header(&name);
+    let run = |comm: &Comm| program(comm, &invocation.params);
+    if let Some(code) = crate::real::intercept(&invocation.opts, &header, DEFAULT_RANKS, 1, run) {
         std::process::exit(code);
     }
-    let sim = opts.simulate(4, &mut header, program);
-    std::process::exit(finish(&opts, &sim, &header, viewer))
+    let sim = invocation.opts.simulate(DEFAULT_RANKS, &mut header, run);
+    std::process::exit(finish(&invocation.opts, &sim, &header, viewer))
 }
 
-fn usage_exit(message: &str, name: &str) -> ! {
-    eprintln!("error: {message}\n\nusage: {name} [-n N] [flags]\n\n{RUN_FLAGS}");
-    std::process::exit(EXIT_USAGE)
+/// Ranks of a user's program run without `-n`.
+pub const DEFAULT_RANKS: usize = 4;
+
+/// A user's program's command line, parsed: the run flags and the program's own parameters.
+#[derive(Clone, Debug)]
+pub struct Invocation {
+    /// The flags of the run.
+    pub opts: RunOptions,
+    /// The program's parameters, defaults filled in.
+    pub params: Params,
+}
+
+/// Why a command line does not describe a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Usage {
+    /// `-h` or `--help`: the help text to print (and exit 0).
+    Help(String),
+    /// A usage error: one line naming the flag or parameter and what it accepts.
+    Error(String),
+}
+
+impl Invocation {
+    /// Parses the arguments of program `name`, which declares `declared`; `viewer` says
+    /// whether `--tui` is available (and so offered by the help).
+    pub fn parse(name: &str, declared: &[Param], args: &[String], viewer: bool) -> Result<Invocation, Usage> {
+        if args.iter().any(|a| a == "-h" || a == "--help") {
+            return Err(Usage::Help(help(name, declared, viewer)));
+        }
+        if let Some(p) = declared.iter().find(|p| RunOptions::is_flag(p.name)) {
+            return Err(Usage::Error(format!(
+                "the program declares a parameter --{}, which is a flag of every run; give it another name",
+                p.name
+            )));
+        }
+        let (opts, rest) = RunOptions::parse(args).map_err(Usage::Error)?;
+        let params =
+            Params::parse(name, declared, rest.iter().map(|(k, v)| (k.as_str(), v.as_str()))).map_err(Usage::Error)?;
+        if opts.tui && !viewer {
+            return Err(Usage::Error(NO_VIEWER.into()));
+        }
+        Ok(Invocation { opts, params })
+    }
+
+    /// The header of the run's report: the program's name and its parameters.
+    pub fn header(&self, name: &str) -> RunHeader {
+        RunHeader { program: name.to_string(), params: self.params.describe(), ..Default::default() }
+    }
+}
+
+/// Simulates a user's program as its binary would with these arguments, without printing
+/// or exiting: what a grader runs in-process. `--tui`, `--real` and `--help` are usage
+/// errors here.
+pub fn simulate_program<R: Serialize, F: Fn(&Comm, &Params) -> R>(
+    name: &str,
+    declared: &[Param],
+    program: F,
+    args: &[String],
+) -> Result<(Simulation<R>, RunHeader), String> {
+    let invocation = match Invocation::parse(name, declared, args, false) {
+        Ok(invocation) => invocation,
+        Err(Usage::Help(_)) => return Err("--help: an in-process run prints no help".into()),
+        Err(Usage::Error(e)) => return Err(e),
+    };
+    if invocation.opts.real {
+        return Err("--real: an in-process run is simulated".into());
+    }
+    let mut header = invocation.header(name);
+    let sim = invocation.opts.simulate(DEFAULT_RANKS, &mut header, |comm: &Comm| program(comm, &invocation.params));
+    Ok((sim, header))
+}
+
+/// The help of a user's program: its usage, its parameters, and the run flags (`--tui`
+/// and `--mouse` only when a viewer is linked in).
+pub fn help(name: &str, declared: &[Param], viewer: bool) -> String {
+    let mut out = format!("usage: {name} [-n N]");
+    if !declared.is_empty() {
+        out += " [--PARAM VALUE ...]";
+    }
+    out += " [flags]\n";
+    if !declared.is_empty() {
+        out += "\nparameters:\n";
+        let width = declared.iter().map(|p| p.usage().chars().count()).max().unwrap_or(0);
+        for p in declared {
+            out += &format!("  {:<width$}  {}\n", p.usage(), p.description());
+        }
+    }
+    out += &format!("\nflags of a run (default {DEFAULT_RANKS} ranks):\n{}\n", run_flags(viewer));
+    out
+}
+
+/// [`RUN_FLAGS`], without `--tui` and `--mouse` when no viewer is linked in.
+pub fn run_flags(viewer: bool) -> String {
+    RUN_FLAGS
+        .lines()
+        .filter(|line| viewer || !(line.starts_with("  --tui ") || line.starts_with("  --mouse ")))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DECLARED: &[Param] = &[
+        Param::bytes("bytes", "8", "message size").range(1, 1 << 30),
+        Param::count("rounds", "3", "times round").range(1, 10),
+        Param::choice("order", &["naive", "parity"], "naive", "call order"),
+    ];
+
+    fn args(line: &str) -> Vec<String> {
+        line.split_whitespace().map(String::from).collect()
+    }
+
+    /// Parses `line` as program `prog`'s arguments and describes the outcome in one line:
+    /// the parameters, or the usage error.
+    #[track_caller]
+    fn check(line: &str, expected: &str) {
+        let seen = match Invocation::parse("prog", DECLARED, &args(line), false) {
+            Ok(inv) => format!("{:?} n={:?} strict={}", inv.params.describe(), inv.opts.ranks, inv.opts.strict),
+            Err(Usage::Error(e)) => format!("error: {e}"),
+            Err(Usage::Help(_)) => "help".into(),
+        };
+        assert_eq!(seen, expected, "for `{line}`");
+    }
+
+    #[test]
+    fn a_programs_own_parameters_parse_beside_the_run_flags() {
+        check("", r#"[("bytes", "8"), ("order", "naive"), ("rounds", "3")] n=None strict=false"#);
+        check(
+            "-n 6 --bytes 1MiB --strict --order=parity",
+            r#"[("bytes", "1048576"), ("order", "parity"), ("rounds", "3")] n=Some(6) strict=true"#,
+        );
+        check("--rounds 11", "error: prog --rounds: 11 is outside the range 1 to 10");
+        check("--bytes 0", "error: prog --bytes: 0 is outside the range 1 B to 1 GiB");
+        check("--bytes 2GiB", "error: prog --bytes: 2GiB is outside the range 1 B to 1 GiB");
+        check("--rounds many", "error: prog --rounds: `many` is not a whole number");
+        check("--colour red", "error: program `prog` has no parameter --colour; it takes --bytes, --rounds, --order");
+        check("--order sideways", "error: prog --order: `sideways` is not one of naive, parity");
+        check("--tui", &format!("error: {NO_VIEWER}"));
+        check("-n 4 --help", "help");
+    }
+
+    #[test]
+    fn a_parameter_may_not_shadow_a_run_flag() {
+        for name in ["strict", "seed", "platform", "format", "help", "trace"] {
+            let declared = [Param::count(name, "0", "shadows a flag")];
+            let Err(Usage::Error(e)) = Invocation::parse("prog", &declared, &[], false) else {
+                panic!("--{name} was accepted as a parameter");
+            };
+            assert!(e.contains(&format!("--{name}, which is a flag of every run")), "{e}");
+        }
+        let declared = [Param::count("algorithm", "0", "coll's own"), Param::count("n-items", "0", "fine")];
+        assert!(Invocation::parse("prog", &declared, &[], false).is_ok());
+    }
+
+    #[test]
+    fn a_wrong_default_is_an_error_in_the_declaration() {
+        let declared = [Param::count("rounds", "0", "times round").range(1, 10)];
+        let Err(Usage::Error(e)) = Invocation::parse("prog", &declared, &[], false) else { panic!("accepted") };
+        assert_eq!(
+            e,
+            "prog --rounds: 0 is outside the range 1 to 10 (the default in the declaration of --rounds is wrong)"
+        );
+    }
+
+    #[test]
+    fn help_lists_the_parameters_and_offers_the_viewer_only_when_linked_in() {
+        let text = help("prog", DECLARED, false);
+        assert!(text.starts_with("usage: prog [-n N] [--PARAM VALUE ...] [flags]\n\nparameters:\n"), "{text}");
+        assert!(text.contains("  --bytes BYTES         message size (default 8; 1 B to 1 GiB)\n"), "{text}");
+        assert!(text.contains("  --order naive|parity  call order (default naive)\n"), "{text}");
+        assert!(text.contains("\n  -n, --ranks N "), "{text}");
+        assert!(!text.contains("--tui") && !text.contains("--mouse"), "{text}");
+        let with_viewer = help("prog", DECLARED, true);
+        assert!(with_viewer.contains("\n  --tui ") && with_viewer.contains("\n  --mouse "), "{with_viewer}");
+        assert!(!help("prog", &[], false).contains("parameters:"));
+    }
+
+    #[test]
+    fn an_in_process_run_is_the_binarys_run() {
+        let program = |comm: &Comm, p: &Params| comm.rank() as u64 * p.number("rounds");
+        let (sim, header) = simulate_program("prog", DECLARED, program, &args("-n 3 --rounds 5")).unwrap();
+        assert_eq!(sim.outcome.unwrap(), vec![0, 5, 10]);
+        assert_eq!(header.program, "prog");
+        assert!(header.params.contains(&("rounds".to_string(), "5".to_string())));
+        let e = simulate_program("prog", DECLARED, program, &args("--rounds 0")).unwrap_err();
+        assert_eq!(e, "prog --rounds: 0 is outside the range 1 to 10");
+    }
 }

@@ -28,6 +28,9 @@ impl Default for Link {
     }
 }
 
+/// A bandwidth that moves any message in no time: the ideal network's.
+pub const INFINITE_BANDWIDTH: u64 = u64::MAX;
+
 /// A simulated machine. Load one with [`Platform::resolve`] (a preset name or a RON file).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -84,7 +87,11 @@ pub const PRESETS: &[(&str, u64, &str)] = &[
     ("openmpi-tcp", 65_536, "Open MPI btl_tcp_eager_limit"),
     ("zero", 0, "no buffering: every send is synchronous (exposes unsafe programs)"),
     ("infinite", u64::MAX, "unlimited buffering: every standard send completes locally"),
+    (IDEAL, DEFAULT_EAGER_LIMIT, "ideal network: zero latency and overheads, infinite bandwidth (POP's reference)"),
 ];
+
+/// The preset of the ideal network ([`Platform::ideal_network`] of the default platform).
+pub const IDEAL: &str = "ideal";
 
 /// Why a platform could not be had.
 #[derive(Debug, Clone, PartialEq)]
@@ -152,7 +159,24 @@ impl Platform {
     /// A built-in preset by name, or `None`.
     pub fn preset(name: &str) -> Option<Platform> {
         let &(name, eager_limit, _) = PRESETS.iter().find(|p| p.0 == name)?;
-        Some(Platform { name: name.to_string(), eager_limit, ..Platform::default() })
+        let preset = Platform { name: name.to_string(), eager_limit, ..Platform::default() };
+        Some(if name == IDEAL { Platform { name: name.to_string(), ..preset.ideal_network() } } else { preset })
+    }
+
+    /// This machine with an ideal network: zero latency, overheads, gap and handshake,
+    /// infinite bandwidth. Compute speed, nodes, the poll cost and the eager limit stay, so
+    /// a program takes the same protocol paths and only the network's time goes: the
+    /// reference of POP's transfer efficiency.
+    pub fn ideal_network(&self) -> Platform {
+        let link =
+            Link { latency_ns: 0, bandwidth: INFINITE_BANDWIDTH, send_overhead_ns: 0, recv_overhead_ns: 0, gap_ns: 0 };
+        Platform {
+            name: format!("{} (ideal network)", self.name),
+            intra: link.clone(),
+            inter: link,
+            handshake_ns: 0,
+            ..self.clone()
+        }
     }
 
     /// A preset name, or else a path to a RON platform file.
@@ -229,6 +253,22 @@ mod tests {
             assert_eq!(Platform::resolve(name).unwrap().eager_limit, limit);
         }
         assert!(matches!(Platform::resolve("nosuch"), Err(PlatformError::Unknown { .. })));
+    }
+
+    #[test]
+    fn the_ideal_network_costs_nothing_and_keeps_the_protocol() {
+        let ideal = Platform::preset(IDEAL).unwrap();
+        assert_eq!(ideal.name, "ideal");
+        assert_eq!(ideal.eager_limit, DEFAULT_EAGER_LIMIT);
+        for bytes in [0, 1, 1 << 20, u64::MAX] {
+            assert_eq!(ideal.inter.transfer_time(bytes), crate::time::Time::ZERO);
+            assert_eq!(ideal.intra.transfer_time(bytes), crate::time::Time::ZERO);
+        }
+        let lab = Platform { eager_limit: 4096, ranks_per_node: 2, compute_speed: 2.0, ..Platform::default() };
+        let of_lab = lab.ideal_network();
+        assert_eq!((of_lab.eager_limit, of_lab.ranks_per_node, of_lab.compute_speed), (4096, 2, 2.0));
+        assert_eq!(of_lab.name, "default (ideal network)");
+        assert_eq!(Platform::from_ron(&of_lab.to_ron(), "x").unwrap(), of_lab);
     }
 
     #[test]

@@ -29,6 +29,7 @@ pub mod keys;
 pub mod layout;
 pub mod lesson_cmd;
 pub mod progress;
+pub mod scale;
 mod term;
 pub mod theme;
 pub mod view;
@@ -48,6 +49,15 @@ use serde::Serialize;
 /// UI, and its report is printed when the UI is closed. Exits with the run's exit code.
 pub fn main<R: Serialize, F: Fn(&Comm) -> R>(program: F) -> ! {
     mpisim::launch::main_with(program, Some(&viewer))
+}
+
+/// [`main`] for a program that declares its own parameters (see
+/// [`mpisim::launch::main_with_params`]); `--help` lists them and offers `--tui`.
+pub fn main_with_params<R: Serialize, F: Fn(&Comm, &mpisim::launch::Params) -> R>(
+    params: &[mpisim::launch::Param],
+    program: F,
+) -> ! {
+    mpisim::launch::main_with_params_viewer(params, program, Some(&viewer))
 }
 
 /// The viewer `--tui` runs (a [`mpisim::launch::Viewer`]): shows the finished run.

@@ -3,7 +3,9 @@
 //! It owns no simulation logic: it parses arguments, asks the engine (`mpisim`) to run a
 //! catalogue program, and prints what the engine reports or shows it in the terminal UI.
 
-use mpisim::catalogue::{self, ParamKind};
+mod exercise_cmd;
+
+use mpisim::catalogue;
 use mpisim::launch::{self, emit, RUN_FLAGS};
 use mpisim::platform::PRESETS;
 use mpisim::report::EXIT_USAGE;
@@ -21,10 +23,16 @@ usage:
                                       simulate a catalogue program
   mpisim run SCRIPT.py [-n N] [flags] [--python PATH] [--measure] [-- ARGS ...]
                                       simulate an mpi4py script (each rank a python3 process)
+  mpisim scale PROGRAM -n LIST [--weak PARAM] [--format text|json|csv] [--svg FILE] [--tui] [--real]
+                                      speedup against Amdahl's law at each N, and why time is lost
   mpisim platforms                    the built-in platform presets
   mpisim platform NAME|FILE           print a platform as a RON file (a template for your own)
   mpisim calibrate [-o FILE]          measure this machine's MPI, write a platform file (needs --features mpi)
   mpisim view TRACE [--mouse]         explore a trace saved with --trace in the terminal UI
+  mpisim exercise list|show|start|check
+                                      graded exercises: `exercise start ring` writes a project to fix
+  mpisim grade [DIR...] [--format json]
+                                      build exercise projects and run them under their checks
   mpisim help                         this text
 
 exit codes: 0 completed, 2 usage error, 3 deadlock, 4 program error (a rank failed, aborted or a limit stopped it)
@@ -65,9 +73,12 @@ fn main() -> ExitCode {
             None => usage_error("platform needs a preset name or a file"),
         },
         Some("run") => run(&args[1..]),
+        Some("scale") => mpisim_tui::scale::main(&args[1..]),
         Some("calibrate") => mpisim::real::calibrate::main(&args[1..]),
         Some("view") => view(&args[1..]),
         Some("lesson" | "lessons") => mpisim_tui::lesson_cmd::main(&args[1..]),
+        Some("exercise" | "exercises") => exercise_cmd::exercise_main(&args[1..]),
+        Some("grade") => exercise_cmd::grade_main(&args[1..]),
         Some(other) => usage_error(&format!("unknown command `{other}`")),
     };
     ExitCode::from(code as u8)
@@ -83,12 +94,7 @@ fn list() -> String {
     for p in catalogue::programs() {
         out += &format!("  {:<14} {} (n ≥ {}, default {})\n", p.name, p.summary, p.min_ranks, p.default_ranks);
         for param in p.params {
-            let kind = match param.kind {
-                ParamKind::Bytes => "BYTES".to_string(),
-                ParamKind::Count => "N".to_string(),
-                ParamKind::Choice(c) => c.join("|"),
-            };
-            out += &format!("      --{} {kind}  {} (default {})\n", param.name, param.help, param.default);
+            out += &format!("      {}  {}\n", param.usage(), param.description());
         }
     }
     out

@@ -56,6 +56,20 @@ impl Model for App {
     }
 }
 
+type Screen = Terminal<CrosstermBackend<io::Stdout>>;
+
+/// The terminal in the UI's modes, or why there is none: `instead` says what to do
+/// without one.
+fn open(mouse: bool, instead: &str) -> io::Result<(Session, Screen)> {
+    if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
+        return Err(io::Error::other(format!(
+            "the terminal UI needs a terminal on standard input and output; {instead}"
+        )));
+    }
+    let session = Session::start(mouse)?;
+    Ok((session, Terminal::new(CrosstermBackend::new(io::stdout()))?))
+}
+
 /// Runs the UI on the terminal until the user quits.
 pub fn run(app: App, mouse: bool) -> io::Result<()> {
     run_model(app, mouse)
@@ -63,14 +77,8 @@ pub fn run(app: App, mouse: bool) -> io::Result<()> {
 
 /// Runs any [`Model`] on the terminal until the user quits.
 pub fn run_model<M: Model>(mut model: M, mouse: bool) -> io::Result<()> {
-    if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
-        return Err(io::Error::other(
-            "the terminal UI needs a terminal on standard input and output; save the trace with --trace FILE \
-             and open it later with `mpisim view FILE`",
-        ));
-    }
-    let _session = Session::start(mouse)?;
-    let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+    let instead = "save the trace with --trace FILE and open it later with `mpisim view FILE`";
+    let (_session, mut terminal) = open(mouse, instead)?;
     let size = terminal.size()?;
     model.resize(size.width, size.height);
     let theme = Theme::from_env();
@@ -84,6 +92,22 @@ pub fn run_model<M: Model>(mut model: M, mouse: bool) -> io::Result<()> {
             }
         } else if model.playing() {
             model.tick(TICK_MS);
+        }
+    }
+}
+
+/// Shows a screen that only draws itself, redrawn on every event (a resize), until the
+/// user presses q, Esc or Ctrl-C: `mpisim scale --tui`.
+pub(crate) fn show(instead: &str, mut draw: impl FnMut(&mut ratatui::Frame)) -> io::Result<()> {
+    use crossterm::event::{Event, KeyCode, KeyEventKind, KeyModifiers};
+    let (_session, mut terminal) = open(false, instead)?;
+    loop {
+        terminal.draw(&mut draw)?;
+        if let Event::Key(key) = event::read()? {
+            let ctrl_c = key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
+            if key.kind == KeyEventKind::Press && (matches!(key.code, KeyCode::Char('q') | KeyCode::Esc) || ctrl_c) {
+                return Ok(());
+            }
         }
     }
 }

@@ -42,15 +42,20 @@ impl Tmux {
     /// 400 times 50 ms, or fails with what it showed.
     #[track_caller]
     fn wait_for(&self, text: &str) -> String {
+        self.wait_for_all(&[text])
+    }
+
+    /// The screen once it shows every one of `texts` (a frame can be caught half drawn).
+    fn wait_for_all(&self, texts: &[&str]) -> String {
         let mut screen = String::new();
         for _ in 0..400 {
             screen = self.screen();
-            if screen.contains(text) {
+            if texts.iter().all(|t| screen.contains(t)) {
                 return screen;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("the screen never showed {text:?}; it shows:\n{screen}");
+        panic!("the screen never showed all of {texts:?}; it shows:\n{screen}");
     }
 }
 
@@ -64,7 +69,7 @@ impl Drop for Tmux {
 fn deadlocked_ring_in_the_terminal() {
     let bin = env!("CARGO_BIN_EXE_mpisim");
     let Some(tmux) = Tmux::start("ring", &format!("{bin} run ring -n 4 --bytes 1048576 --tui")) else { return };
-    let screen = tmux.wait_for("Deadlock at 0: 4 ranks blocked");
+    let screen = tmux.wait_for_all(&["Deadlock at 0: 4 ranks blocked", "cycle 0 → 1 → 2 → 3 → 0", "r3 MPI_Send"]);
     assert!(screen.contains("DEADLOCK"), "{screen}");
     for rank in 0..4 {
         let line = format!("r{rank} MPI_Send → {} tag 0 1 MiB", (rank + 1) % 4);
@@ -79,7 +84,7 @@ fn deadlocked_ring_in_the_terminal() {
 
     // Back to the start, then four events: rank 0 is in its send, not yet blocked.
     tmux.keys(&["Home", "Right", "Right", "Right", "Right"]);
-    let screen = tmux.wait_for("event 4/12");
+    let screen = tmux.wait_for_all(&["event 4/12", "r0 at the cursor", "state ▓ send"]);
     assert!(screen.contains("r0 at the cursor"), "{screen}");
     assert!(screen.contains("state ▓ send"), "{screen}");
     let rank_rows: Vec<&str> = screen.lines().filter(|l| l.starts_with("│▶r") || l.starts_with("│ r")).collect();
@@ -92,7 +97,7 @@ fn deadlocked_ring_in_the_terminal() {
     tmux.keys(&["?"]);
     tmux.wait_for("Esc or ? closes this help");
     tmux.keys(&["q"]);
-    let screen = tmux.wait_for("EXIT=3");
+    let screen = tmux.wait_for_all(&["EXIT=3", "deadlock: ring"]);
     assert!(screen.contains("deadlock: ring"), "the report follows the UI:\n{screen}");
 }
 
@@ -105,7 +110,7 @@ fn saved_trace_opens_in_view() {
     let run = Command::new(bin).args(["run", "nonblocking", "-n", "3", "--trace"]).arg(&trace).output().unwrap();
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let Some(tmux) = Tmux::start("view", &format!("{bin} view {}", trace.display())) else { return };
-    let screen = tmux.wait_for("nb.json · 3 ranks");
+    let screen = tmux.wait_for_all(&["nb.json · 3 ranks", "completed"]);
     assert!(screen.contains("completed"), "{screen}");
     tmux.keys(&["3"]);
     tmux.wait_for("Communication matrix");
@@ -125,13 +130,11 @@ fn lesson_progress_survives_a_restart() {
     let _ = std::fs::remove_dir_all(&home);
     let command = format!("MPISIM_HOME={} {bin}", home.display());
     let Some(tmux) = Tmux::start("lessons", &command) else { return };
-    let screen = tmux.wait_for("mpisim · lessons");
-    assert!(screen.contains("The ring that hangs"), "{screen}");
+    let screen = tmux.wait_for_all(&["mpisim · lessons", "The ring that hangs"]);
     assert_eq!(screen.lines().count(), 24);
     tmux.keys(&["Down", "Down", "Down", "Enter"]);
-    let screen = tmux.wait_for("Lesson 4: The ring that hangs");
-    assert!(screen.contains("How does the 8-byte ring end?"), "{screen}");
-    assert!(screen.contains("Space-time"), "the run is drawn beside the text:\n{screen}");
+    // The run is drawn beside the text.
+    tmux.wait_for_all(&["Lesson 4: The ring that hangs", "How does the 8-byte ring end?", "Space-time"]);
     tmux.keys(&["b"]);
     tmux.wait_for("✗ Read the second line");
     tmux.keys(&["a"]);
@@ -143,15 +146,30 @@ fn lesson_progress_survives_a_restart() {
     drop(tmux);
 
     let Some(tmux) = Tmux::start("lessons-again", &command) else { return };
-    let screen = tmux.wait_for("mpisim · lessons");
+    let screen = tmux.wait_for_all(&["mpisim · lessons", "The ring that hangs"]);
     let ring = screen.lines().find(|l| l.contains("The ring that hangs")).unwrap_or_default().to_string();
     assert!(ring.contains("1/10"), "one of the ring's ten questions is answered: {ring}\n{screen}");
     tmux.keys(&["Down", "Down", "Down", "Enter"]);
-    let screen = tmux.wait_for("Lesson 4: The ring that hangs");
-    assert!(screen.contains("Question 2/2"), "it goes on with the unanswered question:\n{screen}");
+    // It goes on with the unanswered question.
+    tmux.wait_for_all(&["Lesson 4: The ring that hangs", "Question 2/2"]);
     tmux.keys(&["Escape"]);
     tmux.wait_for("mpisim · lessons");
     tmux.keys(&["q"]);
     tmux.wait_for("EXIT=0");
     std::fs::remove_dir_all(&home).unwrap();
+}
+
+#[test]
+fn scale_chart_in_the_terminal() {
+    let bin = env!("CARGO_BIN_EXE_mpisim");
+    let command = format!("{bin} scale amdahl -n 1..16 --platform ideal --tui");
+    let Some(tmux) = Tmux::start("scale", &command) else { return };
+    let screen = tmux.wait_for_all(&["Amdahl fit: s = 0.1000, S ≤ 1/s = 10.00", "q quit", "simulated"]);
+    assert!(screen.contains("mpisim scale amdahl --serial 0.1 --work 1000 · N = 1–16 · ideal"), "{screen}");
+    assert!(screen.contains("ideal S = N") && screen.contains("simulated"), "the legend:\n{screen}");
+    assert!(screen.contains("q quit"), "{screen}");
+    assert_eq!(screen.lines().count(), 24);
+    tmux.keys(&["q"]);
+    let screen = tmux.wait_for_all(&["EXIT=0", "load imbalance"]);
+    assert!(screen.contains("· N = 2–16: load imbalance loses the most time"), "the report follows the UI:\n{screen}");
 }

@@ -2,7 +2,7 @@
 //! allgather gives every rank the whole matrix, rows in rank order, as mpi4py's
 //! `comm.Allgather(row, matrix)` does.
 
-use super::{Param, ParamKind, Params, Program};
+use super::{Param, Params, Program};
 use crate::comm::Comm;
 use serde_json::{json, Value};
 
@@ -29,7 +29,7 @@ pub fn allgather(comm: &Comm, length: u64) -> Vec<f64> {
 pub(super) const PROGRAM: Program = Program {
     name: "allgather",
     summary: "each rank's row of numbers to every rank: the whole matrix everywhere",
-    params: &[Param { name: "length", help: "numbers in each rank's row", default: "4", kind: ParamKind::Count }],
+    params: &[Param::count("length", "4", "numbers in each rank's row")],
     min_ranks: 1,
     default_ranks: 4,
     run: |comm: &Comm, p: &Params| -> Value { json!(allgather(comm, p.number("length"))) },

@@ -2,7 +2,7 @@
 //! block per rank; alltoall sends block j to rank j, so rank j ends with column j: a
 //! transpose, the step of a parallel FFT or a bucket sort.
 
-use super::{Param, ParamKind, Params, Program};
+use super::{Param, Params, Program};
 use crate::comm::Comm;
 use serde_json::{json, Value};
 
@@ -22,7 +22,7 @@ pub fn alltoall(comm: &Comm, length: u64) -> Vec<u64> {
 pub(super) const PROGRAM: Program = Program {
     name: "alltoall",
     summary: "a matrix transpose: block j of every rank's row goes to rank j",
-    params: &[Param { name: "length", help: "numbers in each block", default: "1", kind: ParamKind::Count }],
+    params: &[Param::count("length", "1", "numbers in each block")],
     min_ranks: 1,
     default_ranks: 4,
     run: |comm: &Comm, p: &Params| -> Value { json!(alltoall(comm, p.number("length"))) },

@@ -2,7 +2,7 @@
 //! work first) and all leave it together, once the last has arrived and the barrier's
 //! messages have gone round.
 
-use super::{Param, ParamKind, Params, Program};
+use super::{Param, Params, Program};
 use crate::comm::Comm;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -21,12 +21,7 @@ pub fn barrier(comm: &Comm, work_ns: u64) -> u64 {
 pub(super) const PROGRAM: Program = Program {
     name: "barrier",
     summary: "ranks arrive at a barrier at different times and leave it together",
-    params: &[Param {
-        name: "work",
-        help: "nanoseconds of work per rank number before the barrier",
-        default: "1000",
-        kind: ParamKind::Count,
-    }],
+    params: &[Param::count("work", "1000", "nanoseconds of work per rank number before the barrier")],
     min_ranks: 1,
     default_ranks: 4,
     run: |comm: &Comm, p: &Params| -> Value { json!(barrier(comm, p.number("work"))) },

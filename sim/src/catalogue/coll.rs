@@ -2,7 +2,7 @@
 //! micro-benchmarks time MPI's. `--bytes` is the whole message for bcast and the
 //! reductions, and each rank's block for scatter, gather, allgather and alltoall.
 
-use super::{Param, ParamKind, Params, Program};
+use super::{Param, Params, Program};
 use crate::codec::payload_of_size;
 use crate::coll::{Algorithm, Collective};
 use crate::comm::Comm;
@@ -78,19 +78,9 @@ pub(super) const PROGRAM: Program = Program {
     name: "coll",
     summary: "times one collective: --op, --bytes, --algorithm",
     params: &[
-        Param { name: "op", help: "the collective", default: "bcast", kind: ParamKind::Choice(OPS) },
-        Param {
-            name: "bytes",
-            help: "message size (per rank's block for scatter, gather, allgather, alltoall)",
-            default: "1024",
-            kind: ParamKind::Bytes,
-        },
-        Param {
-            name: "algorithm",
-            help: "algorithm (auto: MPICH's choice by size)",
-            default: "auto",
-            kind: ParamKind::Choice(ALGORITHMS),
-        },
+        Param::choice("op", OPS, "bcast", "the collective"),
+        Param::bytes("bytes", "1024", "message size (per rank's block for scatter, gather, allgather, alltoall)"),
+        Param::choice("algorithm", ALGORITHMS, "auto", "algorithm (auto: MPICH's choice by size)"),
     ],
     min_ranks: 1,
     default_ranks: 8,

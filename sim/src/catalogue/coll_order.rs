@@ -4,7 +4,7 @@
 //! other half: a deadlock however the messages are buffered. Calling collectives in the
 //! same order on every rank fixes it.
 
-use super::{Param, ParamKind, Params, Program};
+use super::{Param, Params, Program};
 use crate::comm::Comm;
 use serde_json::{json, Value};
 
@@ -23,12 +23,12 @@ pub fn coll_order(comm: &Comm, crossed: bool) -> (usize, usize) {
 pub(super) const PROGRAM: Program = Program {
     name: "coll-order",
     summary: "collectives on two communicators called in different orders: deadlocks",
-    params: &[Param {
-        name: "order",
-        help: "crossed: odd ranks call the collectives in the other order; same: every rank in one order",
-        default: "crossed",
-        kind: ParamKind::Choice(&["crossed", "same"]),
-    }],
+    params: &[Param::choice(
+        "order",
+        &["crossed", "same"],
+        "crossed",
+        "crossed: odd ranks call the collectives in the other order; same: every rank in one order",
+    )],
     min_ranks: 2,
     default_ranks: 4,
     run: |comm: &Comm, p: &Params| -> Value { json!(coll_order(comm, p.word("order") == "crossed")) },

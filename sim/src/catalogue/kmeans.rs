@@ -1,9 +1,15 @@
 //! `kmeans`: k-means with restarts in parallel. Every rank makes the same data set (a
-//! fixed generator, no input file), runs Lloyd's iterations from its own random start
-//! (compute time charged with `compute`), then MINLOC over (inertia, rank) picks the best
-//! run and a bcast from that rank gives everyone its centroids.
+//! fixed generator, no input file) and runs its share of the restarts (restart i on rank
+//! i mod N), each Lloyd's iterations from the random start of restart i; then MINLOC over
+//! (inertia, restart) picks the best run and a bcast from its rank gives everyone its
+//! centroids. The answer is the same on any number of ranks.
+//!
+//! Compute model: [`NS_PER_DISTANCE`] of virtual time per point-to-centroid distance, so
+//! a restart costs points × k × (iterations + 1) distances and the restarts are the work
+//! divided among the ranks: with more ranks than restarts, the extra ranks have nothing
+//! to do (POP's load balance says so).
 
-use super::{Param, ParamKind, Params, Program};
+use super::{Param, Params, Program};
 use crate::comm::Comm;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -52,20 +58,19 @@ fn nearest(p: Point, centroids: &[Point]) -> (usize, f64) {
 /// What the best run found.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Clustering {
-    /// The rank whose run won.
-    pub best_rank: usize,
+    /// The restart that won (the first of those with the least inertia).
+    pub best_restart: usize,
     /// Its sum of squared distances to the nearest centroid.
     pub inertia: f64,
     /// Its centroids.
     pub centroids: Vec<Point>,
 }
 
-/// One k-means run per rank; every rank returns the best run's clustering.
-pub fn kmeans(comm: &Comm, points: usize, k: usize, iterations: usize) -> Clustering {
-    let k = k.clamp(1, points.max(1));
-    let xs = data(points, k);
-    // This rank's start: k distinct points picked by its own generator.
-    let mut g = Lcg(0x9E37_79B9 ^ comm.rank() as u64);
+/// One restart: Lloyd's iterations from the start that restart `restart` draws; its
+/// inertia and centroids.
+fn lloyd(comm: &Comm, xs: &[Point], k: usize, iterations: usize, restart: usize) -> (f64, Vec<Point>) {
+    // This restart's start: k distinct points picked by its own generator.
+    let mut g = Lcg(0x9E37_79B9 ^ restart as u64);
     let mut centroids: Vec<Point> = Vec::with_capacity(k);
     while centroids.len() < k {
         let p = xs[(g.next() * xs.len() as f64) as usize % xs.len()];
@@ -73,10 +78,11 @@ pub fn kmeans(comm: &Comm, points: usize, k: usize, iterations: usize) -> Cluste
             centroids.push(p);
         }
     }
+    let distances = Duration::from_nanos(NS_PER_DISTANCE * (xs.len() * k) as u64);
     for _ in 0..iterations {
-        comm.compute(Duration::from_nanos(NS_PER_DISTANCE * (points * k) as u64));
+        comm.compute(distances);
         let mut sums = vec![(0.0, 0.0, 0usize); k];
-        for &p in &xs {
+        for &p in xs {
             let (j, _) = nearest(p, &centroids);
             sums[j] = (sums[j].0 + p.0, sums[j].1 + p.1, sums[j].2 + 1);
         }
@@ -86,29 +92,50 @@ pub fn kmeans(comm: &Comm, points: usize, k: usize, iterations: usize) -> Cluste
             }
         }
     }
-    comm.compute(Duration::from_nanos(NS_PER_DISTANCE * (points * k) as u64));
-    let inertia: f64 = xs.iter().map(|&p| nearest(p, &centroids).1).sum();
-    // The best run: smallest inertia, ties to the smaller rank.
-    let (best_inertia, best_rank) = comm.allreduce(&(inertia, comm.rank()), crate::op::MINLOC);
-    let centroids = comm.bcast((comm.rank() == best_rank).then_some(&centroids), best_rank);
-    if comm.rank() == 0 {
-        comm.print(format!("best run: rank {best_rank}, inertia {best_inertia:.3}, centroids {centroids:.2?}"));
+    comm.compute(distances);
+    (xs.iter().map(|&p| nearest(p, &centroids).1).sum(), centroids)
+}
+
+/// `restarts` k-means runs shared among the ranks; every rank returns the best run's
+/// clustering.
+pub fn kmeans(comm: &Comm, points: usize, k: usize, iterations: usize, restarts: usize) -> Clustering {
+    let k = k.clamp(1, points.max(1));
+    let restarts = restarts.max(1);
+    let xs = data(points, k);
+    let (rank, size) = (comm.rank(), comm.size());
+    // This rank's best: restarts in increasing order, so a tie keeps the first.
+    let mut best: Option<(f64, usize, Vec<Point>)> = None;
+    for restart in (rank..restarts).step_by(size) {
+        let (inertia, centroids) = lloyd(comm, &xs, k, iterations, restart);
+        if best.as_ref().is_none_or(|b| inertia < b.0) {
+            best = Some((inertia, restart, centroids));
+        }
     }
-    Clustering { best_rank, inertia: best_inertia, centroids }
+    let mine = best.as_ref().map_or((f64::INFINITY, usize::MAX), |b| (b.0, b.1));
+    // The best run: smallest inertia, ties to the smaller restart.
+    let (best_inertia, best_restart) = comm.allreduce(&mine, crate::op::MINLOC);
+    let owner = best_restart % size;
+    let centroids = comm.bcast(best.as_ref().filter(|_| rank == owner).map(|b| &b.2), owner);
+    if rank == 0 {
+        comm.print(format!("best run: restart {best_restart}, inertia {best_inertia:.3}, centroids {centroids:.2?}"));
+    }
+    Clustering { best_restart, inertia: best_inertia, centroids }
 }
 
 pub(super) const PROGRAM: Program = Program {
     name: "kmeans",
-    summary: "k-means restarts in parallel; MINLOC picks the best, bcast shares it",
+    summary: "k-means restarts shared by the ranks; MINLOC picks the best, bcast shares it",
     params: &[
-        Param { name: "points", help: "points in the data set", default: "2000", kind: ParamKind::Count },
-        Param { name: "k", help: "clusters", default: "4", kind: ParamKind::Count },
-        Param { name: "iterations", help: "Lloyd iterations per run", default: "10", kind: ParamKind::Count },
+        Param::count("points", "2000", "points in the data set"),
+        Param::count("k", "4", "clusters"),
+        Param::count("iterations", "10", "Lloyd iterations per run"),
+        Param::count("restarts", "16", "runs from random starts, shared by the ranks"),
     ],
     min_ranks: 1,
     default_ranks: 4,
     run: |comm: &Comm, p: &Params| -> Value {
-        let c = kmeans(comm, p.number("points") as usize, p.number("k") as usize, p.number("iterations") as usize);
-        json!({ "best_rank": c.best_rank, "inertia": c.inertia })
+        let number = |name| p.number(name) as usize;
+        let c = kmeans(comm, number("points"), number("k"), number("iterations"), number("restarts"));
+        json!({ "best_restart": c.best_restart, "inertia": c.inertia })
     },
 };

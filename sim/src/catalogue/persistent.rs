@@ -1,7 +1,7 @@
 //! `persistent`: a ring step repeated with persistent requests: Send_init and Recv_init
 //! once, then Startall and Waitall in a loop.
 
-use super::{Param, ParamKind, Params, Program};
+use super::{Param, Params, Program};
 use crate::comm::Comm;
 use serde_json::{json, Value};
 
@@ -28,7 +28,7 @@ pub fn persistent(comm: &Comm, iterations: u64) -> u64 {
 pub(super) const PROGRAM: Program = Program {
     name: "persistent",
     summary: "a ring step in a loop with persistent requests: Send_init, Recv_init, Startall",
-    params: &[Param { name: "iterations", help: "times round the loop", default: "5", kind: ParamKind::Count }],
+    params: &[Param::count("iterations", "5", "times round the loop")],
     min_ranks: 1,
     default_ranks: 4,
     run: |comm: &Comm, p: &Params| -> Value { json!(persistent(comm, p.number("iterations"))) },

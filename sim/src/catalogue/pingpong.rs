@@ -1,6 +1,6 @@
 //! `pingpong`: ranks 0 and 1 bounce a message; the round trip time is 2(α + nβ).
 
-use super::{Param, ParamKind, Params, Program};
+use super::{Param, Params, Program};
 use crate::codec::payload_of_size;
 use crate::comm::Comm;
 use serde_json::{json, Value};
@@ -35,10 +35,7 @@ pub fn pingpong(comm: &Comm, bytes: u64, round_trips: u64) -> u64 {
 pub(super) const PROGRAM: Program = Program {
     name: "pingpong",
     summary: "ranks 0 and 1 bounce a message: latency and bandwidth",
-    params: &[
-        Param { name: "bytes", help: "message size", default: "8", kind: ParamKind::Bytes },
-        Param { name: "round-trips", help: "number of round trips", default: "100", kind: ParamKind::Count },
-    ],
+    params: &[Param::bytes("bytes", "8", "message size"), Param::count("round-trips", "100", "number of round trips")],
     min_ranks: 2,
     default_ranks: 2,
     run: |comm: &Comm, p: &Params| -> Value { json!(pingpong(comm, p.number("bytes"), p.number("round-trips"))) },

@@ -3,7 +3,7 @@
 //! cycle of receives that no buffering can break. Receiving first on odd ranks only (or
 //! `sendrecv`) fixes it.
 
-use super::{Param, ParamKind, Params, Program};
+use super::{Param, Params, Program};
 use crate::codec::payload_of_size;
 use crate::comm::Comm;
 use serde_json::{json, Value};
@@ -21,7 +21,7 @@ pub fn recv_recv(comm: &Comm, bytes: u64) -> usize {
 pub(super) const PROGRAM: Program = Program {
     name: "recv-recv",
     summary: "every rank receives before it sends: a cycle of receives that always deadlocks",
-    params: &[Param { name: "bytes", help: "message size", default: "8", kind: ParamKind::Bytes }],
+    params: &[Param::bytes("bytes", "8", "message size")],
     min_ranks: 2,
     default_ranks: 4,
     run: |comm: &Comm, p: &Params| -> Value { json!(recv_recv(comm, p.number("bytes"))) },

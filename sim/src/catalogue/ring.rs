@@ -2,7 +2,7 @@
 //! ordered, it hangs once messages pass the eager limit; the fixes order the calls by rank
 //! parity, use sendrecv, or use nonblocking calls.
 
-use super::{Param, ParamKind, Params, Program};
+use super::{Param, Params, Program};
 use crate::codec::payload_of_size;
 use crate::comm::Comm;
 use serde_json::{json, Value};
@@ -66,13 +66,8 @@ pub(super) const PROGRAM: Program = Program {
     name: "ring",
     summary: "send right, receive left: hangs above the eager limit unless reordered",
     params: &[
-        Param { name: "bytes", help: "message size", default: "8", kind: ParamKind::Bytes },
-        Param {
-            name: "order",
-            help: "call order",
-            default: "naive",
-            kind: ParamKind::Choice(&["naive", "parity", "sendrecv", "nonblocking"]),
-        },
+        Param::bytes("bytes", "8", "message size"),
+        Param::choice("order", &["naive", "parity", "sendrecv", "nonblocking"], "naive", "call order"),
     ],
     min_ranks: 2,
     default_ranks: 4,

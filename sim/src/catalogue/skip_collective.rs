@@ -2,7 +2,7 @@
 //! that every other rank calls; they wait for it forever. With `--skip none`, every rank
 //! calls it.
 
-use super::{Param, ParamKind, Params, Program};
+use super::{Param, Params, Program};
 use crate::comm::Comm;
 use serde_json::{json, Value};
 
@@ -18,12 +18,12 @@ pub fn skip_collective(comm: &Comm, skip: bool) -> usize {
 pub(super) const PROGRAM: Program = Program {
     name: "skip-collective",
     summary: "the last rank skips a collective the others call: they wait for it forever",
-    params: &[Param {
-        name: "skip",
-        help: "last: the last rank skips the collective; none: every rank calls it",
-        default: "last",
-        kind: ParamKind::Choice(&["last", "none"]),
-    }],
+    params: &[Param::choice(
+        "skip",
+        &["last", "none"],
+        "last",
+        "last: the last rank skips the collective; none: every rank calls it",
+    )],
     min_ranks: 2,
     default_ranks: 4,
     run: |comm: &Comm, p: &Params| -> Value { json!(skip_collective(comm, p.word("skip") == "last")) },

@@ -4,7 +4,7 @@
 //! rank, the named receive waits for a message that never comes. `--explore` finds that
 //! schedule; `--order fixed` receives from explicit sources and is always right.
 
-use super::{Param, ParamKind, Params, Program};
+use super::{Param, Params, Program};
 use crate::call::ANY_SOURCE;
 use crate::comm::Comm;
 use serde_json::{json, Value};
@@ -31,12 +31,12 @@ pub fn wildcard_race(comm: &Comm, fixed: bool) -> Vec<usize> {
 pub(super) const PROGRAM: Program = Program {
     name: "wildcard-race",
     summary: "an ANY_SOURCE receive whose match order decides between completing and deadlock",
-    params: &[Param {
-        name: "order",
-        help: "racy: the first receive is from ANY_SOURCE; fixed: from rank 1",
-        default: "racy",
-        kind: ParamKind::Choice(&["racy", "fixed"]),
-    }],
+    params: &[Param::choice(
+        "order",
+        &["racy", "fixed"],
+        "racy",
+        "racy: the first receive is from ANY_SOURCE; fixed: from rank 1",
+    )],
     min_ranks: 3,
     default_ranks: 3,
     run: |comm: &Comm, p: &Params| -> Value { json!(wildcard_race(comm, p.word("order") == "fixed")) },

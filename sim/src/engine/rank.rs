@@ -90,6 +90,10 @@ pub(super) struct RankSlot {
     /// Polls that found nothing, and the last of them.
     pub polls: u64,
     pub last_poll: Option<(CallKind, CallSite)>,
+    /// Virtual time this rank has spent in `compute` calls.
+    pub computed: Time,
+    /// The rank's last call, for what it was doing when a limit stopped the run.
+    pub last_call: Option<(CallKind, CallSite)>,
 }
 
 impl Default for RankSlot {
@@ -109,6 +113,8 @@ impl Default for RankSlot {
             polling: false,
             polls: 0,
             last_poll: None,
+            computed: Time::ZERO,
+            last_call: None,
         }
     }
 }

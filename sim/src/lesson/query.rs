@@ -717,7 +717,7 @@ mod tests {
         );
         let kmeans = run("kmeans", "-n 4 --points 200 --iterations 2");
         check(&kmeans, &[("Result(rank: 0, field: \"nope\")", Err("has no part `nope`"))]);
-        assert!(matches!(query("Result(rank: 0, field: \"best_rank\")").eval(&kmeans, &[]), Ok(Value::Number(_))));
+        assert!(matches!(query("Result(rank: 0, field: \"best_restart\")").eval(&kmeans, &[]), Ok(Value::Number(_))));
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod diagram;
 pub mod lesson;
 mod matrix;
 mod panes;
+pub mod speedup;
 mod summary;
 pub mod text;
 
