@@ -7,9 +7,9 @@
 //! installed, the corpus on real MPI prints the same lines (else the check says it was
 //! skipped).
 //!
-//! This binary is also the `mpisim run` command line (`THIS run SCRIPT.py …`), which the
-//! command-line checks and the terminal test run as a child. Each script's header says
-//! how to run it: `# mpisim: -n 4` (its run flags), `# outcome: deadlock`, `# warning:
+//! This binary is also the `mpisim run` and `mpisim scale` command line (`THIS run
+//! SCRIPT.py …` with MPISIM_TEST_AS_MPISIM set), which the command-line checks and the
+//! terminal test run as a child. Each script's header says how to run it: `# mpisim: -n 4` (its run flags), `# outcome: deadlock`, `# warning:
 //! buffering hazard`, `# real: skip WHY`. `MPISIM_BLESS=1` writes a missing NAME.out
 //! from the simulator's output (then compare it with real mpi4py's before committing).
 
@@ -32,14 +32,20 @@ const HANG_TIMEOUT: u64 = 8;
 const SIGINT: i32 = 2;
 const SIGKILL: i32 = 9;
 
+/// Set in the environment of this binary when it runs as the command line (`THIS run …`,
+/// `THIS scale …`), so that a test filter (`cargo test --test mpi4py -- scale`) is not
+/// taken for a command.
+const AS_MPISIM: &str = "MPISIM_TEST_AS_MPISIM";
+
 /// A check that is a plain function.
 type Named = (&'static str, fn() -> Result<(), String>);
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("run") {
-        let code = mpisim::python::run_script(&args[1], &args[2..], Some(&mpisim_tui::viewer));
-        std::process::exit(code);
+    match args.first().map(String::as_str).filter(|_| std::env::var_os(AS_MPISIM).is_some()) {
+        Some("run") => std::process::exit(mpisim::python::run_script(&args[1], &args[2..], Some(&mpisim_tui::viewer))),
+        Some("scale") => std::process::exit(mpisim_tui::scale::main(&args[1..])),
+        _ => {}
     }
     let filter = args.iter().find(|a| !a.starts_with('-')).cloned().unwrap_or_default();
     let mut checks: Vec<(String, Check)> = Vec::new();
@@ -70,6 +76,11 @@ fn main() {
         ("no_process_outlives_a_run", no_process_outlives_a_run),
         ("no_process_outlives_ctrl_c_or_kill", no_process_outlives_ctrl_c_or_kill),
         ("real_runs_of_a_hanging_script_are_stopped", real_runs_of_a_hanging_script_are_stopped),
+        ("runaway_scripts_are_stopped_by_the_limits", runaway_scripts_are_stopped_by_the_limits),
+        ("scale_sweeps_a_script", scale_sweeps_a_script),
+        ("scale_passes_a_script_its_arguments_and_interpreter", scale_passes_a_script_its_arguments_and_interpreter),
+        ("scale_refuses_what_a_script_cannot_do", scale_refuses_what_a_script_cannot_do),
+        ("scale_of_a_script_on_real_mpi", scale_of_a_script_on_real_mpi),
     ];
     for (name, f) in named {
         checks.push((name.to_string(), Box::new(f)));
@@ -244,12 +255,19 @@ fn line_of(path: &str, needle: &str) -> u32 {
 
 /// Runs this binary as `mpisim run ARGS…` (under timeout(1)); (exit code, stdout, stderr).
 fn cli(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    command("run", args, env)
+}
+
+/// Runs this binary as `mpisim COMMAND ARGS…` (`run` or `scale`, under timeout(1)); (exit
+/// code, stdout, stderr).
+fn command(command: &str, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
     let exe = std::env::current_exe().expect("the test binary knows its path");
     let out = Command::new("timeout")
         .arg((REAL_TIMEOUT + 60).to_string())
         .arg(exe)
-        .arg("run")
+        .arg(command)
         .args(args)
+        .env(AS_MPISIM, "1")
         .envs(real_mpi_env())
         .envs(env.iter().copied())
         .stdin(Stdio::null())
@@ -373,7 +391,10 @@ fn kmeans_in_the_terminal_ui() -> Result<(), String> {
     }
     let exe = std::env::current_exe().expect("the test binary knows its path");
     let session = format!("mpisim-py-{}", std::process::id());
-    let command = format!("NO_COLOR=1 {} run {CORPUS}/kmeans.py -n 4 --tui; echo EXIT=$?; sleep 600", exe.display());
+    let command = format!(
+        "NO_COLOR=1 {AS_MPISIM}=1 {} run {CORPUS}/kmeans.py -n 4 --tui; echo EXIT=$?; sleep 600",
+        exe.display()
+    );
     let tmux = |args: &[&str]| Command::new("tmux").args(args).output().map_err(|e| e.to_string());
     tmux(&["new-session", "-d", "-s", &session, "-x", "80", "-y", "24", &command])?;
     let screen =
@@ -701,6 +722,7 @@ fn no_process_outlives_ctrl_c_or_kill() -> Result<(), String> {
         // Its own process group, as a terminal's foreground job: Ctrl-C signals the group.
         let mut child = Command::new(&exe)
             .args(["run", &path, "-n", "4"])
+            .env(AS_MPISIM, "1")
             .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -747,4 +769,126 @@ fn real_runs_of_a_hanging_script_are_stopped() -> Result<(), String> {
     expect(leftover.is_empty(), || format!("real ranks left running: {leftover:?}"))?;
     let (code, _, err) = cli(&[&ring, "--real", "--trace", "x.json"], &[]);
     expect(code == 2 && err.contains("records no trace"), || format!("exit {code}: {err}"))
+}
+
+fn runaway_scripts_are_stopped_by_the_limits() -> Result<(), String> {
+    // A rank that loops in Python without a call: the wall-clock watchdog stops the run.
+    let spins = scratch(
+        "spins_alone.py",
+        "from mpi4py import MPI\ncomm = MPI.COMM_WORLD\ncomm.barrier()\nif comm.rank == 0:\n    while True:\n        pass\ncomm.barrier()\n",
+    );
+    let (code, _, err) = cli(&[&spins, "-n", "2", "--wall-limit", "1"], &[]);
+    let barrier = format!("its last call was MPI_Barrier at {spins}:3");
+    expect(code == 4 && err.contains("rank 0 has run its own code for") && err.contains(&barrier), || {
+        format!("exit {code}: {err}")
+    })?;
+    none_left(&spins)?;
+    // A script that sleeps and synchronises forever: the virtual-time limit stops it.
+    let forever = scratch(
+        "forever.py",
+        "from mpi4py import MPI\nimport time\ncomm = MPI.COMM_WORLD\nwhile True:\n    time.sleep(1)\n    comm.barrier()\n",
+    );
+    let (code, out, _) = cli(&[&forever, "-n", "2", "--time-limit", "10s"], &[]);
+    let sleep = format!("its last call was compute at {forever}:5");
+    expect(
+        code == 4 && out.contains("stopped at the virtual-time limit t = 10.000 s") && out.contains(&sleep),
+        || format!("exit {code}: {out}"),
+    )?;
+    none_left(&forever)
+}
+
+/// `mpisim scale ARGS…` as a child of this binary.
+fn scale(args: &[&str]) -> (i32, String, String) {
+    command("scale", args, &[])
+}
+
+fn scale_sweeps_a_script() -> Result<(), String> {
+    // Rank 0 hands 8 tasks of 10, 20, 30, 10, 20, 30, 10, 20 ms (150 ms) to its workers,
+    // the next to whoever answers first; alone it waits for a worker forever.
+    let path = format!("{CORPUS}/master_worker.py");
+    let (code, out, err) = scale(&[&path, "-n", "1,2,4,8", "--format", "json"]);
+    let report: Value = serde_json::from_str(&out).map_err(|e| format!("exit {code}: {e}: {out}{err}"))?;
+    expect(code == 3 && report["program"] == path.as_str() && report["completed"] == false, || report.to_string())?;
+    let rows = report["rows"].as_array().ok_or("no rows")?;
+    expect(rows[0]["failure"]["outcome"] == "deadlock", || rows[0].to_string())?;
+    // On an ideal network the time is the greedy schedule's: one worker does all 150 ms;
+    // three finish at 60 ms; seven take a task each and the first free one takes the
+    // eighth (10 + 20 ms). Every task and answer is a message, and one stop per worker.
+    for (row, (n, ideal_ms)) in rows[1..].iter().zip([(2u64, 150u64), (4, 60), (8, 30)]) {
+        let m = &row["measure"];
+        let sim = simulate(&path, &["-n".into(), n.to_string()])?;
+        expect(
+            row["ranks"] == n
+                && m["ideal_time_ns"] == ideal_ms * 1_000_000
+                && m["useful_total_ns"] == 150_000_000
+                && m["messages"] == 16 + (n - 1)
+                && m["time_ns"] == sim.time.as_nanos(),
+            || format!("N = {n}: {row}; `mpisim run` takes {}", sim.time),
+        )?;
+    }
+    let (_, again, _) = scale(&[&path, "-n", "1,2,4,8", "--format", "json"]);
+    expect(again == out, || "two sweeps differ".into())?;
+    let (code, text, _) = scale(&[&path, "-n", "2..8"]);
+    expect(code == 0 && text.starts_with(&format!("scale: {path} on 2 to 8 ranks, platform default")), || {
+        text.clone()
+    })?;
+    none_left(&path)
+}
+
+fn scale_passes_a_script_its_arguments_and_interpreter() -> Result<(), String> {
+    // Work shared evenly: its argument (seconds of work) over the ranks, then a barrier.
+    let path = scratch(
+        "shares.py",
+        "from mpi4py import MPI\nimport sys, time\ncomm = MPI.COMM_WORLD\ntime.sleep(float(sys.argv[1]) / comm.size)\ncomm.barrier()\n",
+    );
+    let (code, out, err) =
+        scale(&[&path, "-n", "1..4", "--platform", "ideal", "--python", "python3", "--format", "json", "--", "0.5"]);
+    let report: Value = serde_json::from_str(&out).map_err(|e| format!("exit {code}: {e}: {out}{err}"))?;
+    expect(code == 0 && report["program"] == format!("{path} 0.5").as_str(), || report.to_string())?;
+    let times: Vec<u64> =
+        report["rows"].as_array().ok_or("no rows")?.iter().filter_map(|r| r["measure"]["time_ns"].as_u64()).collect();
+    expect(times == [500_000_000, 250_000_000, 125_000_000], || format!("T(N) = {times:?}"))?;
+    let (code, _, err) = scale(&[&path, "-n", "1,2", "--python", "/nonexistent/python3"]);
+    expect(code == 2 && err.contains("the Python interpreter /nonexistent/python3 does not exist"), || {
+        format!("exit {code}: {err}")
+    })?;
+    none_left(&path)
+}
+
+fn scale_refuses_what_a_script_cannot_do() -> Result<(), String> {
+    let path = format!("{CORPUS}/parallel_map.py");
+    for (args, message) in [
+        (&["--weak", "items"][..], "--weak items: a script has no parameters for mpisim to grow"),
+        (&["--items", "10"], "unknown flag --items for the script tests/mpi4py/parallel_map.py"),
+        (&["--trace", "t.json"], "a sweep runs with the trace off"),
+        (&["--explore", "3"], "a sweep runs the default schedule"),
+    ] {
+        let mut all = vec![path.as_str(), "-n", "1,2"];
+        all.extend(args);
+        let (code, out, err) = scale(&all);
+        expect(code == 2 && out.is_empty() && err.contains(message), || format!("{args:?}: exit {code}: {err}"))?;
+    }
+    let (code, _, err) = scale(&["tests/mpi4py/no_such_script.py", "-n", "1,2"]);
+    expect(code == 2 && err.contains("cannot read the script tests/mpi4py/no_such_script.py"), || {
+        format!("exit {code}: {err}")
+    })
+}
+
+fn scale_of_a_script_on_real_mpi() -> Result<(), String> {
+    if let Some(why) = real_mpi_missing() {
+        println!("  note: not run on real MPI: {why}");
+        return Ok(());
+    }
+    let path = format!("{CORPUS}/master_worker.py");
+    let (code, out, err) = command("scale", &[&path, "-n", "2,4", "--real", "--repeat", "1", "--format", "json"], &[]);
+    let report: Value = serde_json::from_str(&out).map_err(|e| format!("exit {code}: {e}: {out}{err}"))?;
+    let rows = report["rows"].as_array().ok_or("no rows")?;
+    // The real runs sleep for real: at least the ideal schedule's 150 ms and 60 ms.
+    for (row, least) in rows.iter().zip([150_000_000u64, 60_000_000]) {
+        let real = &row["real"];
+        expect(real["failure"].is_null() && real["median_ns"].as_u64().is_some_and(|t| t >= least), || {
+            row.to_string()
+        })?;
+    }
+    expect(code == 0, || format!("exit {code}: {err}"))
 }

@@ -117,7 +117,7 @@ impl Script {
 
     /// How reports name the run: the script and its arguments (and, measured, that the run
     /// is not deterministic: every report says so).
-    fn title(&self) -> String {
+    pub fn title(&self) -> String {
         let mut title = std::iter::once(self.path.as_str())
             .chain(self.args.iter().map(String::as_str))
             .collect::<Vec<_>>()
@@ -129,55 +129,81 @@ impl Script {
     }
 }
 
+/// A script's command line after its path, as `mpisim run SCRIPT.py` and `mpisim scale
+/// SCRIPT.py` take it: the run flags, `--python PATH`, `--measure`, and the script's own
+/// arguments after `--`.
+#[derive(Debug)]
+pub struct ScriptArgs {
+    /// The run flags.
+    pub opts: RunOptions,
+    /// `--python PATH`.
+    pub python: Option<String>,
+    /// `--measure`.
+    pub measure: bool,
+    /// The script's own arguments (after `--`).
+    pub script_args: Vec<String>,
+}
+
+impl ScriptArgs {
+    /// Parses `args`; an unknown flag is an error naming the script `path`.
+    pub fn parse(path: &str, args: &[String]) -> Result<ScriptArgs, String> {
+        // `--measure` takes no value, unlike the program parameters RunOptions passes on.
+        let flags_end = args.iter().position(|a| a == "--").unwrap_or(args.len());
+        let measure = args[..flags_end].iter().any(|a| a == "--measure");
+        let args: Vec<String> = args
+            .iter()
+            .enumerate()
+            .filter(|(i, a)| *i >= flags_end || *a != "--measure")
+            .map(|(_, a)| a.clone())
+            .collect();
+        let (mut opts, rest) = RunOptions::parse(&args)?;
+        let mut python = None;
+        for (name, value) in rest {
+            match name.as_str() {
+                "python" => python = Some(value),
+                other => {
+                    return Err(format!(
+                        "unknown flag --{other} for the script {path}: a script takes the run flags, --python PATH \
+                         and --measure; its own arguments go after --"
+                    ))
+                }
+            }
+        }
+        let script_args = std::mem::take(&mut opts.launcher_args);
+        Ok(ScriptArgs { opts, python, measure, script_args })
+    }
+
+    /// The script at `path` with these arguments, interpreter and `--measure`.
+    pub fn script(&self, path: &str) -> Result<Script, String> {
+        Script::new(path, &self.script_args, self.python.as_deref()).map(|script| script.measured(self.measure))
+    }
+}
+
 /// `mpisim run SCRIPT.py [flags] [-- ARGS]`: runs the script with the run flags (every one
 /// of a catalogue program's, `--python PATH` and `--measure`); the arguments after `--`
 /// are the script's. Prints the report and returns the exit code.
 pub fn run_script(path: &str, args: &[String], viewer: Option<Viewer>) -> i32 {
-    // `--measure` takes no value, unlike the program parameters RunOptions passes on.
-    let flags_end = args.iter().position(|a| a == "--").unwrap_or(args.len());
-    let measure = args[..flags_end].iter().any(|a| a == "--measure");
-    let args: Vec<String> =
-        args.iter().enumerate().filter(|(i, a)| *i >= flags_end || *a != "--measure").map(|(_, a)| a.clone()).collect();
-    match prepare(path, &args) {
-        Ok((opts, ..)) if opts.real && measure => {
-            usage("--measure charges measured time in a simulated run; a real run's time is measured anyway")
+    let parsed = match ScriptArgs::parse(path, args) {
+        Ok(parsed) => parsed,
+        Err(e) => return usage(&e),
+    };
+    let opts = &parsed.opts;
+    if opts.real {
+        if parsed.measure {
+            return usage("--measure charges measured time in a simulated run; a real run's time is measured anyway");
         }
-        Ok((opts, python, script_args)) if opts.real => {
-            real::run(&opts, path, &script_args, python.as_deref(), opts.ranks.unwrap_or(DEFAULT_RANKS))
+        let ranks = opts.ranks.unwrap_or(DEFAULT_RANKS);
+        return real::run(opts, path, &parsed.script_args, parsed.python.as_deref(), ranks);
+    }
+    match parsed.script(path).and_then(|script| launch::check_viewer(opts, viewer).map(|()| script)) {
+        Ok(script) => {
+            let mut header = RunHeader { program: script.title(), ..Default::default() };
+            let program = script.program(&opts.platform, opts.seed);
+            let sim = opts.simulate(DEFAULT_RANKS, &mut header, program);
+            launch::finish(opts, &sim, &header, viewer)
         }
-        Ok((opts, python, script_args)) => match Script::new(path, &script_args, python.as_deref())
-            .map(|script| script.measured(measure))
-            .and_then(|script| launch::check_viewer(&opts, viewer).map(|()| script))
-        {
-            Ok(script) => {
-                let mut header = RunHeader { program: script.title(), ..Default::default() };
-                let program = script.program(&opts.platform, opts.seed);
-                let sim = opts.simulate(DEFAULT_RANKS, &mut header, program);
-                launch::finish(&opts, &sim, &header, viewer)
-            }
-            Err(e) => usage(&e),
-        },
         Err(e) => usage(&e),
     }
-}
-
-/// The run flags, `--python`, and the script's arguments (after `--`).
-fn prepare(path: &str, args: &[String]) -> Result<(RunOptions, Option<String>, Vec<String>), String> {
-    let (mut opts, rest) = RunOptions::parse(args)?;
-    let mut python = None;
-    for (name, value) in rest {
-        match name.as_str() {
-            "python" => python = Some(value),
-            other => {
-                return Err(format!(
-                    "unknown flag --{other} for the script {path}: a script takes the run flags and --python PATH; \
-                     its own arguments go after --"
-                ))
-            }
-        }
-    }
-    let script_args = std::mem::take(&mut opts.launcher_args);
-    Ok((opts, python, script_args))
 }
 
 fn usage(message: &str) -> i32 {
