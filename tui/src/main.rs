@@ -23,7 +23,7 @@ usage:
                                       simulate a catalogue program
   mpisim run SCRIPT.py [-n N] [flags] [--python PATH] [--measure] [-- ARGS ...]
                                       simulate an mpi4py script (each rank a python3 process)
-  mpisim scale PROGRAM -n LIST [--weak PARAM] [--format text|json|csv] [--svg FILE] [--tui] [--real]
+  mpisim scale PROGRAM|SCRIPT.py -n LIST [--weak PARAM] [--format text|json|csv] [--svg FILE] [--tui] [--real]
                                       speedup against Amdahl's law at each N, and why time is lost
   mpisim platforms                    the built-in platform presets
   mpisim platform NAME|FILE           print a platform as a RON file (a template for your own)
