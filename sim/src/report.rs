@@ -2,6 +2,7 @@
 
 use crate::deadlock::DeadlockReport;
 use crate::error::SimError;
+use crate::hazard::BufferingCheck;
 use crate::sched::Schedule;
 use crate::world::Simulation;
 use serde::Serialize;
@@ -103,6 +104,10 @@ pub fn text<R: Serialize>(sim: &Simulation<R>, header: &RunHeader) -> String {
             if shown.iter().any(|s| s != "null") {
                 let more = if results.len() > 16 { format!(", … ({} ranks)", results.len()) } else { String::new() };
                 let _ = writeln!(out, "  results by rank: [{}{more}]", shown.join(", "));
+            }
+            // A hazard found is told by its warning below.
+            if matches!(sim.buffering_check, BufferingCheck::Unneeded | BufferingCheck::Ran { hazard: false, .. }) {
+                let _ = writeln!(out, "  {}", sim.buffering_check);
             }
         }
         Err(e) => {
@@ -236,6 +241,10 @@ pub fn json<R: Serialize>(sim: &Simulation<R>, header: &RunHeader) -> Value {
         Backend::Simulated => {
             report["backend"] = json!("simulated");
             report["virtual_time_ns"] = json!(sim.time.as_nanos());
+            if sim.buffering_check != BufferingCheck::NotRun {
+                report["buffering_check"] =
+                    json!({"message": sim.buffering_check.to_string(), "detail": sim.buffering_check});
+            }
         }
         Backend::Real { library } => {
             report["backend"] = json!("real");

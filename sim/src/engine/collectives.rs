@@ -5,6 +5,7 @@
 use super::rank::{OpenCollective, RankState, Wait};
 use super::{Engine, Flow};
 use crate::call::{CallKind, ErrorClass, MpiError, Reply};
+use crate::hazard::Reliance;
 use crate::site::CallSite;
 use crate::words::comm_name;
 use crate::Rank;
@@ -30,7 +31,7 @@ impl Engine<'_> {
         if self.ranks[rank].collective.len() > 1 {
             return Flow::Reply(Reply::Done, self.now);
         }
-        self.collectives_begun += 1;
+        self.reliance.collectives += 1;
         self.coll_arrive(rank, kind, site, comm, CollSignature { kind, root, op, count })
     }
 
@@ -78,10 +79,25 @@ impl Engine<'_> {
         Flow::Reply(Reply::Done, self.now)
     }
 
-    /// Whether a run with zero buffering and synchronising collectives could go otherwise:
-    /// some standard send went eager, or a collective was called, outside strict mode.
-    pub fn relied_on_buffering(&self) -> bool {
-        !self.cfg.strict && (self.buffered_sends > 0 || self.collectives_begun > 0)
+    /// A rank leaves its (outermost) collective `open`: if some member of its
+    /// communicator has not begun it yet, the run relied on a collective not
+    /// synchronising. A nonblocking collective's start is never gated, so it does not count.
+    pub(super) fn collective_left(&mut self, rank: Rank, open: &OpenCollective) {
+        if open.kind.is_nonblocking_collective() {
+            return;
+        }
+        let local = self.comms[open.comm as usize].local(rank);
+        let Some(log) = self.coll_logs.get(&open.comm) else { return };
+        let position = log.begun[local].saturating_sub(1);
+        if log.open.contains_key(&position) {
+            self.reliance.early_collectives += 1;
+        }
+    }
+
+    /// What a run with zero buffering and synchronising collectives could do otherwise,
+    /// or `None` if it is strict already or relied on nothing (see [`crate::hazard`]).
+    pub fn reliance(&self) -> Option<Reliance> {
+        (!self.cfg.strict && self.reliance.relied()).then_some(self.reliance)
     }
 }
 

@@ -259,6 +259,7 @@ pub(crate) mod job {
                 output: output.to_vec(),
                 warnings: Vec::new(),
                 trace: failure_trace.clone(),
+                buffering_check: crate::BufferingCheck::NotRun,
             };
             print(&sim, &failure_header, format)
         });
@@ -324,6 +325,7 @@ pub(crate) mod job {
             output: Vec::new(),
             warnings: Vec::new(),
             trace,
+            buffering_check: crate::BufferingCheck::NotRun,
         };
         let mut results = Vec::with_capacity(size);
         for r in reports {
