@@ -232,10 +232,12 @@ impl Case {
     }
 }
 
-/// Simulates `path` with the run flags `flags` through the library.
+/// Simulates `path` with the run flags `flags` through the library, recording the trace.
 fn simulate(path: &str, flags: &[String]) -> Result<Simulation<()>, String> {
-    let (opts, rest) = RunOptions::parse(flags)?;
+    let (mut opts, rest) = RunOptions::parse(flags)?;
     assert!(rest.is_empty(), "corpus headers give run flags only");
+    // The checks read the trace (sites, messages, the same trace twice).
+    opts.record_trace = true;
     let script = Script::new(path, &opts.launcher_args, None)?;
     Ok(opts.world(mpisim::python::DEFAULT_RANKS).simulate(script.program(&opts.platform, opts.seed)))
 }
