@@ -502,7 +502,7 @@ pub fn simulate_catalogue(
 }
 
 /// `--tui` needs a viewer: the engine has none.
-fn check_viewer(opts: &RunOptions, viewer: Option<Viewer>) -> Result<(), String> {
+pub(crate) fn check_viewer(opts: &RunOptions, viewer: Option<Viewer>) -> Result<(), String> {
     if opts.tui && viewer.is_none() {
         return Err(NO_VIEWER.into());
     }
@@ -510,7 +510,12 @@ fn check_viewer(opts: &RunOptions, viewer: Option<Viewer>) -> Result<(), String>
 }
 
 /// Shows the run if `--tui` asked for it, then prints the report; returns the exit code.
-fn finish<R: Serialize>(opts: &RunOptions, sim: &Simulation<R>, header: &RunHeader, viewer: Option<Viewer>) -> i32 {
+pub(crate) fn finish<R: Serialize>(
+    opts: &RunOptions,
+    sim: &Simulation<R>,
+    header: &RunHeader,
+    viewer: Option<Viewer>,
+) -> i32 {
     if let (true, Some(view)) = (opts.tui, viewer) {
         if let Err(e) = view(&sim.trace, sim.outcome.as_ref().err(), header, opts) {
             eprintln!("error: {e}");

@@ -39,6 +39,7 @@ pub mod launch;
 pub mod lesson;
 mod matching;
 pub mod platform;
+pub mod python;
 pub mod real;
 pub mod report;
 mod request;

@@ -17,6 +17,8 @@ pub const EXIT_USAGE: i32 = 2;
 pub const EXIT_DEADLOCK: i32 = 3;
 /// Exit code of a run in which a rank failed (misuse, panic, abort) or a limit stopped it.
 pub const EXIT_PROGRAM_ERROR: i32 = 4;
+/// Exit code of a run stopped by Ctrl-C (SIGINT): 128 + the signal's number, as shells do.
+pub const EXIT_INTERRUPTED: i32 = 130;
 
 /// The exit code for a run's outcome.
 pub fn exit_code<R>(sim: &Simulation<R>) -> i32 {

@@ -20,7 +20,9 @@ usage:
   mpisim list                         the program catalogue and its parameters
   mpisim run PROGRAM [-n N] [--PARAM VALUE ...] [flags]
                                       simulate a catalogue program
-  mpisim scale PROGRAM -n LIST [--weak PARAM] [--format text|json|csv] [--svg FILE] [--tui] [--real]
+  mpisim run SCRIPT.py [-n N] [flags] [--python PATH] [--measure] [-- ARGS ...]
+                                      simulate an mpi4py script (each rank a python3 process)
+  mpisim scale PROGRAM|SCRIPT.py -n LIST [--weak PARAM] [--format text|json|csv] [--svg FILE] [--tui] [--real]
                                       speedup against Amdahl's law at each N, and why time is lost
   mpisim platforms                    the built-in platform presets
   mpisim platform NAME|FILE           print a platform as a RON file (a template for your own)
@@ -109,6 +111,9 @@ fn run(args: &[String]) -> i32 {
     let Some(name) = args.first() else {
         return usage_error("run needs a program name; `mpisim list` shows them");
     };
+    if mpisim::python::is_script(name) {
+        return mpisim::python::run_script(name, &args[1..], Some(&mpisim_tui::viewer));
+    }
     match catalogue::find(name) {
         Some(program) => launch::run_program_with(program, &args[1..], Some(&mpisim_tui::viewer)),
         None => {

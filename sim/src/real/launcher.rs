@@ -49,7 +49,8 @@ pub fn find(choice: Option<&str>) -> Result<PathBuf, String> {
     }
 }
 
-fn on_path(name: &str) -> Option<PathBuf> {
+/// The executable `name` in a directory of `PATH`.
+pub(crate) fn on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path).map(|dir| dir.join(name)).find(|p| is_executable(p))
 }
@@ -60,7 +61,7 @@ fn is_executable(path: &Path) -> bool {
 }
 
 /// Whether `launcher` is Open MPI's (`mpiexec --version` says so).
-fn is_open_mpi(launcher: &Path) -> bool {
+pub(crate) fn is_open_mpi(launcher: &Path) -> bool {
     Command::new(launcher).arg("--version").output().is_ok_and(|out| {
         let text = String::from_utf8_lossy(&out.stdout);
         text.contains("Open MPI") || text.contains("OpenRTE")
@@ -107,11 +108,10 @@ fn running_as_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
-/// The command that runs `job`: the launcher, its arguments, then this binary with the
-/// arguments it was given.
-pub fn command(job: &Job) -> Result<Command, String> {
+/// The launcher's part of the command that runs `job`: `LAUNCHER -n N [ARGS…]` with the
+/// job's environment, to which the program and its arguments are added.
+pub(crate) fn launcher_command(job: &Job) -> Result<Command, String> {
     let launcher = find(job.launcher.as_deref())?;
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find this program's own binary: {e}"))?;
     let mut cmd = Command::new(&launcher);
     cmd.arg("-n").arg(job.ranks.to_string());
     let open_mpi = is_open_mpi(&launcher);
@@ -132,7 +132,16 @@ pub fn command(job: &Job) -> Result<Command, String> {
         cmd.envs(OPEN_MPI_ROOT.map(|v| (v, "1")));
     }
     cmd.envs(job.env.iter().map(|(k, v)| (k, v)));
-    cmd.args(&job.launcher_args).arg(exe).args(std::env::args_os().skip(1));
+    cmd.args(&job.launcher_args);
+    Ok(cmd)
+}
+
+/// The command that runs `job`: the launcher, its arguments, then this binary with the
+/// arguments it was given.
+pub fn command(job: &Job) -> Result<Command, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find this program's own binary: {e}"))?;
+    let mut cmd = launcher_command(job)?;
+    cmd.arg(exe).args(std::env::args_os().skip(1));
     Ok(cmd)
 }
 
@@ -145,25 +154,41 @@ pub fn relaunch(job: &Job) -> Result<Outcome, String> {
 /// and then stops it. SIGINT (Ctrl-C) stops it too, without `before_stop`: the launcher
 /// has had the same signal and is stopping the job already.
 pub fn relaunch_with(job: &Job, before_stop: impl FnOnce()) -> Result<Outcome, String> {
-    let mut cmd = command(job)?;
+    run_with(command(job)?, job.timeout, before_stop).map(|(outcome, _)| outcome)
+}
+
+/// Runs a job's command and waits for it, at most `timeout`: how it ended, and after how
+/// long (wall time).
+pub(crate) fn run_timed(cmd: Command, timeout: Option<Duration>) -> Result<(Outcome, Duration), String> {
+    run_with(cmd, timeout, || {})
+}
+
+fn run_with(
+    mut cmd: Command,
+    timeout: Option<Duration>,
+    before_stop: impl FnOnce(),
+) -> Result<(Outcome, Duration), String> {
     let name =
         Path::new(cmd.get_program()).file_name().map_or("the launcher".into(), |n| n.to_string_lossy().into_owned());
     let interrupt = Interrupt::catch();
+    // The launching process measures wall time by design: it is no part of a simulation.
+    #[allow(clippy::disallowed_methods)]
+    let started = std::time::Instant::now();
     let mut child = cmd.spawn().map_err(|e| format!("cannot start {name}: {e}"))?;
-    let status = match wait_for(&mut child, job.timeout, &interrupt)? {
+    let status = match wait_for(&mut child, timeout, &interrupt)? {
         Waited::Exited(status) if !interrupt.caught() => status,
         Waited::Exited(_) | Waited::Interrupted => {
             stop(&mut child);
-            return Ok(Outcome::Interrupted { launcher: name });
+            return Ok((Outcome::Interrupted { launcher: name }, started.elapsed()));
         }
         Waited::TimedOut => {
             before_stop();
             stop(&mut child);
-            return Ok(Outcome::TimedOut { launcher: name });
+            return Ok((Outcome::TimedOut { launcher: name }, started.elapsed()));
         }
     };
     match status.code() {
-        Some(code) => Ok(Outcome::Exited(code)),
+        Some(code) => Ok((Outcome::Exited(code), started.elapsed())),
         None => Err(format!("{name} was killed by a signal ({status})")),
     }
 }
@@ -190,9 +215,11 @@ impl Interrupt {
     }
 
     /// One that never catches anything.
-    #[cfg(feature = "mpi")]
     fn none() -> Interrupt {
-        Interrupt { flag: Default::default(), id: None }
+        #[cfg(feature = "mpi")]
+        return Interrupt { flag: Default::default(), id: None };
+        #[cfg(not(feature = "mpi"))]
+        Interrupt {}
     }
 
     fn caught(&self) -> bool {
@@ -248,17 +275,13 @@ fn wait_for(
 /// Stops a launcher: SIGTERM, which launchers pass on to their processes, then SIGKILL if
 /// it has not gone after a grace period.
 fn stop(child: &mut std::process::Child) {
-    #[cfg(feature = "mpi")]
-    {
-        if let Ok(Some(_)) = child.try_wait() {
-            return;
-        }
-        // SAFETY: plain call; the pid is our child's, which we have not reaped yet.
-        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
-        let no_interrupt = Interrupt::none();
-        if let Ok(Waited::Exited(_)) = wait_for(child, Some(Duration::from_secs(5)), &no_interrupt) {
-            return;
-        }
+    if let Ok(Some(_)) = child.try_wait() {
+        return;
+    }
+    // SAFETY: plain call; the pid is our child's, which we have not reaped yet.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    if let Ok(Waited::Exited(_)) = wait_for(child, Some(Duration::from_secs(5)), &Interrupt::none()) {
+        return;
     }
     let _ = child.kill();
     let _ = child.wait();
