@@ -34,7 +34,7 @@ pub enum TraceFormat {
 
 /// Shows a finished run before its report is printed: the terminal UI of the
 /// `mpisim-tui` crate (`--tui`). The engine has no UI of its own.
-pub type Viewer<'a> = &'a dyn Fn(&Trace, Option<&SimError>, &RunHeader, &RunOptions) -> Result<(), String>;
+pub type Viewer<'a> = &'a dyn Fn(&Trace, Option<&SimError>, &[Warning], &RunHeader, &RunOptions) -> Result<(), String>;
 
 /// The flags of a simulated run.
 #[derive(Clone, Debug)]
@@ -287,7 +287,7 @@ impl RunOptions {
         header: &mut RunHeader,
         program: F,
     ) -> Simulation<R> {
-        let world = self.world(default_ranks);
+        let world = self.world(default_ranks).describe(&header.program, &header.params);
         header.schedule = self.replay.unwrap_or_default();
         let Some(runs) = self.explore.filter(|_| self.replay.is_none()) else {
             return world.simulate(program);
@@ -309,7 +309,7 @@ impl RunOptions {
     pub fn report<R: Serialize>(&self, sim: &Simulation<R>, header: &RunHeader) -> i32 {
         if let Some(path) = &self.trace {
             let text = match self.trace_format {
-                TraceFormat::Json => sim.trace.to_json_with_outcome(sim.outcome.as_ref().err()),
+                TraceFormat::Json => sim.trace.to_json_with_outcome(sim.outcome.as_ref().err(), &sim.warnings),
                 TraceFormat::Chrome => crate::chrome::to_string(&sim.trace),
             };
             if let Err(e) = std::fs::write(path, text) {
@@ -422,7 +422,7 @@ fn check_viewer(opts: &RunOptions, viewer: Option<Viewer>) -> Result<(), String>
 /// Shows the run if `--tui` asked for it, then prints the report; returns the exit code.
 fn finish<R: Serialize>(opts: &RunOptions, sim: &Simulation<R>, header: &RunHeader, viewer: Option<Viewer>) -> i32 {
     if let (true, Some(view)) = (opts.tui, viewer) {
-        if let Err(e) = view(&sim.trace, sim.outcome.as_ref().err(), header, opts) {
+        if let Err(e) = view(&sim.trace, sim.outcome.as_ref().err(), &sim.warnings, header, opts) {
             eprintln!("error: {e}");
             return EXIT_USAGE;
         }

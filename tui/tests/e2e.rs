@@ -110,7 +110,7 @@ fn saved_trace_opens_in_view() {
     let run = Command::new(bin).args(["run", "nonblocking", "-n", "3", "--trace"]).arg(&trace).output().unwrap();
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let Some(tmux) = Tmux::start("view", &format!("{bin} view {}", trace.display())) else { return };
-    let screen = tmux.wait_for_all(&["nb.json · 3 ranks", "completed"]);
+    let screen = tmux.wait_for_all(&["nb.json: nonblocking · 3 ranks · default", "completed"]);
     assert!(screen.contains("completed"), "{screen}");
     tmux.keys(&["3"]);
     tmux.wait_for("Communication matrix");

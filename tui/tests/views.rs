@@ -12,7 +12,7 @@ use ratatui::Terminal;
 fn app_of<R>(title: &str, ranks: usize, program: impl Fn(&mpisim::Comm) -> R) -> App {
     let sim = World::new(ranks).simulate(program);
     let error = sim.outcome.as_ref().err().cloned();
-    App::new(sim.trace, error.as_ref(), title)
+    App::new(sim.trace, error.as_ref(), &sim.warnings, title)
 }
 
 fn ring(bytes: u64) -> App {

@@ -228,6 +228,8 @@ pub(crate) mod job {
         let header = RunHeader { backend: Backend::Real { library }, ..header.clone() };
         let trace = Trace {
             schema: TRACE_SCHEMA,
+            program: header.program.clone(),
+            params: header.params.clone(),
             ranks: size,
             seed: opts.seed,
             strict: opts.strict,

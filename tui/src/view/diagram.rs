@@ -25,10 +25,16 @@ pub fn render(app: &App, areas: &Areas, theme: Theme, buf: &mut Buffer) {
         Axis::Time => " Space-time ",
         Axis::Events => " Event order ",
     };
-    let title = Line::from(vec![
-        Span::styled(name, theme.title()),
-        Span::raw(format!("{} – {} · {shown} ", label(app.axis, t0), label(app.axis, t1))),
-    ]);
+    // The window as people count: event `i` of the trace is event number i + 1, and the
+    // room after the last one holds no event.
+    let range = match app.axis {
+        Axis::Time => format!("{} – {}", short_time(Time(t0)), short_time(Time(t1))),
+        Axis::Events => {
+            let last = t1.min(app.tl.event_count as u64).max(t0 + 1);
+            format!("#{} – #{last} of {}", t0 + 1, app.tl.event_count)
+        }
+    };
+    let title = Line::from(vec![Span::styled(name, theme.title()), Span::raw(format!("{range} · {shown} "))]);
     let mut legend = vec![Span::raw(" ")];
     for state in State::ALL {
         if state == State::Run {
@@ -80,6 +86,7 @@ pub fn render(app: &App, areas: &Areas, theme: Theme, buf: &mut Buffer) {
                 cell.set_symbol(Theme::glyph(state)).set_style(theme.state(state));
             }
         }
+        name_collectives(app, rank, (x0, y), columns, theme, buf);
     }
     // The cursor: a line through the gaps, and reversed cells on the ranks' rows.
     if let Some(c) = cursor_col {
@@ -119,11 +126,44 @@ pub fn render(app: &App, areas: &Areas, theme: Theme, buf: &mut Buffer) {
     }
 }
 
-/// A point on the axis as people read it: a time, or an event number.
-fn label(axis: Axis, x: u64) -> String {
-    match axis {
-        Axis::Time => short_time(Time(x)),
-        Axis::Events => format!("#{x}"),
+/// Writes each collective's name over its span on `rank`'s row (`≡Bcast≡≡`), where the span
+/// is wide enough: a bcast and a scatter are both `≡` otherwise.
+fn name_collectives(app: &App, rank: usize, (x0, y): (u16, u16), columns: usize, theme: Theme, buf: &mut Buffer) {
+    let (t0, t1) = app.window;
+    let ended = app.cursor >= app.tl.event_count;
+    let now = match app.axis {
+        Axis::Time => app.position(),
+        Axis::Events => app.cursor.saturating_sub(1) as u64,
+    };
+    for &c in app.tl.top_calls(rank) {
+        let call = &app.tl.calls[c];
+        if call.enter_event >= app.cursor {
+            break;
+        }
+        if State::of(call.call) != State::Collective {
+            continue;
+        }
+        let (start, end) = match app.axis {
+            Axis::Time => (call.start.as_nanos(), call.end.map(Time::as_nanos)),
+            Axis::Events => (call.enter_event as u64, call.leave_event.map(|l| l as u64)),
+        };
+        // As the bins draw it: to its end once left, else to the cursor (to the end of
+        // the window if the trace ended inside it).
+        let end = match call.leave_event {
+            Some(l) if l < app.cursor => end.unwrap_or(now),
+            _ if ended => t1,
+            _ => now,
+        };
+        if end < t0 || start >= t1 {
+            continue;
+        }
+        let first = x_of(start.max(t0), (t0, t1), columns).max(0);
+        let last = x_of(end.min(t1.saturating_sub(1)), (t0, t1), columns).min(columns as i64 - 1);
+        let name = call.call.mpi_name().trim_start_matches("MPI_");
+        let width = (last - first + 1).max(0) as usize;
+        if width >= name.chars().count() + 2 {
+            buf.set_stringn(x0 + first as u16 + 1, y, name, width - 2, theme.state(State::Collective));
+        }
     }
 }
 
@@ -152,14 +192,29 @@ fn axis(buf: &mut Buffer, area: Rect, kind: Axis, window: (u64, u64), cursor: Op
     let step = nice_step(wanted);
     let mut marks: Vec<&str> = vec!["─"; columns];
     let mut labels: Vec<(usize, String)> = Vec::new();
-    let mut t = t0.div_ceil(step) * step;
-    while t < t1 {
-        let c = x_of(t, window, columns) as usize;
+    // Ticks at round times, or at round event numbers (event number k is at k - 1).
+    let (mut k, offset) = match kind {
+        Axis::Time => (t0.div_ceil(step) * step, 0),
+        Axis::Events => ((t0 + 1).div_ceil(step) * step, 1),
+    };
+    if kind == Axis::Events && t0 == 0 && step > 1 {
+        labels.push((0, "#1".to_string()));
+        marks[0] = "┬";
+    }
+    while k - offset < t1 {
+        let c = x_of(k - offset, window, columns) as usize;
         if c < columns {
             marks[c] = "┬";
-            labels.push((c, label(kind, t)));
+            labels.push((
+                c,
+                match kind {
+                    Axis::Time => short_time(Time(k)),
+                    Axis::Events => format!("#{k}"),
+                },
+            ));
         }
-        t += step;
+        let Some(next) = k.checked_add(step) else { break };
+        k = next;
     }
     buf.set_stringn(area.x, area.y + 1, marks.concat(), columns, theme.dim());
     let mut free_from = 0;
