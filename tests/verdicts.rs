@@ -778,3 +778,40 @@ fn a_stack_overflow_in_a_rank_is_a_report_not_a_crash() {
     let run = World::new(4).stack_size(8 << 20).run(program).unwrap();
     assert_eq!(run.results[2], deep(1000));
 }
+
+#[test]
+fn a_program_that_runs_forever_stops_at_the_time_limit_saying_what_each_rank_does() {
+    let program = |comm: &Comm| {
+        if comm.rank() == 0 {
+            loop {
+                comm.compute(Duration::from_nanos(1)); // @forever
+            }
+        } else if comm.rank() == 1 {
+            let _: u8 = comm.recv(0, 0);
+        }
+    };
+    let limit = Time(1_000_000);
+    let Err(SimError::TimeLimit { limit: l, ranks, .. }) = World::new(3).time_limit(limit).run(program) else {
+        panic!("the run stops at its limit")
+    };
+    assert_eq!(l, limit);
+    let doing: Vec<String> = ranks.iter().map(|a| a.to_string()).collect();
+    assert!(doing[0].contains("running its own code; its last call was compute at tests/verdicts.rs"), "{doing:?}");
+    assert!(doing[1].contains("MPI_Recv from rank 0"), "{doing:?}");
+    assert!(matches!(ranks[2], RankActivity::Finished { rank: 2 }), "{doing:?}");
+    let text = World::new(3).time_limit(limit).run(program).unwrap_err().to_string();
+    assert!(text.contains("virtual-time limit") && text.contains("--time-limit"), "{text}");
+}
+
+#[test]
+fn a_trace_stops_growing_at_its_limit_and_says_so() {
+    let sim = World::new(2).trace_limit(100).simulate(|comm| {
+        for i in 0..1000u32 {
+            comm.sendrecv::<u32, u32>(&i, 1 - comm.rank(), 0, 1 - comm.rank(), 0);
+        }
+    });
+    assert!(sim.outcome.is_ok());
+    assert_eq!(sim.trace.events.len(), 100);
+    assert!(sim.warnings.contains(&Warning::TraceTruncated { events: 100 }), "{:?}", sim.warnings);
+    assert!(sim.warnings.iter().any(|w| w.to_string().contains("--trace-limit")));
+}

@@ -1,7 +1,7 @@
 //! What can go wrong in a run, as values with everything needed to understand them.
 
 use crate::call::{CallKind, MpiError};
-use crate::deadlock::DeadlockReport;
+use crate::deadlock::{BlockedCall, DeadlockReport};
 use crate::time::Time;
 use crate::trace::Site;
 use crate::words::plural;
@@ -54,6 +54,19 @@ pub enum SimError {
         time: Time,
         /// Ranks that spent much of the run polling (`iprobe`, `test`…) in vain.
         spinning: Vec<Spinning>,
+        /// What every rank was doing when the run was stopped.
+        #[serde(default)]
+        ranks: Vec<RankActivity>,
+    },
+    /// The run reached its virtual-time limit (a program that runs forever, or a limit set
+    /// too low).
+    TimeLimit {
+        /// The limit.
+        limit: Time,
+        /// Engine steps taken.
+        steps: u64,
+        /// What every rank was doing when the run was stopped.
+        ranks: Vec<RankActivity>,
     },
     /// Every rank still running only polled (`iprobe`, `test`…) and found nothing, with
     /// no message in flight, for so long that nothing can change: a livelock.
@@ -70,6 +83,71 @@ pub enum SimError {
         /// What is wrong and what to do.
         message: String,
     },
+}
+
+/// What a rank was doing when a limit stopped its run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "doing", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum RankActivity {
+    /// Running its own code (or about to), after its last call.
+    Running {
+        /// The rank.
+        rank: Rank,
+        /// Its last MPI call and where it was made.
+        last_call: Option<(CallKind, Site)>,
+    },
+    /// Blocked in a call.
+    Blocked(Box<BlockedCall>),
+    /// Its program had returned.
+    Finished {
+        /// The rank.
+        rank: Rank,
+    },
+}
+
+impl RankActivity {
+    /// The rank it is about.
+    pub fn rank(&self) -> Rank {
+        match self {
+            RankActivity::Running { rank, .. } | RankActivity::Finished { rank } => *rank,
+            RankActivity::Blocked(b) => b.rank,
+        }
+    }
+}
+
+impl fmt::Display for RankActivity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RankActivity::Running { rank, last_call: Some((call, site)) } => {
+                write!(f, "rank {rank:>3}  running its own code; its last call was {} at {site}", call.mpi_name())
+            }
+            RankActivity::Running { rank, last_call: None } => write!(f, "rank {rank:>3}  running, before any call"),
+            RankActivity::Blocked(b) => write!(f, "{b}"),
+            RankActivity::Finished { rank } => write!(f, "rank {rank:>3}  finished"),
+        }
+    }
+}
+
+/// At most this many ranks' activities are printed; the JSON report has them all.
+const ACTIVITIES_SHOWN: usize = 16;
+
+/// Writes what the ranks were doing, the finished ones in one line, the others one by one
+/// up to [`ACTIVITIES_SHOWN`].
+fn write_activities(f: &mut fmt::Formatter<'_>, ranks: &[RankActivity]) -> fmt::Result {
+    let finished: Vec<Rank> =
+        ranks.iter().filter(|a| matches!(a, RankActivity::Finished { .. })).map(RankActivity::rank).collect();
+    let others: Vec<&RankActivity> = ranks.iter().filter(|a| !matches!(a, RankActivity::Finished { .. })).collect();
+    for a in others.iter().take(ACTIVITIES_SHOWN) {
+        write!(f, "\n  {a}")?;
+    }
+    if others.len() > ACTIVITIES_SHOWN {
+        write!(f, "\n  … and {} more ranks (the JSON report lists them all)", others.len() - ACTIVITIES_SHOWN)?;
+    }
+    if !finished.is_empty() {
+        write!(f, "\n  finished: rank{} {}", plural(finished.len()), crate::words::list(&finished))?;
+    }
+    Ok(())
 }
 
 /// A rank caught polling when a run was stopped: its last fruitless poll.
@@ -130,19 +208,29 @@ impl fmt::Display for SimError {
             SimError::Aborted { rank, code, location, time } => {
                 write!(f, "rank {rank} called abort with code {code} at t = {time}\n  at {location}")
             }
-            SimError::StepLimit { steps, time, spinning } => {
+            SimError::StepLimit { steps, time, spinning, ranks } => {
                 write!(f, "stopped after {steps} engine steps at t = {time}")?;
                 for s in spinning {
                     write!(f, "\n  {s}")?;
                 }
+                write_activities(f, ranks)?;
                 write!(
                     f,
-                    "\n  hint: {}if the program is just long, raise the limit (World::step_limit)",
+                    "\n  hint: {}if the program is just long, raise the limit (--step-limit, World::step_limit)",
                     if spinning.is_empty() {
                         String::new()
                     } else {
                         "the ranks above may poll forever for a message nobody sends (a livelock); ".to_string()
                     }
+                )
+            }
+            SimError::TimeLimit { limit, steps, ranks } => {
+                write!(f, "stopped at the virtual-time limit t = {limit}, after {steps} engine steps")?;
+                write_activities(f, ranks)?;
+                write!(
+                    f,
+                    "\n  hint: a program that loops forever (a loop of compute or of messages that never ends) is \
+                     stopped here; if it is just long, raise the limit (--time-limit, World::time_limit)"
                 )
             }
             SimError::Livelock { time, polls, spinning } => {

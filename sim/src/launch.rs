@@ -78,6 +78,15 @@ pub struct RunOptions {
     pub timeout: Option<std::time::Duration>,
     /// `--stack-size BYTES`: each rank's stack (default [`crate::DEFAULT_STACK_SIZE`]).
     pub stack_size: Option<usize>,
+    /// `--time-limit DURATION`: the run's virtual-time limit (default an hour).
+    pub time_limit: Option<crate::Time>,
+    /// `--step-limit N`: the run's limit of engine steps.
+    pub step_limit: Option<u64>,
+    /// `--trace-limit EVENTS`: the trace keeps at most this many events.
+    pub trace_limit: Option<usize>,
+    /// `--wall-limit SECONDS`: the longest a rank may run its own code between two calls
+    /// before the run is stopped (default [`DEFAULT_WALL_LIMIT`]; `0` turns it off).
+    pub wall_limit: Option<std::time::Duration>,
 }
 
 /// The flags every run takes, for help texts.
@@ -87,6 +96,10 @@ pub const RUN_FLAGS: &str = "  -n, --ranks N            number of ranks
   --strict                 every standard send synchronous: exposes reliance on buffering
   --seed S                 seed of the run (default: MPISIM_SEED, else 0)
   --stack-size BYTES       each rank's stack (default 256KiB); raise it for deep recursion
+  --time-limit DURATION    stop the run at this virtual time (default 1h; 10s, 500ms, 20us work)
+  --step-limit N           stop the run after N engine steps (default 4294967296)
+  --trace-limit EVENTS     keep at most this many events in the trace (default 8000000)
+  --wall-limit SECONDS     stop a rank that runs its own code this long between calls (default 60; 0: never)
   --format text|json       output format (default text)
   --trace FILE             save the trace (mpisim JSON; `mpisim view FILE` opens it)
   --algorithm COLL=NAME    run a collective with this algorithm instead of MPICH's choice (repeatable),
@@ -126,6 +139,10 @@ impl Default for RunOptions {
             tui: false,
             mouse: false,
             stack_size: None,
+            time_limit: None,
+            step_limit: None,
+            trace_limit: None,
+            wall_limit: Some(DEFAULT_WALL_LIMIT),
         }
     }
 }
@@ -181,6 +198,34 @@ impl RunOptions {
                     );
                 }
                 "--strict" => opts.strict = true,
+                "--time-limit" => {
+                    let v = value(flag)?;
+                    opts.time_limit = Some(parse_duration(&v).ok_or_else(|| {
+                        format!("--time-limit: `{v}` is not a virtual time (try 10s, 500ms, 20us, 1h)")
+                    })?);
+                }
+                "--step-limit" => {
+                    let v = value(flag)?;
+                    opts.step_limit = Some(
+                        v.parse()
+                            .ok()
+                            .filter(|&n: &u64| n > 0)
+                            .ok_or_else(|| format!("--step-limit: `{v}` is not a number of steps (1 or more)"))?,
+                    );
+                }
+                "--trace-limit" => {
+                    let v = value(flag)?;
+                    opts.trace_limit =
+                        Some(v.parse().map_err(|_| format!("--trace-limit: `{v}` is not a number of events"))?);
+                }
+                "--wall-limit" => {
+                    let v = value(flag)?;
+                    let secs: f64 =
+                        v.parse().ok().filter(|s: &f64| s.is_finite() && *s >= 0.0).ok_or_else(|| {
+                            format!("--wall-limit: `{v}` is not a number of seconds (0 turns it off)")
+                        })?;
+                    opts.wall_limit = (secs > 0.0).then(|| std::time::Duration::from_secs_f64(secs));
+                }
                 "--stack-size" => {
                     let v = value(flag)?;
                     let bytes = crate::catalogue::parse_bytes(&v)
@@ -276,6 +321,9 @@ impl RunOptions {
             .algorithms(self.algorithms.clone())
             .schedule(self.replay.unwrap_or_default())
             .stack_size(self.stack_size.unwrap_or(crate::DEFAULT_STACK_SIZE))
+            .time_limit(self.time_limit.unwrap_or(crate::DEFAULT_TIME_LIMIT))
+            .step_limit(self.step_limit.unwrap_or(crate::DEFAULT_STEP_LIMIT))
+            .trace_limit(self.trace_limit.unwrap_or(crate::DEFAULT_TRACE_LIMIT))
             .check_buffering(true)
     }
 
@@ -288,6 +336,19 @@ impl RunOptions {
         program: F,
     ) -> Simulation<R> {
         let world = self.world(default_ranks).describe(&header.program, &header.params);
+        let format = self.format;
+        let _watchdog = self.wall_limit.map(|limit| {
+            crate::watchdog::Watchdog::start(limit, move |stuck| {
+                match format {
+                    Format::Text => eprintln!("error: {stuck}"),
+                    Format::Json => {
+                        let json = serde_json::json!({"outcome": "error", "error": {"kind": "wall_limit", "message": stuck.to_string(), "rank": stuck.rank}});
+                        emit(&format!("{json}\n"));
+                    }
+                }
+                std::process::exit(report::EXIT_PROGRAM_ERROR)
+            })
+        });
         header.schedule = self.replay.unwrap_or_default();
         let Some(runs) = self.explore.filter(|_| self.replay.is_none()) else {
             return world.simulate(program);
@@ -342,6 +403,29 @@ impl RunOptions {
         emit(&text);
         report::exit_code(sim)
     }
+}
+
+/// How long a rank may run its own code between two calls before a run is stopped.
+pub const DEFAULT_WALL_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// A virtual duration: `10s`, `500ms`, `20us` (or `µs`), `7ns`, `2m`, `1h`; a bare number is
+/// seconds.
+pub fn parse_duration(text: &str) -> Option<crate::Time> {
+    let text = text.trim();
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number.parse().ok().filter(|v: &f64| v.is_finite() && *v >= 0.0)?;
+    let ns_per = match unit.trim() {
+        "" | "s" => 1e9,
+        "ms" => 1e6,
+        "us" | "µs" => 1e3,
+        "ns" => 1.0,
+        "m" | "min" => 60e9,
+        "h" => 3600e9,
+        _ => return None,
+    };
+    let ns = value * ns_per;
+    (ns <= u64::MAX as f64).then(|| crate::Time(ns.round() as u64))
 }
 
 /// Writes to standard output; a closed pipe (`| head`) is not an error worth a panic.

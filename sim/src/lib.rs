@@ -50,6 +50,7 @@ mod task;
 mod time;
 pub mod timeline;
 pub mod trace;
+pub mod watchdog;
 mod words;
 mod world;
 
@@ -67,7 +68,7 @@ pub use coll::strategies;
 pub use coll::{Algorithm, AlgorithmError, Algorithms, CollRequest, Collective};
 pub use comm::Comm;
 pub use deadlock::{BlockedCall, DeadlockReport, EdgeKind, Peer, SendWait, Unreceived, WaitsOn, WildcardMatch};
-pub use error::{RankFailure, SimError, Spinning};
+pub use error::{RankActivity, RankFailure, SimError, Spinning};
 pub use platform::Platform;
 pub use request::Request;
 pub use sched::Schedule;
@@ -76,5 +77,5 @@ pub use time::Time;
 pub use trace::{Event, EventKind, Protocol, SavedRun, Site, Trace};
 pub use world::{
     Completed, Exploration, ExploreFailure, OutputLine, RunStats, Simulation, Warning, World, DEFAULT_STACK_SIZE,
-    DEFAULT_STEP_LIMIT,
+    DEFAULT_STEP_LIMIT, DEFAULT_TIME_LIMIT, DEFAULT_TRACE_LIMIT,
 };

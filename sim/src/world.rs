@@ -18,6 +18,13 @@ pub const DEFAULT_STACK_SIZE: usize = 256 * 1024;
 /// Default limit on engine steps (resumptions of ranks): stops a livelock.
 pub const DEFAULT_STEP_LIMIT: u64 = 1 << 32;
 
+/// Default limit on virtual time: an hour of the simulated machine's time stops a program
+/// that runs forever long before its trace or the wall clock do.
+pub const DEFAULT_TIME_LIMIT: Time = Time(3_600_000_000_000);
+
+/// Default limit on a trace's events (about 100 bytes each): about 800 MB at most.
+pub const DEFAULT_TRACE_LIMIT: usize = 8_000_000;
+
 /// A simulated MPI job of `n` ranks: the builder for a run.
 ///
 /// ```
@@ -37,7 +44,9 @@ pub struct World {
     strict: bool,
     stack_size: usize,
     step_limit: u64,
+    time_limit: Time,
     record_trace: bool,
+    trace_limit: usize,
     schedule: Schedule,
     check_buffering: bool,
     algorithms: crate::coll::Algorithms,
@@ -121,6 +130,11 @@ pub enum Warning {
         /// The deadlock of the strict run: its cycle, blocked calls and hint.
         deadlock: Box<DeadlockReport>,
     },
+    /// The trace reached its limit of events and keeps only the first ones.
+    TraceTruncated {
+        /// The events it keeps.
+        events: usize,
+    },
     /// A request was never completed or freed.
     DanglingRequest {
         /// Its rank.
@@ -148,6 +162,11 @@ impl std::fmt::Display for Warning {
                 }
                 write!(f, "\n  hint: {}", deadlock.hint)
             }
+            Warning::TraceTruncated { events } => write!(
+                f,
+                "the trace was truncated: it keeps the first {events} events of the run and none after (raise the \
+                 limit with --trace-limit, World::trace_limit)"
+            ),
             Warning::DanglingRequest { rank, call, location } => write!(
                 f,
                 "rank {rank}: the request of {} at {location} was never completed (wait or test it) or freed",
@@ -182,7 +201,9 @@ impl World {
             strict: false,
             stack_size: DEFAULT_STACK_SIZE,
             step_limit: DEFAULT_STEP_LIMIT,
+            time_limit: DEFAULT_TIME_LIMIT,
             record_trace: true,
+            trace_limit: DEFAULT_TRACE_LIMIT,
             schedule: Schedule::First,
             check_buffering: false,
             algorithms: crate::coll::Algorithms::default(),
@@ -314,6 +335,20 @@ impl World {
     /// Stops the run after this many engine steps.
     pub fn step_limit(mut self, steps: u64) -> World {
         self.step_limit = steps;
+        self
+    }
+
+    /// Stops the run when its virtual time passes `limit` ([`DEFAULT_TIME_LIMIT`]: an hour),
+    /// with what each rank was doing ([`SimError::TimeLimit`]).
+    pub fn time_limit(mut self, limit: Time) -> World {
+        self.time_limit = limit;
+        self
+    }
+
+    /// Keeps at most `events` events in the trace ([`DEFAULT_TRACE_LIMIT`]); the run goes on
+    /// and its trace says it was truncated ([`Warning::TraceTruncated`]).
+    pub fn trace_limit(mut self, events: usize) -> World {
+        self.trace_limit = events;
         self
     }
 
@@ -452,7 +487,9 @@ impl World {
             platform: self.platform.clone(),
             strict: self.strict,
             step_limit: self.step_limit,
+            time_limit: self.time_limit,
             record_trace: self.record_trace,
+            trace_limit: self.trace_limit,
         };
         let mut engine = Engine::new(cfg, oracle);
         let outcome = engine.run(&mut tasks);
@@ -466,6 +503,9 @@ impl World {
             for (rank, call, location) in engine.dangling_requests() {
                 warnings.push(Warning::DanglingRequest { rank, call, location });
             }
+        }
+        if engine.truncated {
+            warnings.push(Warning::TraceTruncated { events: engine.events.len() });
         }
         let sim = Simulation {
             outcome,

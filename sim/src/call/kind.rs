@@ -8,6 +8,7 @@ use std::fmt;
 #[serde(rename_all = "snake_case")]
 #[allow(missing_docs)]
 #[non_exhaustive]
+#[repr(u8)]
 pub enum CallKind {
     Send,
     Ssend,

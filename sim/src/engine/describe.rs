@@ -8,6 +8,7 @@ use crate::call::{CallKind, RecvArgs, ReqId, SendMode, WaitHow};
 use crate::codec::Payload;
 use crate::deadlock::graph::{on_rank, WaitForGraph};
 use crate::deadlock::{hint, BlockedCall, DeadlockReport, Peer, SendWait, WaitsOn, WildcardMatch};
+use crate::error::RankActivity;
 use crate::matching::Envelope;
 use crate::site::CallSite;
 use crate::time::Time;
@@ -17,6 +18,22 @@ use crate::{Rank, Tag};
 use std::collections::BTreeMap;
 
 impl Engine<'_> {
+    /// What every rank is doing, for a run that a limit stops.
+    pub(super) fn activities(&self) -> Vec<RankActivity> {
+        (0..self.ranks.len())
+            .map(|rank| match &self.ranks[rank].state {
+                RankState::Done => RankActivity::Finished { rank },
+                RankState::Blocked { kind, site, wait } => {
+                    RankActivity::Blocked(Box::new(self.describe(rank, *kind, *site, wait)))
+                }
+                RankState::Ready => RankActivity::Running {
+                    rank,
+                    last_call: self.ranks[rank].last_call.map(|(call, site)| (call, site.site())),
+                },
+            })
+            .collect()
+    }
+
     /// The report of the deadlock the run ended in.
     pub(super) fn deadlock_report(&self) -> DeadlockReport {
         let mut blocked = Vec::new();

@@ -50,7 +50,11 @@ pub(crate) struct Config {
     pub platform: Platform,
     pub strict: bool,
     pub step_limit: u64,
+    /// Virtual time past which the run is stopped.
+    pub time_limit: Time,
     pub record_trace: bool,
+    /// Events the trace keeps at most; later ones are dropped (`truncated`).
+    pub trace_limit: usize,
 }
 
 /// How a handled call continues.
@@ -89,6 +93,8 @@ pub(crate) struct Engine<'o> {
     collectives_begun: u64,
     pub stats: RunStats,
     pub events: Vec<Event>,
+    /// Whether the trace reached its limit and dropped the events after it.
+    pub truncated: bool,
     pub output: Vec<OutputLine>,
 }
 
@@ -119,6 +125,7 @@ impl<'o> Engine<'o> {
             collectives_begun: 0,
             stats: RunStats::default(),
             events: Vec::new(),
+            truncated: false,
             output: Vec::new(),
         }
     }
@@ -135,6 +142,10 @@ impl<'o> Engine<'o> {
             self.queue.push(Time::ZERO, Class::Resume, rank, Action::Resume(rank));
         }
         while let Some((time, action)) = self.queue.pop() {
+            if time > self.cfg.time_limit {
+                self.stop_at_time_limit();
+                break;
+            }
             self.now = time;
             match action {
                 Action::Resume(rank) => self.drive(rank, tasks, &mut results),
@@ -162,8 +173,23 @@ impl<'o> Engine<'o> {
 
     fn record(&mut self, time: Time, rank: Rank, kind: impl FnOnce() -> EventKind) {
         if self.cfg.record_trace {
-            self.events.push(Event { time, rank, kind: kind() });
+            self.push_event(Event { time, rank, kind: kind() });
         }
+    }
+
+    /// Keeps an event, up to the trace's limit.
+    fn push_event(&mut self, event: Event) {
+        if self.events.len() < self.cfg.trace_limit {
+            self.events.push(event);
+        } else {
+            self.truncated = true;
+        }
+    }
+
+    /// The run passed its virtual-time limit: it stops, with what each rank was doing.
+    fn stop_at_time_limit(&mut self) {
+        let ranks = self.activities();
+        self.failure = Some(SimError::TimeLimit { limit: self.cfg.time_limit, steps: self.steps, ranks });
     }
 
     /// Resumes `rank` and keeps it running while it stays the earliest thing pending.
@@ -179,8 +205,9 @@ impl<'o> Engine<'o> {
             }
             self.steps += 1;
             if self.steps > self.cfg.step_limit {
-                let spinning = self.spinning(self.cfg.step_limit / 100);
-                self.failure = Some(SimError::StepLimit { steps: self.cfg.step_limit, time: self.now, spinning });
+                let (spinning, ranks) = (self.spinning(self.cfg.step_limit / 100), self.activities());
+                let steps = self.cfg.step_limit;
+                self.failure = Some(SimError::StepLimit { steps, time: self.now, spinning, ranks });
                 return;
             }
             match tasks.resume(rank, reply) {
@@ -193,6 +220,10 @@ impl<'o> Engine<'o> {
                             slot.clock = at;
                             slot.reply = Some(reply);
                             if self.queue.runs_before(at, rank) {
+                                if at > self.cfg.time_limit {
+                                    self.stop_at_time_limit();
+                                    return;
+                                }
                                 self.now = at;
                                 continue;
                             }
@@ -247,8 +278,9 @@ impl<'o> Engine<'o> {
         let streak = std::mem::take(&mut self.poll_streak);
         self.ranks[rank].polling = false;
         if let Some(event) = self.cfg.record_trace.then(|| self.enter_event(kind, site, &op)).flatten() {
-            self.events.push(Event { time: now, rank, kind: event });
+            self.push_event(Event { time: now, rank, kind: event });
         }
+        self.ranks[rank].last_call = Some((kind, site));
         if let Err(error) = self.validate(&op) {
             return self.fail(rank, kind, site, error);
         }

@@ -92,6 +92,8 @@ pub(super) struct RankSlot {
     pub last_poll: Option<(CallKind, CallSite)>,
     /// Virtual time this rank has spent in `compute` calls.
     pub computed: Time,
+    /// The rank's last call, for what it was doing when a limit stopped the run.
+    pub last_call: Option<(CallKind, CallSite)>,
 }
 
 impl Default for RankSlot {
@@ -112,6 +114,7 @@ impl Default for RankSlot {
             polls: 0,
             last_poll: None,
             computed: Time::ZERO,
+            last_call: None,
         }
     }
 }

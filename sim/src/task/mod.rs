@@ -164,7 +164,15 @@ impl<R> Tasks<R> {
         // Restored afterwards: a rank's program may itself run a world (a nested run).
         let outer = RUNNING.with(|r| r.replace(Some(Running { world: self.world, rank })));
         let armed = overflow::arm(task.trap_handler(), self.slots[rank].1);
+        crate::watchdog::beat(Some(rank), None);
         let result = panic::catch_unwind(AssertUnwindSafe(|| task.resume(reply)));
+        crate::watchdog::beat(
+            None,
+            match &result {
+                Ok(CoroutineResult::Yield(call)) => Some((call.kind, call.site)),
+                _ => None,
+            },
+        );
         drop(armed);
         RUNNING.with(|r| r.set(outer));
         CAPTURE_PANICS.with(|c| c.set(false));

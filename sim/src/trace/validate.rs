@@ -5,8 +5,8 @@
 
 use super::{Event, EventKind, SavedRun, Trace, TraceError};
 use crate::call::CallKind;
-use crate::deadlock::{DeadlockReport, Peer};
-use crate::error::SimError;
+use crate::deadlock::{BlockedCall, DeadlockReport, Peer};
+use crate::error::{RankActivity, SimError};
 use crate::time::Time;
 use crate::world::Warning;
 use crate::Rank;
@@ -208,9 +208,11 @@ pub(super) fn outcome(saved: &SavedRun) -> Result<(), TraceError> {
         Some(SimError::Deadlock(d)) => check(&mut deadlock_ranks(d), "the deadlock report")?,
         Some(SimError::RankFailed(f)) => check(&mut std::iter::once(f.rank), "the error")?,
         Some(SimError::Aborted { rank, .. }) => check(&mut std::iter::once(*rank), "the error")?,
-        Some(SimError::StepLimit { spinning, .. } | SimError::Livelock { spinning, .. }) => {
-            check(&mut spinning.iter().map(|s| s.rank), "the error")?
+        Some(SimError::StepLimit { spinning, ranks, .. }) => {
+            check(&mut spinning.iter().map(|s| s.rank).chain(activity_ranks(ranks)), "the error")?
         }
+        Some(SimError::Livelock { spinning, .. }) => check(&mut spinning.iter().map(|s| s.rank), "the error")?,
+        Some(SimError::TimeLimit { ranks, .. }) => check(&mut activity_ranks(ranks), "the error")?,
         Some(SimError::Setup { .. }) | None => {}
     }
     for w in &saved.warnings {
@@ -218,20 +220,35 @@ pub(super) fn outcome(saved: &SavedRun) -> Result<(), TraceError> {
             Warning::BufferingHazard { deadlock, .. } => check(&mut deadlock_ranks(deadlock), "a warning")?,
             Warning::Unreceived(u) => check(&mut [u.rank, u.source].into_iter(), "a warning")?,
             Warning::DanglingRequest { rank, .. } => check(&mut std::iter::once(*rank), "a warning")?,
+            Warning::TraceTruncated { .. } => {}
         }
     }
     Ok(())
 }
 
-/// Every rank a deadlock report names.
-fn deadlock_ranks(d: &DeadlockReport) -> impl Iterator<Item = Rank> + '_ {
-    let blocked = d.blocked.iter().flat_map(|b| {
-        let peer = match b.peer {
-            Some(Peer::Rank(p)) => Some(p),
+/// Every rank a blocked call names: its own, its peer, its root, those it waits on.
+fn blocked_ranks(b: &BlockedCall) -> impl Iterator<Item = Rank> + '_ {
+    let peer = match b.peer {
+        Some(Peer::Rank(p)) => Some(p),
+        _ => None,
+    };
+    std::iter::once(b.rank).chain(peer).chain(b.root).chain(b.waits_on.iter().flat_map(|w| w.ranks.iter().copied()))
+}
+
+/// Every rank that what the ranks were doing at a limit names.
+fn activity_ranks(ranks: &[RankActivity]) -> impl Iterator<Item = Rank> + '_ {
+    ranks.iter().flat_map(|a| {
+        let blocked = match a {
+            RankActivity::Blocked(b) => Some(blocked_ranks(b)),
             _ => None,
         };
-        std::iter::once(b.rank).chain(peer).chain(b.root).chain(b.waits_on.iter().flat_map(|w| w.ranks.iter().copied()))
-    });
+        std::iter::once(a.rank()).chain(blocked.into_iter().flatten())
+    })
+}
+
+/// Every rank a deadlock report names.
+fn deadlock_ranks(d: &DeadlockReport) -> impl Iterator<Item = Rank> + '_ {
+    let blocked = d.blocked.iter().flat_map(blocked_ranks);
     let unreceived = d.unreceived.iter().flat_map(|u| [u.rank, u.source]);
     blocked
         .chain(d.finished.iter().copied())

@@ -139,19 +139,19 @@ pub fn hazard(app: &App) -> Option<(String, Deadlock)> {
     })
 }
 
-/// The run's warnings in one line, for the banner: `buffering hazard: with zero buffering
-/// (--strict) it deadlocks in the cycle 0 → 1 → 2 → 3 → 0`, `2 messages never received`.
+/// The run's warnings in one line, for the banner: `buffering hazard: with --strict it
+/// deadlocks, 0 → 1 → 2 → 3 → 0`, `2 messages never received`.
 pub fn warnings_line(app: &App) -> Option<String> {
     let mut parts = Vec::new();
     if let Some((_, dl)) = hazard(app) {
         let cycle = match dl.cycle.first() {
             Some(first) => {
                 let ring: Vec<String> = dl.cycle.iter().chain([first]).map(|r| r.to_string()).collect();
-                format!(" in the cycle {}", ring.join(" → "))
+                format!(", {}", ring.join(" → "))
             }
             None => String::new(),
         };
-        parts.push(format!("buffering hazard: with zero buffering (--strict) it deadlocks{cycle}"));
+        parts.push(format!("buffering hazard: with --strict it deadlocks{cycle}"));
     }
     let count = |f: fn(&Warning) -> bool| app.warnings.iter().filter(|w| f(w)).count();
     let plural = |n: usize| if n == 1 { "" } else { "s" };
@@ -162,6 +162,11 @@ pub fn warnings_line(app: &App) -> Option<String> {
     match count(|w| matches!(w, Warning::DanglingRequest { .. })) {
         0 => {}
         n => parts.push(format!("{n} request{} never completed", plural(n))),
+    }
+    for w in &app.warnings {
+        if let Warning::TraceTruncated { events } = w {
+            parts.push(format!("the trace keeps only its first {events} events"));
+        }
     }
     (!parts.is_empty()).then(|| parts.join("; "))
 }

@@ -59,7 +59,8 @@ pub fn render(app: &App, areas: &Areas, theme: Theme, buf: &mut Buffer) {
         // On the event axis the cursor sits on the last event that happened.
         Axis::Events => app.cursor.checked_sub(1).and_then(|e| column_of(e as u64, (t0, t1), columns)),
     };
-    axis(buf, Rect::new(x0, d.y, areas.diagram_columns, areas.axis_rows), app.axis, (t0, t1), cursor_col, theme);
+    let area = Rect::new(x0, d.y, areas.diagram_columns, areas.axis_rows);
+    axis(buf, area, app.axis, (t0, t1), app.tl.event_count as u64, cursor_col, theme);
 
     let first_line = d.y + areas.axis_rows;
     let lines = d.height - areas.axis_rows;
@@ -71,6 +72,7 @@ pub fn render(app: &App, areas: &Areas, theme: Theme, buf: &mut Buffer) {
         line_of[rank] = Some((i as i64 - app.scroll as i64) * pitch as i64);
     }
     let width = app.tl.ranks.saturating_sub(1).max(1).to_string().len();
+    let mut drawn = Vec::new();
     for (i, &rank) in app.rows.iter().enumerate().skip(app.scroll) {
         let line = (i - app.scroll) * pitch;
         if line >= lines as usize {
@@ -86,7 +88,7 @@ pub fn render(app: &App, areas: &Areas, theme: Theme, buf: &mut Buffer) {
                 cell.set_symbol(Theme::glyph(state)).set_style(theme.state(state));
             }
         }
-        name_collectives(app, rank, (x0, y), columns, theme, buf);
+        drawn.push((rank, y));
     }
     // The cursor: a line through the gaps, and reversed cells on the ranks' rows.
     if let Some(c) = cursor_col {
@@ -124,11 +126,18 @@ pub fn render(app: &App, areas: &Areas, theme: Theme, buf: &mut Buffer) {
         let (xs, xe) = (x_of(sent, (t0, t1), columns), x_of(target, (t0, t1), columns));
         canvas.line(buf, (xs, ys), (xe, ye), theme.selected_message(), !matched);
     }
+    // Names last, in what the messages left of each collective's glyphs.
+    for (rank, y) in drawn {
+        name_collectives(app, rank, (x0, y), columns, buf);
+    }
 }
 
-/// Writes each collective's name over its span on `rank`'s row (`≡Bcast≡≡`), where the span
-/// is wide enough: a bcast and a scatter are both `≡` otherwise.
-fn name_collectives(app: &App, rank: usize, (x0, y): (u16, u16), columns: usize, theme: Theme, buf: &mut Buffer) {
+/// Writes each collective's name over its span on `rank`'s row (`≡Bcast≡≡`), in the first
+/// stretch of its glyphs that no message crosses and that holds the name with a glyph on
+/// either side: a bcast and a scatter are both `≡` otherwise. Cells keep their style (the
+/// cursor's too).
+fn name_collectives(app: &App, rank: usize, (x0, y): (u16, u16), columns: usize, buf: &mut Buffer) {
+    let glyph = Theme::glyph(State::Collective);
     let (t0, t1) = app.window;
     let ended = app.cursor >= app.tl.event_count;
     let now = match app.axis {
@@ -160,9 +169,22 @@ fn name_collectives(app: &App, rank: usize, (x0, y): (u16, u16), columns: usize,
         let first = x_of(start.max(t0), (t0, t1), columns).max(0);
         let last = x_of(end.min(t1.saturating_sub(1)), (t0, t1), columns).min(columns as i64 - 1);
         let name = call.call.mpi_name().trim_start_matches("MPI_");
-        let width = (last - first + 1).max(0) as usize;
-        if width >= name.chars().count() + 2 {
-            buf.set_stringn(x0 + first as u16 + 1, y, name, width - 2, theme.state(State::Collective));
+        let need = name.chars().count() as i64 + 2;
+        let plain = |x: i64| x <= last && buf.cell((x0 + x as u16, y)).is_some_and(|cell| cell.symbol() == glyph);
+        let mut from = first;
+        for x in first..=last + 1 {
+            if plain(x) {
+                continue;
+            }
+            if x - from >= need {
+                for (i, ch) in name.chars().enumerate() {
+                    if let Some(cell) = buf.cell_mut((x0 + (from + 1) as u16 + i as u16, y)) {
+                        cell.set_char(ch);
+                    }
+                }
+                break;
+            }
+            from = x + 1;
         }
     }
 }
@@ -179,8 +201,17 @@ fn x_of(x: u64, (t0, t1): (u64, u64), columns: usize) -> i64 {
     (dx * columns as i128).div_euclid(width) as i64
 }
 
-/// Tick labels on the first line, tick marks on the second.
-fn axis(buf: &mut Buffer, area: Rect, kind: Axis, window: (u64, u64), cursor: Option<usize>, theme: Theme) {
+/// Tick labels on the first line, tick marks on the second: at round times, or at round
+/// event numbers up to the last of the `events`.
+fn axis(
+    buf: &mut Buffer,
+    area: Rect,
+    kind: Axis,
+    window: (u64, u64),
+    events: u64,
+    cursor: Option<usize>,
+    theme: Theme,
+) {
     let columns = area.width as usize;
     if columns == 0 || area.height < 2 {
         return;
@@ -197,11 +228,13 @@ fn axis(buf: &mut Buffer, area: Rect, kind: Axis, window: (u64, u64), cursor: Op
         Axis::Time => (t0.div_ceil(step) * step, 0),
         Axis::Events => ((t0 + 1).div_ceil(step) * step, 1),
     };
-    if kind == Axis::Events && t0 == 0 && step > 1 {
+    // Event 1 is labelled where the window starts with it, unless a round number is close.
+    let first_label = kind == Axis::Events && t0 == 0 && x_of(k - offset, window, columns) >= 8;
+    if first_label {
         labels.push((0, "#1".to_string()));
         marks[0] = "┬";
     }
-    while k - offset < t1 {
+    while k - offset < t1 && (kind == Axis::Time || k <= events) {
         let c = x_of(k - offset, window, columns) as usize;
         if c < columns {
             marks[c] = "┬";

@@ -91,7 +91,7 @@ pub fn screen(app: &App, area: Rect, theme: Theme, buf: &mut Buffer) {
     let t = totals.get(app.selected).copied().unwrap_or_default();
     let plural = |k: usize| if k == 1 { "" } else { "s" };
     let sent = match t.sent.messages {
-        0 => "sent nothing that was received".to_string(),
+        0 => "sent nothing received".to_string(),
         _ => format!("sent {} to {} rank{}", bytes(t.sent.bytes), t.sent_to, plural(t.sent_to)),
     };
     let lost = match t.unreceived.messages {
