@@ -209,7 +209,8 @@ impl Platform {
             origin: origin.to_string(),
             line: e.position.line,
             column: e.position.col,
-            message: e.code.to_string(),
+            // The parser may quote the file, which may hold anything.
+            message: crate::escape::escape_control(&e.code.to_string()).into_owned(),
         })?;
         platform.validate().map_err(|message| PlatformError::Invalid { origin: origin.to_string(), message })?;
         Ok(platform)

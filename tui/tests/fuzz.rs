@@ -98,6 +98,7 @@ fn platform_corpus() {
             (false, Err(e)) => {
                 let e = e.to_string();
                 assert!(e.contains(file), "{file}: the error names the file: {e}");
+                assert!(!e.chars().any(|c| c.is_control() && c != '\n'), "{file}: {e:?}");
                 assert!(e.len() < 2000, "{file}: a short error, not {} bytes", e.len());
             }
         }
