@@ -15,8 +15,8 @@
 
 use mpisim::catalogue::{self, Program};
 use mpisim::platform::Link;
-use mpisim::sched::Schedule;
-use mpisim::{Comm, Platform, World};
+use mpisim::sched::{Choice, Oracle, Schedule, SplitMix64};
+use mpisim::{CallKind, Comm, EventKind, Platform, Time, World};
 use serde_json::Value;
 use std::process::Command;
 
@@ -125,6 +125,35 @@ fn simulated(program: &Program, world: World) -> Option<Vec<Value>> {
     world.run(|comm: &Comm| (program.run)(comm, &params)).ok().map(|c| c.results)
 }
 
+/// Whether `program` reads the clock (`MPI_Wtime`) at `n` ranks: what it returns may then
+/// be a measurement even where the model charges nothing (a barrier on one rank).
+fn reads_clock(program: &Program, n: usize) -> bool {
+    let params = program.defaults();
+    let run = World::new(n).simulate(|comm: &Comm| (program.run)(comm, &params));
+    run.trace.events.iter().any(|e| matches!(e.kind, EventKind::Enter { call: CallKind::Wtime, .. }))
+}
+
+/// Delays every message by up to a millisecond more than the model says, as a loaded
+/// machine does: results that follow who finishes first (a dynamic task farm) change.
+struct Delays(SplitMix64);
+
+impl Oracle for Delays {
+    fn choose(&mut self, _: Choice, options: usize) -> usize {
+        self.0.below(options as u64) as usize
+    }
+
+    fn delay(&mut self, _: usize, _: usize, _: Time) -> Time {
+        Time::from_nanos(self.0.below(1_000_000))
+    }
+}
+
+/// The simulated results of `program` at `n` ranks with messages delayed at random.
+fn delayed(program: &Program, n: usize, seed: u64) -> Option<Vec<Value>> {
+    let params = program.defaults();
+    let mut oracle = Delays(SplitMix64::new(seed));
+    World::new(n).simulate_with(|comm: &Comm| (program.run)(comm, &params), &mut oracle).outcome.ok()
+}
+
 /// The default platform ten times slower: what changes on it is a measurement.
 fn slow() -> Platform {
     let link = Link { latency_ns: 10_000, bandwidth: 100_000_000, ..Link::default() };
@@ -137,9 +166,11 @@ fn matches(program: &Program, n: usize) -> Result<(), String> {
         println!("  ({} at n = {n} does not complete on the simulator: not run for real)", program.name);
         return Ok(());
     };
-    let measured = simulated(program, World::new(n).platform(slow())).as_ref() != Some(&expected);
-    let explored: Vec<_> =
+    let measured =
+        reads_clock(program, n) || simulated(program, World::new(n).platform(slow())).as_ref() != Some(&expected);
+    let mut explored: Vec<_> =
         (0..64).map(|i| simulated(program, World::new(n).schedule(Schedule::explored(0, i)))).collect();
+    explored.extend((0..16).map(|seed| delayed(program, n, seed)));
     if explored.iter().any(Option::is_none) {
         // Deadlocks under some legal match order (which sender ANY_SOURCE takes): a real run
         // may take that order and hang. Not run for real either.

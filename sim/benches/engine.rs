@@ -32,7 +32,7 @@ use mpisim::{Comm, World, MAPS_PER_RANK};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-const PARTS: &[&str] = &["pingpong", "ring", "memory", "maxranks", "million"];
+const PARTS: &[&str] = &["pingpong", "ring", "matching", "memory", "maxranks", "million"];
 const CHILD_ENV: &str = "MPISIM_BENCH_CHILD";
 const SMALL_STACK: usize = 16 * 1024;
 /// `check_map_count`'s margin of maps kept free for the rest of the process.
@@ -78,6 +78,7 @@ fn main() {
         match part.as_str() {
             "pingpong" => pingpong(traces, n(1_000_000), n(1_000_000)),
             "ring" => ring(traces, 1024, n(2_000), n(500)),
+            "matching" => matching(&[n(10_000), n(100_000)]),
             "memory" => memory(if full { &[10_000, 30_000] } else { &[100, 300] }),
             "maxranks" => maxranks(full),
             "million" => million(if full { 1_000_000 } else { 1_000 }),
@@ -86,6 +87,31 @@ fn main() {
         println!();
     }
     println!("total wall time {:.1} s", t0.elapsed().as_secs_f64());
+}
+
+/// Many outstanding messages: rank 0 isends `n` messages with distinct tags, rank 1 takes
+/// them in reverse tag order and then with ANY_TAG: matching must not scan the whole
+/// unexpected queue for each receive.
+fn matching(sizes: &[u64]) {
+    println!("matching: n outstanding isends, received by tag (reverse order), then with ANY_TAG");
+    for &n in sizes {
+        let program = move |comm: &Comm| -> f64 {
+            if comm.rank() == 0 {
+                let mut reqs: Vec<_> = (0..n).map(|i| comm.isend(&i, 1, i as i32)).collect();
+                comm.waitall(&mut reqs);
+            } else {
+                comm.compute(Duration::from_millis(10));
+                for i in (n / 2..n).rev() {
+                    let _: u64 = comm.recv(0, i as i32);
+                }
+                for _ in 0..n / 2 {
+                    let _: u64 = comm.recv(0, mpisim::ANY_TAG);
+                }
+            }
+            0.0
+        };
+        measure(World::new(2).record_trace(false), program).print(&format!("{n} outstanding"));
+    }
 }
 
 /// A run's figures: simulated messages, wall-clock time.

@@ -4,37 +4,45 @@
 use std::process::Command;
 use std::time::Duration;
 
+/// A tmux server of its own (`-L`), so that tests running at once, and anyone else's tmux
+/// on the machine, never race to start or share a server.
 struct Tmux {
     session: String,
 }
 
 impl Tmux {
+    fn tmux(&self) -> Command {
+        let mut command = Command::new("tmux");
+        command.args(["-L", &self.session]);
+        command
+    }
+
     /// A session running `command`; `None` if tmux is missing.
     fn start(name: &str, command: &str) -> Option<Tmux> {
         if Command::new("tmux").arg("-V").output().is_err() {
             eprintln!("tmux is not installed: skipping the end-to-end test");
             return None;
         }
-        let session = format!("mpisim-e2e-{name}-{}", std::process::id());
-        let status = Command::new("tmux")
-            .args(["new-session", "-d", "-s", &session, "-x", "80", "-y", "24"])
+        let tmux = Tmux { session: format!("mpisim-e2e-{name}-{}", std::process::id()) };
+        let status = tmux
+            .tmux()
+            .args(["new-session", "-d", "-s", &tmux.session, "-x", "80", "-y", "24"])
             .arg(format!("NO_COLOR=1 {command}; echo EXIT=$?; sleep 600"))
             .status()
             .expect("tmux runs");
         assert!(status.success(), "tmux new-session failed");
-        Some(Tmux { session })
+        Some(tmux)
     }
 
     fn keys(&self, keys: &[&str]) {
         for key in keys {
-            let status =
-                Command::new("tmux").args(["send-keys", "-t", &self.session, key]).status().expect("tmux runs");
+            let status = self.tmux().args(["send-keys", "-t", &self.session, key]).status().expect("tmux runs");
             assert!(status.success());
         }
     }
 
     fn screen(&self) -> String {
-        let out = Command::new("tmux").args(["capture-pane", "-p", "-t", &self.session]).output().expect("tmux runs");
+        let out = self.tmux().args(["capture-pane", "-p", "-t", &self.session]).output().expect("tmux runs");
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
@@ -57,19 +65,17 @@ impl Tmux {
         }
         panic!("the screen never showed all of {texts:?}; it shows:\n{screen}");
     }
-}
 
-impl Tmux {
     /// A tmux format of the pane: `#{alternate_on}`, `#{cursor_flag}`…
     fn pane(&self, format: &str) -> String {
-        let out = Command::new("tmux").args(["display-message", "-p", "-t", &self.session, format]).output();
+        let out = self.tmux().args(["display-message", "-p", "-t", &self.session, format]).output();
         String::from_utf8_lossy(&out.expect("tmux runs").stdout).trim().to_string()
     }
 }
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = Command::new("tmux").args(["kill-session", "-t", &self.session]).status();
+        let _ = self.tmux().arg("kill-server").status();
     }
 }
 

@@ -28,6 +28,7 @@ mod progress;
 mod recv_recv;
 mod reduce_ops;
 mod ring;
+mod ring_allreduce;
 mod scatterv;
 mod scatterv_blocks;
 mod skip_collective;
@@ -358,6 +359,7 @@ pub fn programs() -> &'static [Program] {
         bcast_sum::PROGRAM,
         task_farm::PROGRAM,
         scatterv_blocks::PROGRAM,
+        ring_allreduce::PROGRAM,
     ]
 }
 
@@ -387,6 +389,7 @@ pub use progress::progress;
 pub use recv_recv::recv_recv;
 pub use reduce_ops::reduce_ops;
 pub use ring::ring;
+pub use ring_allreduce::{ring_allreduce, RingAllreduce};
 pub use scatterv::scatterv;
 pub use scatterv_blocks::{block_counts, scatterv_blocks};
 pub use skip_collective::skip_collective;

@@ -266,7 +266,7 @@ impl Engine<'_> {
             1 => 0,
             n => self.oracle.choose(Choice::WildcardProbe { rank }, n),
         };
-        let env = self.mailboxes[rank].unexpected().nth(candidates[pick]).expect("candidates are in the queue");
+        let env = self.mailboxes[rank].envelope(candidates[pick]);
         Some(Status {
             source: self.comms[filter.chan.comm as usize].local(env.src),
             tag: env.tag,
