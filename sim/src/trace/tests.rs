@@ -157,6 +157,11 @@ fn files_too_large_or_not_text_are_refused_with_sizes() {
     let err = Trace::load(&path, 1024).unwrap_err().to_string();
     assert!(err.starts_with(&format!("{}: it is ", path.display())), "{err}");
     assert!(err.contains("more than the 1 KiB that mpisim reads") && err.contains("--max-size"), "{err}");
+    // A huge file (sparse: nothing is written) is refused by its size, unread.
+    let huge = dir.join("huge.json");
+    std::fs::File::create(&huge).unwrap().set_len(3 << 30).unwrap();
+    let err = Trace::load(&huge, MAX_TRACE_FILE).unwrap_err().to_string();
+    assert!(err.contains("it is 3 GiB, more than the 1 GiB that mpisim reads"), "{err}");
     let err = Trace::load(Path::new("/dev/zero"), MAX_TRACE_FILE).unwrap_err().to_string();
     assert_eq!(err, "/dev/zero: not an mpisim trace: it is not text (byte 0 is NUL or not UTF-8)");
     let err = Trace::load(&dir.join("missing.json"), MAX_TRACE_FILE).unwrap_err().to_string();
