@@ -112,7 +112,7 @@ pub fn text<R: Serialize>(sim: &Simulation<R>, header: &RunHeader) -> String {
         }
         Err(e) => {
             let _ = writeln!(out, "{}: {setup}", sim_outcome_word(e));
-            let _ = writeln!(out, "{e}");
+            let _ = writeln!(out, "{}", error_text(e, &header.backend));
             let _ = writeln!(out, "  {} before it stopped", counts(sim, clock));
         }
     }
@@ -149,6 +149,17 @@ fn counts<R>(sim: &Simulation<R>, clock: &str) -> String {
         crate::words::plural(messages as usize),
         sim.stats.bytes
     )
+}
+
+/// The error that ended a run. A real run keeps no trace: its failing rank stopped the
+/// job with `MPI_Abort`.
+fn error_text(e: &SimError, backend: &Backend) -> String {
+    match (e, backend) {
+        (SimError::RankFailed(r), Backend::Real { .. }) => {
+            format!("{r}\n  the other ranks were stopped: the failing rank called MPI_Abort")
+        }
+        _ => e.to_string(),
+    }
 }
 
 fn sim_outcome_word(e: &SimError) -> &'static str {
@@ -255,7 +266,7 @@ pub fn json<R: Serialize>(sim: &Simulation<R>, header: &RunHeader) -> Value {
     match &sim.outcome {
         Err(SimError::Deadlock(d)) => report["deadlock"] = deadlock_json(d),
         Err(e) => {
-            report["error"] = json!({ "message": e.to_string(), "detail": e });
+            report["error"] = json!({ "message": error_text(e, &header.backend), "detail": e });
         }
         Ok(_) => {}
     }
