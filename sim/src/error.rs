@@ -177,6 +177,25 @@ impl fmt::Display for Spinning {
     }
 }
 
+/// The failure, its call and its site (what happened to the other ranks is the run's to
+/// say: a simulated run keeps its trace, a real one stops its job).
+impl fmt::Display for RankFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.error, &self.panic) {
+            (Some(e), _) => write!(f, "rank {} failed at t = {}: {e}", self.rank, self.time)?,
+            (None, Some(p)) => write!(f, "rank {} panicked at t = {}: {p}", self.rank, self.time)?,
+            (None, None) => write!(f, "rank {} failed at t = {}", self.rank, self.time)?,
+        }
+        if let Some(call) = self.call {
+            write!(f, "\n  in {}", call.mpi_name())?;
+        }
+        if let Some(loc) = &self.location {
+            write!(f, "\n  at {loc}")?;
+        }
+        Ok(())
+    }
+}
+
 impl SimError {
     /// One-word outcome for machine-readable output: `deadlock` or `error`.
     pub fn outcome(&self) -> &'static str {
@@ -191,20 +210,7 @@ impl fmt::Display for SimError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SimError::Deadlock(d) => write!(f, "{d}"),
-            SimError::RankFailed(r) => {
-                match (&r.error, &r.panic) {
-                    (Some(e), _) => write!(f, "rank {} failed at t = {}: {e}", r.rank, r.time)?,
-                    (None, Some(p)) => write!(f, "rank {} panicked at t = {}: {p}", r.rank, r.time)?,
-                    (None, None) => write!(f, "rank {} failed at t = {}", r.rank, r.time)?,
-                }
-                if let Some(call) = r.call {
-                    write!(f, "\n  in {}", call.mpi_name())?;
-                }
-                if let Some(loc) = &r.location {
-                    write!(f, "\n  at {loc}")?;
-                }
-                write!(f, "\n  the other ranks were stopped; the trace up to here is kept")
-            }
+            SimError::RankFailed(r) => write!(f, "{r}\n  the other ranks were stopped; the trace up to here is kept"),
             SimError::Aborted { rank, code, location, time } => {
                 write!(f, "rank {rank} called abort with code {code} at t = {time}\n  at {location}")
             }

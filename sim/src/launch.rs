@@ -87,6 +87,10 @@ pub struct RunOptions {
     /// `--wall-limit SECONDS`: the longest a rank may run its own code between two calls
     /// before the run is stopped (default [`DEFAULT_WALL_LIMIT`]; `0` turns it off).
     pub wall_limit: Option<std::time::Duration>,
+    /// Keep the run's whole trace in memory although neither `--trace` nor `--tui` asks for
+    /// it: lessons and graders query it. Without any of the three, no trace is recorded
+    /// (a 4,096-rank run would otherwise hold hundreds of megabytes nobody reads).
+    pub record_trace: bool,
 }
 
 /// The flags every run takes, for help texts.
@@ -143,6 +147,7 @@ impl Default for RunOptions {
             step_limit: None,
             trace_limit: None,
             wall_limit: Some(DEFAULT_WALL_LIMIT),
+            record_trace: false,
         }
     }
 }
@@ -324,6 +329,7 @@ impl RunOptions {
             .time_limit(self.time_limit.unwrap_or(crate::DEFAULT_TIME_LIMIT))
             .step_limit(self.step_limit.unwrap_or(crate::DEFAULT_STEP_LIMIT))
             .trace_limit(self.trace_limit.unwrap_or(crate::DEFAULT_TRACE_LIMIT))
+            .record_trace(self.record_trace || self.trace.is_some() || self.tui)
             .check_buffering(true)
     }
 
@@ -647,7 +653,7 @@ pub fn simulate_program<R: Serialize, F: Fn(&Comm, &Params) -> R>(
     program: F,
     args: &[String],
 ) -> Result<(Simulation<R>, RunHeader), String> {
-    let invocation = match Invocation::parse(name, declared, args, false) {
+    let mut invocation = match Invocation::parse(name, declared, args, false) {
         Ok(invocation) => invocation,
         Err(Usage::Help(_)) => return Err("--help: an in-process run prints no help".into()),
         Err(Usage::Error(e)) => return Err(e),
@@ -656,6 +662,7 @@ pub fn simulate_program<R: Serialize, F: Fn(&Comm, &Params) -> R>(
         return Err("--real: an in-process run is simulated".into());
     }
     let mut header = invocation.header(name);
+    invocation.opts.record_trace = true;
     let sim = invocation.opts.simulate(DEFAULT_RANKS, &mut header, |comm: &Comm| program(comm, &invocation.params));
     Ok((sim, header))
 }

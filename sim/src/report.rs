@@ -3,6 +3,7 @@
 use crate::deadlock::DeadlockReport;
 use crate::error::SimError;
 use crate::escape::escape_control;
+use crate::hazard::BufferingCheck;
 use crate::sched::Schedule;
 use crate::world::Simulation;
 use serde::Serialize;
@@ -105,10 +106,14 @@ pub fn text<R: Serialize>(sim: &Simulation<R>, header: &RunHeader) -> String {
                 let more = if results.len() > 16 { format!(", … ({} ranks)", results.len()) } else { String::new() };
                 let _ = writeln!(out, "  results by rank: [{}{more}]", shown.join(", "));
             }
+            // A hazard found is told by its warning below.
+            if matches!(sim.buffering_check, BufferingCheck::Unneeded | BufferingCheck::Ran { hazard: false, .. }) {
+                let _ = writeln!(out, "  {}", sim.buffering_check);
+            }
         }
         Err(e) => {
             let _ = writeln!(out, "{}: {setup}", sim_outcome_word(e));
-            let _ = writeln!(out, "{e}");
+            let _ = writeln!(out, "{}", error_text(e, &header.backend));
             let _ = writeln!(out, "  {} before it stopped", counts(sim, clock));
         }
     }
@@ -145,6 +150,17 @@ fn counts<R>(sim: &Simulation<R>, clock: &str) -> String {
         crate::words::plural(messages as usize),
         sim.stats.bytes
     )
+}
+
+/// The error that ended a run. A real run keeps no trace: its failing rank stopped the
+/// job with `MPI_Abort`.
+fn error_text(e: &SimError, backend: &Backend) -> String {
+    match (e, backend) {
+        (SimError::RankFailed(r), Backend::Real { .. }) => {
+            format!("{r}\n  the other ranks were stopped: the failing rank called MPI_Abort")
+        }
+        _ => e.to_string(),
+    }
 }
 
 fn sim_outcome_word(e: &SimError) -> &'static str {
@@ -237,6 +253,10 @@ pub fn json<R: Serialize>(sim: &Simulation<R>, header: &RunHeader) -> Value {
         Backend::Simulated => {
             report["backend"] = json!("simulated");
             report["virtual_time_ns"] = json!(sim.time.as_nanos());
+            if sim.buffering_check != BufferingCheck::NotRun {
+                report["buffering_check"] =
+                    json!({"message": sim.buffering_check.to_string(), "detail": sim.buffering_check});
+            }
         }
         Backend::Real { library } => {
             report["backend"] = json!("real");
@@ -247,7 +267,7 @@ pub fn json<R: Serialize>(sim: &Simulation<R>, header: &RunHeader) -> Value {
     match &sim.outcome {
         Err(SimError::Deadlock(d)) => report["deadlock"] = deadlock_json(d),
         Err(e) => {
-            report["error"] = json!({ "message": e.to_string(), "detail": e });
+            report["error"] = json!({ "message": error_text(e, &header.backend), "detail": e });
         }
         Ok(_) => {}
     }

@@ -4,6 +4,7 @@ use crate::comm::Comm;
 use crate::deadlock::{DeadlockReport, Unreceived};
 use crate::engine::{Config, Engine};
 use crate::error::SimError;
+use crate::hazard::{BufferingCheck, Reliance};
 use crate::platform::Platform;
 use crate::sched::{Oracle, Schedule};
 use crate::task::Tasks;
@@ -110,8 +111,11 @@ pub struct Simulation<R> {
     pub output: Vec<OutputLine>,
     /// Warnings (for a completed run).
     pub warnings: Vec<Warning>,
-    /// Everything that happened, up to the end or the failure.
+    /// Everything that happened, up to the end or the failure (no events if
+    /// [`World::record_trace`] is off).
     pub trace: Trace,
+    /// Whether the buffering-hazard check re-ran the program strictly, and why.
+    pub buffering_check: BufferingCheck,
 }
 
 /// Something wrong in a run that still completed.
@@ -408,9 +412,17 @@ impl World {
     where
         F: Fn(&Comm) -> R,
     {
-        let (mut sim, relied_on_buffering) = self.run_once(&program, oracle);
-        if self.check_buffering && relied_on_buffering && sim.outcome.is_ok() {
-            sim.warnings.extend(self.buffering_hazard(&program));
+        let (mut sim, reliance) = self.run_once(&program, oracle);
+        if self.check_buffering && sim.outcome.is_ok() && !self.strict {
+            sim.buffering_check = match reliance {
+                None => BufferingCheck::Unneeded,
+                Some(reliance) => {
+                    let hazard = self.buffering_hazard(&program);
+                    let found = hazard.is_some();
+                    sim.warnings.extend(hazard);
+                    BufferingCheck::Ran { reliance, hazard: found }
+                }
+            };
         }
         sim
     }
@@ -435,8 +447,8 @@ impl World {
         Some(Warning::BufferingHazard { reliance, deadlock: Box::new(deadlock) })
     }
 
-    /// One run; also says whether its outcome could depend on buffering.
-    fn run_once<R>(&self, program: &dyn Fn(&Comm) -> R, oracle: &mut dyn Oracle) -> (Simulation<R>, bool) {
+    /// One run; also says what in it a run without buffering could do otherwise.
+    fn run_once<R>(&self, program: &dyn Fn(&Comm) -> R, oracle: &mut dyn Oracle) -> (Simulation<R>, Option<Reliance>) {
         let trace = |events| Trace {
             schema: TRACE_SCHEMA,
             program: self.program.clone(),
@@ -454,16 +466,17 @@ impl World {
             output: Vec::new(),
             warnings: Vec::new(),
             trace: trace(Vec::new()),
+            buffering_check: BufferingCheck::NotRun,
         };
         if self.ranks == 0 {
-            return (setup_error("a world needs at least 1 rank".into()), false);
+            return (setup_error("a world needs at least 1 rank".into()), None);
         }
         if self.ranks > u32::MAX as usize {
-            return (setup_error(format!("{} ranks is more than mpisim can number", self.ranks)), false);
+            return (setup_error(format!("{} ranks is more than mpisim can number", self.ranks)), None);
         }
         let mut tasks = match Tasks::<R>::new(self.ranks, self.stack_size) {
             Ok(t) => t,
-            Err(message) => return (setup_error(message), false),
+            Err(message) => return (setup_error(message), None),
         };
         let algorithms = std::rc::Rc::new(self.algorithms.clone());
         let world = tasks.world();
@@ -479,7 +492,7 @@ impl World {
                 })
             };
             if let Err(message) = spawned {
-                return (setup_error(message), false);
+                return (setup_error(message), None);
             }
         }
         let cfg = Config {
@@ -514,8 +527,9 @@ impl World {
             output: std::mem::take(&mut engine.output),
             warnings,
             trace: trace(std::mem::take(&mut engine.events)),
+            buffering_check: BufferingCheck::NotRun,
         };
-        (sim, engine.relied_on_buffering())
+        (sim, engine.reliance())
     }
 }
 

@@ -5,10 +5,12 @@
 
 mod kind;
 mod mpi_error;
+mod signature;
 mod status;
 
 pub use kind::CallKind;
 pub use mpi_error::{ErrorClass, MpiError};
+pub(crate) use signature::CollSignature;
 pub(crate) use status::WORLD_COMM;
 pub use status::{Status, ANY_SOURCE, ANY_TAG, PROC_NULL, TAG_UB, UNDEFINED};
 

@@ -11,14 +11,14 @@
 //! with another type than its peers gets an error that names both.
 
 use crate::call::{ErrorClass, MpiError};
-use crate::codec::Payload;
+use crate::codec::{plain, Payload};
 use crate::Rank;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 /// Encodes one value.
 pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, MpiError> {
-    postcard::to_allocvec(value).map_err(|e| {
+    crate::codec::to_bytes(value).map_err(|e| {
         MpiError::new(ErrorClass::Type, format!("cannot encode a value of type {}: {e}", std::any::type_name::<T>()))
     })
 }
@@ -127,18 +127,23 @@ impl Blocks {
 
 /// Decodes one block of one value.
 pub(crate) fn decode_value<T: DeserializeOwned>(bytes: &[u8], from: Rank) -> Result<T, MpiError> {
-    match postcard::take_from_bytes::<T>(bytes) {
-        Ok((v, [])) => Ok(v),
-        _ => Err(malformed(from, "a value", std::any::type_name::<T>())),
-    }
+    crate::codec::from_bytes(bytes).ok_or_else(|| malformed(from, "a value", std::any::type_name::<T>()))
 }
 
 /// Decodes a block of values back to back.
 pub(crate) fn decode_values<T: DeserializeOwned>(mut bytes: &[u8], from: Rank) -> Result<Vec<T>, MpiError> {
-    let mut out = Vec::new();
+    let bad = || malformed(from, "values", std::any::type_name::<T>());
+    let fast = None
+        .or_else(|| plain::take_elements::<T, f64>(bytes))
+        .or_else(|| plain::take_elements::<T, f32>(bytes))
+        .or_else(|| plain::take_elements::<T, u8>(bytes));
+    if let Some(values) = fast {
+        return values.ok_or_else(bad);
+    }
+    // Each value takes at least a byte; most numbers take their size or less.
+    let mut out = Vec::with_capacity(bytes.len() / std::mem::size_of::<T>().max(1));
     while !bytes.is_empty() {
-        let (v, rest) =
-            postcard::take_from_bytes::<T>(bytes).map_err(|_| malformed(from, "values", std::any::type_name::<T>()))?;
+        let (v, rest) = postcard::take_from_bytes::<T>(bytes).map_err(|_| bad())?;
         out.push(v);
         bytes = rest;
     }
@@ -148,8 +153,19 @@ pub(crate) fn decode_values<T: DeserializeOwned>(mut bytes: &[u8], from: Rank) -
 /// Encodes values back to back.
 pub(crate) fn encode_values<T: Serialize>(values: &[T]) -> Result<Vec<u8>, MpiError> {
     let mut bytes = Vec::new();
-    for v in values {
-        bytes.extend(encode(v)?);
+    if let Some(v) = plain::elements::<T, f64>(values) {
+        plain::put_all(v, &mut bytes);
+    } else if let Some(v) = plain::elements::<T, f32>(values) {
+        plain::put_all(v, &mut bytes);
+    } else if let Some(v) = plain::elements::<T, u8>(values) {
+        plain::put_all(v, &mut bytes);
+    } else {
+        for v in values {
+            bytes = postcard::to_extend(v, bytes).map_err(|e| {
+                let name = std::any::type_name::<T>();
+                MpiError::new(ErrorClass::Type, format!("cannot encode a value of type {name}: {e}"))
+            })?;
+        }
     }
     Ok(bytes)
 }

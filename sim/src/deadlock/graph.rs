@@ -18,6 +18,7 @@
 //! and nodes are inserted in rank order), so cycles and DOT output are deterministic.
 
 use super::{BlockedCall, EdgeKind, WaitsOn};
+use crate::call::CallKind;
 use crate::words::comm_name;
 use crate::Rank;
 use petgraph::algo::tarjan_scc;
@@ -306,6 +307,24 @@ fn escape(text: &str) -> String {
 /// A `WaitsOn` for one rank.
 pub(crate) fn on_rank(rank: Rank, what: String) -> WaitsOn {
     WaitsOn { ranks: vec![rank], any_of: Vec::new(), what }
+}
+
+/// The one `or` edge of a wait for any of `edges` (a `waitany`, `waitsome`, `testany`
+/// blocked in `call`): their ranks and communicators together, each once.
+pub(crate) fn any_of_edges(call: CallKind, edges: impl IntoIterator<Item = WaitsOn>) -> WaitsOn {
+    let mut any = WaitsOn { ranks: Vec::new(), any_of: Vec::new(), what: String::new() };
+    let mut whats = Vec::new();
+    for e in edges {
+        any.ranks.extend(e.ranks);
+        any.any_of.extend(e.any_of);
+        whats.push(e.what);
+    }
+    any.ranks.sort_unstable();
+    any.ranks.dedup();
+    any.any_of.sort_unstable();
+    any.any_of.dedup();
+    any.what = format!("{} of: {}", call.mpi_name(), whats.join(" | "));
+    any
 }
 
 #[cfg(test)]

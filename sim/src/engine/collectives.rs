@@ -4,9 +4,9 @@
 
 use super::rank::{OpenCollective, RankState, Wait};
 use super::{Engine, Flow};
-use crate::call::{CallKind, ErrorClass, MpiError, Reply};
+use crate::call::{CallKind, CollSignature, Reply};
+use crate::hazard::Reliance;
 use crate::site::CallSite;
-use crate::words::comm_name;
 use crate::Rank;
 use std::collections::BTreeMap;
 
@@ -30,8 +30,8 @@ impl Engine<'_> {
         if self.ranks[rank].collective.len() > 1 {
             return Flow::Reply(Reply::Done, self.now);
         }
-        self.collectives_begun += 1;
-        self.coll_arrive(rank, kind, site, comm, CollSignature { kind, root, op, count })
+        self.reliance.collectives += 1;
+        self.coll_arrive(rank, kind, site, comm, CollSignature { kind, root, op: op.map(Into::into), count })
     }
 
     /// A rank begins a (user-called) collective on `comm`: checks it against what the
@@ -44,25 +44,14 @@ impl Engine<'_> {
         let position = log.begun[local];
         log.begun[local] += 1;
         let at = log.open.entry(position).or_insert_with(|| CollPosition {
-            first: sig,
+            first: sig.clone(),
             first_rank: rank,
             first_site: site,
             arrived: 0,
             gated: Vec::new(),
         });
-        if let Some((class, what)) = at.first.mismatch(&sig) {
-            let e = format!(
-                "collective mismatch on {}: the {} collective of rank {rank} there is {}, but rank {}'s was {} (at \
-                 {}): {what} differ. Every rank of a communicator must call the same collectives in the same order, \
-                 with the same root, op and count",
-                comm_name(comm),
-                ordinal(position + 1),
-                sig.describe(),
-                at.first_rank,
-                at.first.describe(),
-                at.first_site.site(),
-            );
-            return self.fail(rank, kind, site, MpiError::new(class, e));
+        if let Some(error) = sig.check(comm, position, rank, at.first_rank, &at.first, &at.first_site.site()) {
+            return self.fail(rank, kind, site, error);
         }
         at.arrived += 1;
         if at.arrived == size {
@@ -78,59 +67,25 @@ impl Engine<'_> {
         Flow::Reply(Reply::Done, self.now)
     }
 
-    /// Whether a run with zero buffering and synchronising collectives could go otherwise:
-    /// some standard send went eager, or a collective was called, outside strict mode.
-    pub fn relied_on_buffering(&self) -> bool {
-        !self.cfg.strict && (self.buffered_sends > 0 || self.collectives_begun > 0)
-    }
-}
-
-/// What must agree between the ranks that begin a collective at the same position on a
-/// communicator. `None` fields are not compared.
-#[derive(Debug, Clone, Copy)]
-struct CollSignature {
-    kind: CallKind,
-    /// In the communicator's numbering.
-    root: Option<Rank>,
-    op: Option<&'static str>,
-    count: Option<u64>,
-}
-
-impl CollSignature {
-    /// The error class and the words for what differs, if anything.
-    fn mismatch(&self, other: &CollSignature) -> Option<(ErrorClass, &'static str)> {
-        fn differ<T: PartialEq>(a: Option<T>, b: Option<T>) -> bool {
-            a.is_some() && b.is_some() && a != b
+    /// A rank leaves its (outermost) collective `open`: if some member of its
+    /// communicator has not begun it yet, the run relied on a collective not
+    /// synchronising. A nonblocking collective's start is never gated, so it does not count.
+    pub(super) fn collective_left(&mut self, rank: Rank, open: &OpenCollective) {
+        if open.kind.is_nonblocking_collective() {
+            return;
         }
-        if self.kind != other.kind {
-            Some((ErrorClass::Other, "the calls"))
-        } else if self.root != other.root {
-            Some((ErrorClass::Root, "the roots"))
-        } else if differ(self.op, other.op) {
-            Some((ErrorClass::Op, "the reduction ops"))
-        } else if differ(self.count, other.count) {
-            Some((ErrorClass::Count, "the counts"))
-        } else {
-            None
+        let local = self.comms[open.comm as usize].local(rank);
+        let Some(log) = self.coll_logs.get(&open.comm) else { return };
+        let position = log.begun[local].saturating_sub(1);
+        if log.open.contains_key(&position) {
+            self.reliance.early_collectives += 1;
         }
     }
 
-    fn describe(&self) -> String {
-        let mut out = self.kind.mpi_name().to_string();
-        let mut parts = Vec::new();
-        if let Some(root) = self.root {
-            parts.push(format!("root {root}"));
-        }
-        if let Some(op) = self.op {
-            parts.push(format!("op {op}"));
-        }
-        if let Some(count) = self.count {
-            parts.push(format!("count {count}"));
-        }
-        if !parts.is_empty() {
-            out += &format!(" ({})", parts.join(", "));
-        }
-        out
+    /// What a run with zero buffering and synchronising collectives could do otherwise,
+    /// or `None` if it is strict already or relied on nothing (see [`crate::hazard`]).
+    pub fn reliance(&self) -> Option<Reliance> {
+        (!self.cfg.strict && self.reliance.relied()).then_some(self.reliance)
     }
 }
 
@@ -151,16 +106,4 @@ struct CollPosition {
     arrived: usize,
     /// Ranks held at this position in strict mode.
     gated: Vec<Rank>,
-}
-
-/// `1st`, `2nd`, `3rd`, `4th`, … `11th`, `21st`.
-fn ordinal(n: u64) -> String {
-    let suffix = match (n % 10, n % 100) {
-        (_, 11..=13) => "th",
-        (1, _) => "st",
-        (2, _) => "nd",
-        (3, _) => "rd",
-        _ => "th",
-    };
-    format!("{n}{suffix}")
 }

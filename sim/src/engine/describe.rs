@@ -6,7 +6,7 @@ use super::requests::{Req, ReqOp, ReqState};
 use super::Engine;
 use crate::call::{CallKind, RecvArgs, ReqId, SendMode, WaitHow};
 use crate::codec::Payload;
-use crate::deadlock::graph::{on_rank, WaitForGraph};
+use crate::deadlock::graph::{any_of_edges, on_rank, WaitForGraph};
 use crate::deadlock::{hint, BlockedCall, DeadlockReport, Peer, SendWait, WaitsOn, WildcardMatch};
 use crate::error::RankActivity;
 use crate::matching::Envelope;
@@ -176,23 +176,7 @@ impl Engine<'_> {
                 };
                 let facts = pending.into_iter().map(|(_, f)| f);
                 let deps = facts.map(|f| f.dep);
-                b.waits_on = if *how == WaitHow::All {
-                    deps.collect()
-                } else {
-                    let mut any = WaitsOn { ranks: Vec::new(), any_of: Vec::new(), what: String::new() };
-                    let mut whats = Vec::new();
-                    for d in deps {
-                        any.ranks.extend(d.ranks);
-                        any.any_of.extend(d.any_of);
-                        whats.push(d.what);
-                    }
-                    any.ranks.sort_unstable();
-                    any.ranks.dedup();
-                    any.any_of.sort_unstable();
-                    any.any_of.dedup();
-                    any.what = format!("{} of: {}", call.mpi_name(), whats.join(" | "));
-                    vec![any]
-                };
+                b.waits_on = if *how == WaitHow::All { deps.collect() } else { vec![any_of_edges(call, deps)] };
             }
         }
         if b.reason.is_empty() {

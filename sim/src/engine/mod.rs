@@ -27,6 +27,7 @@ mod requests;
 
 use crate::call::{Call, CallKind, Op, RecvArgs, Reply, SendArgs, PROC_NULL};
 use crate::error::{RankFailure, SimError};
+use crate::hazard::Reliance;
 use crate::matching::Mailbox;
 use crate::platform::Platform;
 use crate::sched::Oracle;
@@ -87,10 +88,8 @@ pub(crate) struct Engine<'o> {
     coll_logs: BTreeMap<u32, CollLog>,
     /// Polls in a row (over all ranks) that found nothing, with nothing else happening.
     poll_streak: u64,
-    /// Standard and ready sends that went eager, and collectives begun: what a run with
-    /// zero buffering and synchronising collectives could do differently.
-    buffered_sends: u64,
-    collectives_begun: u64,
+    /// What a run with zero buffering and synchronising collectives could do differently.
+    reliance: Reliance,
     pub stats: RunStats,
     pub events: Vec<Event>,
     /// Whether the trace reached its limit and dropped the events after it.
@@ -121,8 +120,7 @@ impl<'o> Engine<'o> {
             failure: None,
             coll_logs: BTreeMap::new(),
             poll_streak: 0,
-            buffered_sends: 0,
-            collectives_begun: 0,
+            reliance: Reliance::default(),
             stats: RunStats::default(),
             events: Vec::new(),
             truncated: false,
@@ -254,7 +252,13 @@ impl<'o> Engine<'o> {
         match call.op {
             Op::CollBegin { .. } | Op::CollStart { .. } | Op::Post { .. } | Op::CollDone { .. } => None,
             Op::Resume => None,
-            Op::CollEnd => Some(self.ranks[rank].collective.pop().expect("a collective is open").kind),
+            Op::CollEnd => {
+                let open = self.ranks[rank].collective.pop().expect("a collective is open");
+                if self.ranks[rank].collective.is_empty() {
+                    self.collective_left(rank, &open);
+                }
+                Some(open.kind)
+            }
             _ => Some(call.kind),
         }
     }
@@ -281,6 +285,7 @@ impl<'o> Engine<'o> {
             self.push_event(Event { time: now, rank, kind: event });
         }
         self.ranks[rank].last_call = Some((kind, site));
+        self.reliance.timing |= depends_on_timing(kind, &op);
         if let Err(error) = self.validate(&op) {
             return self.fail(rank, kind, site, error);
         }
@@ -399,5 +404,18 @@ impl<'o> Engine<'o> {
         self.stats.compute_max = self.stats.compute_max.max(*computed);
         self.record(self.now, rank, || EventKind::Compute { end });
         Flow::Reply(Reply::Done, end)
+    }
+}
+
+/// Whether a call's outcome or what the program does next can depend on timing: a
+/// wildcard receive or probe (not a collective's own), a test, `MPI_Waitany`,
+/// `MPI_Waitsome` or a clock read.
+fn depends_on_timing(kind: CallKind, op: &Op) -> bool {
+    use CallKind::*;
+    let wildcard = |args: &RecvArgs| args.source.is_none() && !args.chan.collective;
+    match op {
+        Op::Recv { args, .. } | Op::RecvInit { args } | Op::Probe { args, .. } => wildcard(args),
+        Op::Sendrecv { recv, .. } => wildcard(recv),
+        _ => matches!(kind, Iprobe | Test | Testall | Testany | Testsome | Waitany | Waitsome | Wtime),
     }
 }

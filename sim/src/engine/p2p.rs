@@ -82,7 +82,7 @@ impl Engine<'_> {
         });
         let candidates = self.mailboxes[owner].candidates(&filter);
         if candidates.is_empty() {
-            self.mailboxes[owner].push_posted(Posted { req: id, filter });
+            self.mailboxes[owner].push_posted(Posted { req: id, filter, after_msgs: self.next_msg_id });
             return;
         }
         let pick = if candidates.len() == 1 {
@@ -94,6 +94,7 @@ impl Engine<'_> {
         if filter.source.is_none() && !filter.chan.collective {
             self.ranks[owner].last_wildcard = Some((env.src, site));
         }
+        self.note_if_buffered(env.msg, true);
         self.matched(env.msg, id, true);
     }
 
@@ -116,7 +117,7 @@ impl Engine<'_> {
         let arrival = match protocol {
             Protocol::Eager => {
                 if mode != SendMode::Buffered {
-                    self.buffered_sends += 1;
+                    self.reliance.eager_sends += 1;
                 }
                 let flight = platform.eager(src, dst, bytes, self.now, self.ranks[src].nic_free, jitter);
                 self.ranks[src].nic_free = flight.nic_free;
@@ -170,6 +171,7 @@ impl Engine<'_> {
                 let site = self.requests.get(posted.req).expect("posted receives exist").site;
                 self.ranks[dst].last_wildcard = Some((src, site));
             }
+            self.note_if_buffered(slot, posted.after_msgs > id);
             self.matched(slot, posted.req, false);
             return;
         }
@@ -188,6 +190,18 @@ impl Engine<'_> {
             if !self.ranks[dst].woken && self.mailboxes[dst].peek(filter).is_some() {
                 self.schedule_wake(dst);
             }
+        }
+    }
+
+    /// Counts the eager standard send of the message in `slot` as buffered if its receive
+    /// was posted only after it was sent (`late`): with no buffer it would have waited. A
+    /// collective's own messages do not count: its algorithm posts each round's receives
+    /// with its sends, so only a collective that returned early (counted when it does)
+    /// can wait differently without buffers.
+    fn note_if_buffered(&mut self, slot: u32, late: bool) {
+        let m = self.messages.get(self.messages.id_of(slot)).expect("matched messages exist");
+        if late && m.protocol == Protocol::Eager && m.mode != SendMode::Buffered && !m.chan.collective {
+            self.reliance.buffered_sends += 1;
         }
     }
 

@@ -110,6 +110,7 @@ impl RunSpec {
         // does not apply, only a `--seed` of the lesson.
         opts.replay = None;
         opts.seed = seed_flag(&flags)?;
+        opts.record_trace = true;
         let params = program.params(rest.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
         if let Some(n) = opts.ranks.filter(|&n| n < program.min_ranks) {
             return Err(format!(

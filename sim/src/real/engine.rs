@@ -25,10 +25,12 @@
 //! - A blocked call polls and yields the processor between polls, so a rank that has work
 //!   gets the core even when ranks outnumber cores.
 
+use super::signatures::Checks;
+use super::snapshot::{self, InCollective, Pending, PendingOp, Publisher};
 use super::wire::{self, Names};
 use crate::call::{
-    satisfying, stale_request, Background, CallKind, Channel, CommHandle, Completion, Op, RecvArgs, Reply, ReqId,
-    SendArgs, SendMode, Standing, WaitHow,
+    satisfying, stale_request, Background, CallKind, Channel, CollSignature, CommHandle, Completion, Op, RecvArgs,
+    Reply, ReqId, SendArgs, SendMode, Standing, WaitHow,
 };
 use crate::call::{ErrorClass, MpiError};
 use crate::call::{Status, ANY_TAG, PROC_NULL};
@@ -54,16 +56,18 @@ struct RealComm {
     p2p: SimpleCommunicator,
     /// Collective traffic (a duplicate of `p2p`).
     coll: SimpleCommunicator,
+    /// The broadcasts that check collective signatures (another duplicate).
+    check: SimpleCommunicator,
     /// The world rank of each member, by rank here.
     world: Vec<Rank>,
 }
 
 impl RealComm {
     fn new(p2p: SimpleCommunicator, world_rank: Rank) -> RealComm {
-        let coll = p2p.duplicate();
+        let (coll, check) = (p2p.duplicate(), p2p.duplicate());
         let mut world = vec![0u64; p2p.size() as usize];
         p2p.all_gather_into(&(world_rank as u64), &mut world[..]);
-        RealComm { p2p, coll, world: world.into_iter().map(|w| w as Rank).collect() }
+        RealComm { p2p, coll, check, world: world.into_iter().map(|w| w as Rank).collect() }
     }
 
     fn raw(&self, collective: bool) -> ffi::MPI_Comm {
@@ -190,10 +194,15 @@ struct Inner {
     detached: Vec<Detached>,
     clock: super::Clock,
     platform: Platform,
-    stats: RunStats,
-    output: Vec<OutputLine>,
+    /// Counts, printed lines, and the wait the rank is blocked in, for its helper thread.
+    publisher: Publisher,
+    /// The call being handled, for what a blocked wait publishes.
+    current: (CallKind, CallSite),
     /// The collectives this rank is inside, innermost last (for failure reports).
-    collective: Vec<CallKind>,
+    collective: Vec<InCollective>,
+    /// Per communicator: collectives begun (the position of the next).
+    begun: Vec<u64>,
+    checks: Checks,
     report: FailureReport,
 }
 
@@ -203,13 +212,23 @@ pub(crate) struct RealEngine {
 }
 
 impl RealEngine {
-    /// An engine for this process, a rank of `world`; `report` prints a failure as the
-    /// run's report and returns its exit code.
-    pub fn new(world: &SimpleCommunicator, platform: Platform, report: FailureReport) -> RealEngine {
+    /// An engine for this process, a rank of `world` on `library`; `report` prints a
+    /// failure as the run's report and returns its exit code. Starts the rank's helper
+    /// thread, which tells what the rank is doing when asked ([`snapshot`]).
+    pub fn new(world: &SimpleCommunicator, library: String, platform: Platform, report: FailureReport) -> RealEngine {
         let world_rank = world.rank() as Rank;
         let names = Names::new(world.duplicate());
         let world_comm = RealComm::new(world.duplicate(), world_rank);
+        let publisher = Publisher::new();
+        publisher.comm_created(world_comm.world.clone());
+        let me = snapshot::Identity { rank: world_rank, library, eager_limit: super::mpit::eager_limit(world) };
         let clock = super::Clock::start(world);
+        if let Err(e) = snapshot::spawn_helper(publisher.watch(), me, move || clock.now()) {
+            eprintln!(
+                "warning: rank {world_rank} cannot start the thread that reports where it is blocked ({e}); a \
+                 timeout of this run will only say that it hung"
+            );
+        }
         RealEngine {
             inner: RefCell::new(Inner {
                 world_rank,
@@ -224,9 +243,11 @@ impl RealEngine {
                 detached: Vec::new(),
                 clock,
                 platform,
-                stats: RunStats::default(),
-                output: Vec::new(),
+                publisher,
+                current: (CallKind::Wtime, CallSite::here()),
                 collective: Vec::new(),
+                begun: vec![0],
+                checks: Checks::default(),
                 report,
             }),
         }
@@ -244,7 +265,9 @@ impl RealEngine {
     pub fn finish(&self) -> Finished {
         let mut inner = self.inner.borrow_mut();
         let time = inner.clock.now();
+        inner.publisher.finished();
         inner.progress();
+        inner.complete_checks();
         // Once every rank has returned, every message of the run has been sent.
         inner.names.barrier();
         inner.progress();
@@ -259,7 +282,7 @@ impl RealEngine {
             unsafe { ffi::MPI_Request_free(&mut request) };
             std::mem::forget(d.buffer);
         }
-        Finished { time, stats: inner.stats, output: std::mem::take(&mut inner.output), warnings }
+        Finished { time, stats: inner.publisher.stats(), output: inner.publisher.take_output(), warnings }
     }
 }
 
@@ -267,7 +290,8 @@ impl crate::comm::Backend for RealEngine {
     /// Carries out one call of the program.
     fn call(&self, kind: CallKind, site: CallSite, op: Op) -> Reply {
         let mut inner = self.inner.borrow_mut();
-        inner.stats.calls += 1;
+        inner.publisher.count_call();
+        inner.current = (kind, site);
         match inner.handle(kind, site, op) {
             Ok(reply) => reply,
             Err(error) => {
@@ -288,11 +312,12 @@ impl crate::comm::Backend for RealEngine {
 impl Inner {
     /// The call a failure is reported in: the user's collective if inside one.
     fn user_call(&self, kind: CallKind) -> CallKind {
-        self.collective.first().copied().unwrap_or(kind)
+        self.collective.first().map_or(kind, |c| c.kind)
     }
 
     fn die(&mut self, error: SimError) -> ! {
-        let code = (self.report)(&error, self.clock.now(), &self.stats, &self.output);
+        let output = self.publisher.take_output();
+        let code = (self.report)(&error, self.clock.now(), &self.publisher.stats(), &output);
         // Give the launcher a moment to forward the report before the job is torn down.
         std::thread::sleep(std::time::Duration::from_millis(100));
         // SAFETY: plain FFI call with the world communicator; it does not return.
@@ -305,7 +330,12 @@ impl Inner {
         let now = |s: &Self| s.clock.now();
         Ok(match op {
             Op::Send { args, block } => {
-                if block && self.posted.is_empty() && self.background.is_empty() && args.mode != SendMode::Buffered {
+                if block
+                    && self.posted.is_empty()
+                    && self.background.is_empty()
+                    && self.checks.is_empty()
+                    && args.mode != SendMode::Buffered
+                {
                     self.send_now(kind, site, args);
                     Reply::Completed(vec![Completion { index: 0, status: Status::EMPTY, payload: None }])
                 } else {
@@ -393,7 +423,7 @@ impl Inner {
             Op::Wtime => Reply::Time(now(self)),
             Op::Print { text } => {
                 let (rank, time) = (self.world_rank, now(self));
-                self.output.extend(text.lines().map(|line| OutputLine { rank, time, text: line.to_string() }));
+                self.publisher.print(text.lines().map(|line| OutputLine { rank, time, text: line.to_string() }));
                 Reply::Done
             }
             Op::Abort { code } => {
@@ -402,12 +432,21 @@ impl Inner {
             Op::Fail { error } => return Err(error),
             Op::CommSplit { comm, color, key } => Reply::Comm(self.split(comm, color, key)?),
             Op::CommSelf => {
-                let id = self.comms.len() as u32;
-                self.comms.push(Some(RealComm::new(SimpleCommunicator::self_comm().duplicate(), self.world_rank)));
-                Reply::Comm(Some(CommHandle { id, rank: 0, size: 1 }))
+                let comm = RealComm::new(SimpleCommunicator::self_comm().duplicate(), self.world_rank);
+                Reply::Comm(Some(self.add_comm(comm)))
             }
-            Op::CollBegin { .. } => {
-                self.collective.push(kind);
+            Op::CollBegin { comm, root, algorithm, op, count, .. } => {
+                if self.collective.is_empty() {
+                    self.check_collective(CollSignature { kind, root, op: op.map(Into::into), count }, site, comm);
+                }
+                let root = root.map(|r| self.comm(comm).world[r]);
+                self.collective.push(InCollective {
+                    kind,
+                    location: site.site(),
+                    comm,
+                    root,
+                    algorithm: algorithm.into(),
+                });
                 Reply::Done
             }
             Op::CollEnd => {
@@ -527,8 +566,7 @@ impl Inner {
         dest: Rank,
         payload: &Payload,
     ) -> Vec<u8> {
-        self.stats.messages += 1;
-        self.stats.bytes += payload.len();
+        self.publisher.count_message(payload.len());
         let world_dest = self.comm(chan.comm).world[dest];
         self.names.announce_type(payload, world_dest);
         let site_id = self.names.site(kind, site, world_dest);
@@ -568,6 +606,18 @@ impl Inner {
             return;
         }
         let buffer = self.prepare_send(kind, site, args.chan, args.dest, &args.payload);
+        let send = Pending {
+            op: PendingOp::Send {
+                dest: self.comm(args.chan.comm).world[args.dest],
+                tag: args.tag,
+                bytes: args.payload.len(),
+                synchronous: args.mode == SendMode::Synchronous,
+            },
+            comm: args.chan.comm,
+            collective: args.chan.collective,
+            request: None,
+        };
+        self.enter(|w| w.pending.push(send));
         let comm = self.comm(args.chan.comm).raw(args.chan.collective);
         let send = match args.mode {
             SendMode::Standard | SendMode::Buffered => ffi::MPI_Send,
@@ -578,6 +628,74 @@ impl Inner {
         unsafe {
             send(buffer.as_ptr().cast(), buffer.len() as i32, ffi::RSMPI_UINT8_T, args.dest as i32, args.tag, comm)
         };
+        self.publisher.leave();
+    }
+
+    /// Publishes that the current call is about to block on what `fill` adds to its
+    /// pending operations (see [`snapshot`]).
+    fn enter(&mut self, fill: impl FnOnce(&mut snapshot::Wait)) {
+        let (kind, site) = self.current;
+        let collective = self.collective.first().cloned();
+        self.publisher.enter(|w| {
+            w.call = Some(kind);
+            w.location = Some(site.site());
+            w.collective = collective;
+            w.any = false;
+            w.pending.clear();
+            fill(w);
+        });
+    }
+
+    /// What pending request `key` waits for: itself, or a nonblocking collective's
+    /// pending steps.
+    fn pending_of(&self, key: u64, out: &mut Vec<Pending>) {
+        let Some(req) = self.requests.get(&key) else { return };
+        let (kind, _) = self.current;
+        let request = (req.kind != kind && req.background.is_none()).then(|| (req.kind, req.site.site()));
+        let op = match (&req.op, &req.state) {
+            (ReqOp::Send { chan, dest, tag, mode, .. }, ReqState::InFlight { buffer, .. }) => Some((
+                *chan,
+                PendingOp::Send {
+                    dest: self.comm(chan.comm).world[*dest],
+                    tag: *tag,
+                    bytes: payload_len(buffer.len()),
+                    synchronous: *mode == SendMode::Synchronous,
+                },
+            )),
+            (ReqOp::Recv { filter }, ReqState::Posted) => Some((
+                filter.chan,
+                PendingOp::Recv {
+                    source: filter.source.map(|s| self.comm(filter.chan.comm).world[s]),
+                    tag: filter.tag,
+                    matched: false,
+                },
+            )),
+            (ReqOp::Recv { filter }, ReqState::InFlight { world_source, .. }) => {
+                Some((filter.chan, PendingOp::Recv { source: Some(*world_source), tag: filter.tag, matched: true }))
+            }
+            (ReqOp::Collective, ReqState::Running) => {
+                for &step in self.background.iter().filter(|s| self.requests[s].background == Some(key)) {
+                    self.pending_of(step, out);
+                }
+                None
+            }
+            _ => None,
+        };
+        if let Some((chan, op)) = op {
+            out.push(Pending { op, comm: chan.comm, collective: chan.collective, request });
+        }
+    }
+
+    /// Publishes that the current call blocks on `keys` (see [`snapshot`]).
+    fn enter_wait(&mut self, keys: &[Option<u64>], how: WaitHow) {
+        let mut pending = Vec::new();
+        for &key in keys.iter().flatten() {
+            self.pending_of(key, &mut pending);
+        }
+        self.enter(|w| {
+            w.any = how != WaitHow::All;
+            w.pending.extend(pending);
+        });
     }
 
     /// Pulls every envelope MPI has on `chan` into the engine, in arrival order.
@@ -658,7 +776,7 @@ impl Inner {
     }
 
     /// Moves the engine forward without blocking: pulls envelopes where receives wait,
-    /// matches them, and completes what MPI has finished.
+    /// matches them, completes what MPI has finished, and tests signature checks.
     fn progress(&mut self) {
         let mut chans: Vec<Channel> = Vec::new();
         for key in &self.posted {
@@ -687,6 +805,7 @@ impl Inner {
             unsafe { ffi::MPI_Test(&mut d.request, &mut flag, ffi::RSMPI_STATUS_IGNORE) };
             flag == 0
         });
+        self.test_checks();
     }
 
     /// Tests one in-flight request; if MPI has completed it, records its result.
@@ -735,20 +854,30 @@ impl Inner {
     /// that may find nothing). Completed steps of nonblocking collectives interrupt it: the
     /// program advances them, then resumes the call.
     fn wait(&mut self, keys: Vec<Option<u64>>, how: WaitHow, block: bool) -> Reply {
-        loop {
+        let mut entered = false;
+        let reply = loop {
             self.progress();
             if let Some(done) = self.try_complete(&keys, how) {
-                return Reply::Completed(done);
+                break Reply::Completed(done);
             }
             if self.has_done_background() {
+                let done = self.take_background();
                 self.parked = Some(Parked::Wait { keys, how, block });
-                return Reply::Progress(self.take_background());
+                break Reply::Progress(done);
             }
             if !block {
-                return Reply::Completed(Vec::new());
+                break Reply::Completed(Vec::new());
+            }
+            if !entered {
+                self.enter_wait(&keys, how);
+                entered = true;
             }
             self.block_on(&keys, how);
+        };
+        if entered {
+            self.publisher.leave();
         }
+        reply
     }
 
     /// Whether a step of a nonblocking collective has completed and not been handed over.
@@ -779,8 +908,9 @@ impl Inner {
     /// MPI (for the envelope of the one posted receive, or for an operation in flight);
     /// otherwise it yields the processor and the caller polls again.
     fn block_on(&mut self, keys: &[Option<u64>], how: WaitHow) {
-        // Blocked in MPI, the rank could not post its collectives' next rounds.
-        if how == WaitHow::All && self.background.is_empty() {
+        // Blocked in MPI, the rank could not post its collectives' next rounds, nor see a
+        // signature check fail.
+        if how == WaitHow::All && self.background.is_empty() && self.checks.is_empty() {
             match self.posted[..] {
                 [key] if keys.contains(&Some(key)) => {
                     if let ReqOp::Recv { filter } = self.requests[&key].op {
@@ -854,26 +984,44 @@ impl Inner {
         if args.source == Some(PROC_NULL) {
             return Reply::Probed(Some(Status { source: PROC_NULL, tag: ANY_TAG, count: 0, cancelled: false }));
         }
-        loop {
+        let mut entered = false;
+        let reply = loop {
             self.progress();
             self.pull(args.chan);
             self.match_posted();
             if let Some(env) = self.envelopes.iter().find(|e| e.matches(&args)) {
-                return Reply::Probed(Some(env.status()));
+                break Reply::Probed(Some(env.status()));
             }
             if self.has_done_background() {
                 self.parked = Some(Parked::Probe { args, block });
-                return Reply::Progress(self.take_background());
+                break Reply::Progress(self.take_background());
             }
             if !block {
-                return Reply::Probed(None);
+                break Reply::Probed(None);
             }
-            if self.posted.is_empty() && self.background.is_empty() {
+            if !entered {
+                let probe = Pending {
+                    op: PendingOp::Probe {
+                        source: args.source.map(|s| self.comm(args.chan.comm).world[s]),
+                        tag: args.tag,
+                    },
+                    comm: args.chan.comm,
+                    collective: args.chan.collective,
+                    request: None,
+                };
+                self.enter(|w| w.pending.push(probe));
+                entered = true;
+            }
+            if self.posted.is_empty() && self.background.is_empty() && self.checks.is_empty() {
                 self.pull_blocking(&args);
             } else {
                 std::thread::yield_now();
             }
+        };
+        if entered {
+            self.publisher.leave();
         }
+        reply
     }
 
     fn cancel(&mut self, key: u64) {
@@ -936,10 +1084,59 @@ impl Inner {
         let Some(new) = self.comm(comm).p2p.split_by_color_with_key(color, key) else {
             return Ok(None);
         };
-        let (rank, size) = (new.rank() as Rank, new.size() as usize);
+        let comm = RealComm::new(new, self.world_rank);
+        Ok(Some(self.add_comm(comm)))
+    }
+
+    /// A new communicator of this rank: its handle, the next id.
+    fn add_comm(&mut self, comm: RealComm) -> CommHandle {
+        let (rank, size) = (comm.p2p.rank() as Rank, comm.world.len());
         let id = self.comms.len() as u32;
-        self.comms.push(Some(RealComm::new(new, self.world_rank)));
-        Ok(Some(CommHandle { id, rank, size }))
+        self.publisher.comm_created(comm.world.clone());
+        self.comms.push(Some(comm));
+        self.begun.push(0);
+        CommHandle { id, rank, size }
+    }
+
+    /// A user's collective begins on `comm`: counts its position there and posts the
+    /// check of its signature against the communicator's rank 0 ([`Checks`]).
+    fn check_collective(&mut self, sig: CollSignature, site: CallSite, comm: u32) {
+        let position = self.begun[comm as usize];
+        self.begun[comm as usize] += 1;
+        self.publisher.collective_begun(comm);
+        let c = self.comm(comm);
+        let (raw, size, first) = (c.check.as_raw(), c.world.len(), c.world[0]);
+        let me_first = first == self.world_rank;
+        self.checks.post(raw, size, comm, position, first, me_first, sig, site);
+    }
+
+    /// Tests the pending signature checks; a mismatch fails the rank in its collective.
+    fn test_checks(&mut self) {
+        if self.checks.is_empty() {
+            return;
+        }
+        if let Some(m) = self.checks.test(self.world_rank) {
+            let failure = RankFailure {
+                rank: self.world_rank,
+                time: self.clock.now(),
+                call: Some(m.kind),
+                location: Some(m.site.site()),
+                error: Some(m.error),
+                panic: None,
+            };
+            self.die(SimError::RankFailed(failure))
+        }
+    }
+
+    /// Waits for every pending signature check: the program has returned, and a mismatch
+    /// found now is still the program's error.
+    fn complete_checks(&mut self) {
+        while !self.checks.is_empty() {
+            self.progress();
+            if !self.checks.is_empty() {
+                std::thread::yield_now();
+            }
+        }
     }
 
     /// Waits, making progress, until every member of `comm` has reached the same point.
@@ -949,6 +1146,16 @@ impl Inner {
     /// send any more.
     fn gather_for_collective(&mut self, comm: u32) {
         let raw = self.comm(comm).coll.as_raw();
+        let position = self.publisher.split_begun(comm);
+        let (kind, site) = self.current;
+        self.publisher.enter(|w| {
+            w.call = Some(kind);
+            w.location = Some(site.site());
+            w.collective = None;
+            w.any = false;
+            w.pending.clear();
+            w.pending.push(Pending { op: PendingOp::Join { position }, comm, collective: true, request: None });
+        });
         let mut request = unsafe { ffi::RSMPI_REQUEST_NULL };
         // SAFETY: a nonblocking barrier has no buffer; the request is completed below.
         unsafe { ffi::MPI_Ibarrier(raw, &mut request) };
@@ -958,6 +1165,7 @@ impl Inner {
             // SAFETY: the request is live until the test completes it.
             unsafe { ffi::MPI_Test(&mut request, &mut flag, ffi::RSMPI_STATUS_IGNORE) };
             if flag != 0 {
+                self.publisher.leave();
                 return;
             }
             std::thread::yield_now();

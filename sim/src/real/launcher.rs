@@ -7,6 +7,7 @@
 //! after `--` go to the launcher untouched (a host file, `--map-by node`, srun's
 //! `--mpi=pmix`, …).
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -77,6 +78,8 @@ pub struct Job {
     pub launcher_args: Vec<String>,
     /// Stop the job after this long.
     pub timeout: Option<Duration>,
+    /// Variables set in the job's environment.
+    pub env: Vec<(String, OsString)>,
 }
 
 /// How a job ended.
@@ -89,6 +92,19 @@ pub enum Outcome {
         /// The launcher's name.
         launcher: String,
     },
+    /// The launching process got SIGINT (Ctrl-C), and the job was stopped.
+    Interrupted {
+        /// The launcher's name.
+        launcher: String,
+    },
+}
+
+/// Open MPI's variables without which it refuses to run as root.
+const OPEN_MPI_ROOT: [&str; 2] = ["OMPI_ALLOW_RUN_AS_ROOT", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"];
+
+fn running_as_root() -> bool {
+    // SAFETY: a plain call with no arguments that cannot fail.
+    unsafe { libc::geteuid() == 0 }
 }
 
 /// The command that runs `job`: the launcher, its arguments, then this binary with the
@@ -98,31 +114,53 @@ pub fn command(job: &Job) -> Result<Command, String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find this program's own binary: {e}"))?;
     let mut cmd = Command::new(&launcher);
     cmd.arg("-n").arg(job.ranks.to_string());
+    let open_mpi = is_open_mpi(&launcher);
     // Open MPI refuses more processes than cores unless told; with no launcher arguments
     // this is a run on this machine, where sharing cores is what the user asked for.
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if job.ranks > cores && job.launcher_args.is_empty() && is_open_mpi(&launcher) {
+    if job.ranks > cores && job.launcher_args.is_empty() && open_mpi {
         cmd.arg("--oversubscribe");
     }
+    // As root, Open MPI prints a warning and exits 1 unless both variables are set: a
+    // container or a CI machine is where mpisim runs as root, and where that is meant.
+    if open_mpi && running_as_root() && OPEN_MPI_ROOT.iter().any(|v| std::env::var_os(v).is_none()) {
+        eprintln!(
+            "note: running as root: mpisim sets {}=1 for this job, without which Open MPI refuses to start (set them \
+             yourself to silence this note)",
+            OPEN_MPI_ROOT.join("=1 and ")
+        );
+        cmd.envs(OPEN_MPI_ROOT.map(|v| (v, "1")));
+    }
+    cmd.envs(job.env.iter().map(|(k, v)| (k, v)));
     cmd.args(&job.launcher_args).arg(exe).args(std::env::args_os().skip(1));
     Ok(cmd)
 }
 
 /// Runs `job` and waits for it (at most its timeout).
 pub fn relaunch(job: &Job) -> Result<Outcome, String> {
+    relaunch_with(job, || {})
+}
+
+/// Runs `job` and waits for it; at its timeout, calls `before_stop` (the job still runs)
+/// and then stops it. SIGINT (Ctrl-C) stops it too, without `before_stop`: the launcher
+/// has had the same signal and is stopping the job already.
+pub fn relaunch_with(job: &Job, before_stop: impl FnOnce()) -> Result<Outcome, String> {
     let mut cmd = command(job)?;
     let name =
         Path::new(cmd.get_program()).file_name().map_or("the launcher".into(), |n| n.to_string_lossy().into_owned());
+    let interrupt = Interrupt::catch();
     let mut child = cmd.spawn().map_err(|e| format!("cannot start {name}: {e}"))?;
-    let status = match job.timeout {
-        None => child.wait().map_err(|e| format!("waiting for {name}: {e}"))?,
-        Some(timeout) => match wait_for(&mut child, timeout)? {
-            Some(status) => status,
-            None => {
-                stop(&mut child);
-                return Ok(Outcome::TimedOut { launcher: name });
-            }
-        },
+    let status = match wait_for(&mut child, job.timeout, &interrupt)? {
+        Waited::Exited(status) if !interrupt.caught() => status,
+        Waited::Exited(_) | Waited::Interrupted => {
+            stop(&mut child);
+            return Ok(Outcome::Interrupted { launcher: name });
+        }
+        Waited::TimedOut => {
+            before_stop();
+            stop(&mut child);
+            return Ok(Outcome::TimedOut { launcher: name });
+        }
     };
     match status.code() {
         Some(code) => Ok(Outcome::Exited(code)),
@@ -130,21 +168,80 @@ pub fn relaunch(job: &Job) -> Result<Outcome, String> {
     }
 }
 
-/// Waits for `child` at most `timeout`; `None` if it is still running then.
-fn wait_for(child: &mut std::process::Child, timeout: Duration) -> Result<Option<std::process::ExitStatus>, String> {
+/// SIGINT caught while a job runs (with the real backend; without it, Ctrl-C ends the
+/// launching process as usual).
+struct Interrupt {
+    #[cfg(feature = "mpi")]
+    flag: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    #[cfg(feature = "mpi")]
+    id: Option<signal_hook::SigId>,
+}
+
+impl Interrupt {
+    fn catch() -> Interrupt {
+        #[cfg(feature = "mpi")]
+        {
+            let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let id = signal_hook::flag::register(signal_hook::consts::SIGINT, flag.clone()).ok();
+            Interrupt { flag, id }
+        }
+        #[cfg(not(feature = "mpi"))]
+        Interrupt {}
+    }
+
+    /// One that never catches anything.
+    #[cfg(feature = "mpi")]
+    fn none() -> Interrupt {
+        Interrupt { flag: Default::default(), id: None }
+    }
+
+    fn caught(&self) -> bool {
+        #[cfg(feature = "mpi")]
+        return self.flag.load(std::sync::atomic::Ordering::Relaxed);
+        #[cfg(not(feature = "mpi"))]
+        false
+    }
+}
+
+impl Drop for Interrupt {
+    fn drop(&mut self) {
+        #[cfg(feature = "mpi")]
+        if let Some(id) = self.id {
+            signal_hook::low_level::unregister(id);
+        }
+    }
+}
+
+/// How waiting for a launcher ended.
+enum Waited {
+    Exited(std::process::ExitStatus),
+    TimedOut,
+    Interrupted,
+}
+
+/// Waits for `child`, at most `timeout` if there is one, or until SIGINT.
+fn wait_for(
+    child: &mut std::process::Child,
+    timeout: Option<Duration>,
+    interrupt: &Interrupt,
+) -> Result<Waited, String> {
     // The launching process measures wall time by design: it is no part of a simulation.
     #[allow(clippy::disallowed_methods)]
-    let deadline = std::time::Instant::now() + timeout;
+    let deadline = timeout.map(|t| std::time::Instant::now() + t);
     loop {
         if let Some(status) = child.try_wait().map_err(|e| format!("waiting for the launcher: {e}"))? {
-            return Ok(Some(status));
+            return Ok(Waited::Exited(status));
+        }
+        if interrupt.caught() {
+            return Ok(Waited::Interrupted);
         }
         #[allow(clippy::disallowed_methods)]
         let now = std::time::Instant::now();
-        if now >= deadline {
-            return Ok(None);
+        if deadline.is_some_and(|d| now >= d) {
+            return Ok(Waited::TimedOut);
         }
-        std::thread::sleep((deadline - now).min(Duration::from_millis(20)));
+        let left = deadline.map_or(Duration::from_millis(20), |d| d - now);
+        std::thread::sleep(left.min(Duration::from_millis(20)));
     }
 }
 
@@ -153,9 +250,13 @@ fn wait_for(child: &mut std::process::Child, timeout: Duration) -> Result<Option
 fn stop(child: &mut std::process::Child) {
     #[cfg(feature = "mpi")]
     {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
         // SAFETY: plain call; the pid is our child's, which we have not reaped yet.
         unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
-        if let Ok(Some(_)) = wait_for(child, Duration::from_secs(5)) {
+        let no_interrupt = Interrupt::none();
+        if let Ok(Waited::Exited(_)) = wait_for(child, Some(Duration::from_secs(5)), &no_interrupt) {
             return;
         }
     }

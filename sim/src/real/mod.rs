@@ -19,13 +19,25 @@
 //!   speedups stay honest. Sleeping would let every rank "compute" at once on one core.
 //! - Times are wall-clock nanoseconds since a barrier at the start of the run, on each
 //!   rank's own clock (`wtime`, printed lines, the run's time: the latest rank's end).
-//! - Deadlocks are not detected: the job hangs as the real library does. `--timeout`
-//!   stops it and reports it as hung.
+//! - A deadlock hangs the job as the real library does. At `--timeout` (or Ctrl-C) every
+//!   rank says what it is blocked in ([`snapshot`]), and the report is the simulator's:
+//!   each blocked call with its peer, tag, size and file:line, the wait-for graph's cycle
+//!   and the hint ([`stopped`]). A run that was still moving is reported as hung.
+//! - Collectives are checked across ranks as the simulator checks them (kind, root, op,
+//!   count: [`signatures`]), without making them synchronise.
 
 pub mod calibrate;
 #[cfg(feature = "mpi")]
 mod engine;
 pub mod launcher;
+#[cfg(feature = "mpi")]
+mod mpit;
+#[cfg(feature = "mpi")]
+mod signatures;
+#[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+mod snapshot;
+#[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+mod stopped;
 #[cfg(feature = "mpi")]
 mod wire;
 
@@ -96,6 +108,8 @@ pub(crate) mod job {
     //! One run on real MPI: the launching process, and each rank's process.
 
     use super::launcher::{self, Job, Outcome};
+    use super::snapshot::{write_json, RankSnapshot, REPORTS_ENV};
+    use super::stopped::{self, FailureFile, Looks, Reports, Stopped};
     use super::RealEngine;
     use crate::comm::Comm;
     use crate::error::{RankFailure, SimError};
@@ -113,43 +127,254 @@ pub(crate) mod job {
     use std::panic::{self, AssertUnwindSafe};
     use std::rc::Rc;
 
-    /// Starts the job under the launcher and waits for it; the ranks print the report.
+    /// Starts the job under the launcher and waits for it. The ranks print the report of
+    /// a run that ends; of one that a rank fails, a timeout or Ctrl-C stops, this process
+    /// does, from what the ranks left in a report directory ([`stopped`](super::stopped)).
     pub fn relaunch(opts: &RunOptions, header: &RunHeader, ranks: usize) -> i32 {
+        let reports = match Reports::create() {
+            Ok(r) => Some(r),
+            Err(e) => {
+                eprintln!(
+                    "warning: cannot make a directory for the ranks' reports ({e}); a timeout of this run will only \
+                     say that it hung"
+                );
+                None
+            }
+        };
         let job = Job {
             launcher: opts.launcher.clone(),
             ranks,
             launcher_args: opts.launcher_args.clone(),
             timeout: opts.timeout,
+            env: reports.iter().map(|r| (REPORTS_ENV.to_string(), r.dir().as_os_str().to_owned())).collect(),
         };
-        match launcher::relaunch(&job) {
-            Ok(Outcome::Exited(code)) => code,
+        #[allow(clippy::disallowed_methods)] // wall time of a real run, by design
+        let start = std::time::Instant::now();
+        let mut looks = Looks::default();
+        let outcome = launcher::relaunch_with(&job, || {
+            if let Some(r) = &reports {
+                looks = r.look(ranks);
+            }
+        });
+        let time = Time::from(start.elapsed());
+        let (launcher, why) = match outcome {
+            Ok(Outcome::Exited(code)) => {
+                return match reports.as_ref().and_then(Reports::failure) {
+                    Some(failure) => print_failure(opts, header, ranks, failure, reports.as_ref()),
+                    None => code,
+                };
+            }
             Ok(Outcome::TimedOut { launcher }) => {
                 let seconds = job.timeout.map_or(0.0, |t| t.as_secs_f64());
-                let setup = format!("{}{} on {ranks} rank{}, real MPI", header.program, params(header), plural(ranks));
+                (launcher, Stop::Timeout(seconds))
+            }
+            Ok(Outcome::Interrupted { launcher }) => {
+                // The ranks wrote what they were doing as the launcher stopped them.
+                if let Some(r) = &reports {
+                    looks = Looks { first: r.read("final", ranks), second: Vec::new() };
+                }
+                (launcher, Stop::Interrupt)
+            }
+            Err(message) => {
+                eprintln!("error: {message}");
+                return EXIT_USAGE;
+            }
+        };
+        print_stopped(opts, header, ranks, &looks, time, &launcher, why)
+    }
+
+    /// Why a job was stopped.
+    #[derive(Clone, Copy)]
+    enum Stop {
+        /// `--timeout`, in seconds.
+        Timeout(f64),
+        /// SIGINT (Ctrl-C) to the launching process.
+        Interrupt,
+    }
+
+    /// The report of a job stopped before it finished.
+    fn print_stopped(
+        opts: &RunOptions,
+        header: &RunHeader,
+        ranks: usize,
+        looks: &Looks,
+        time: Time,
+        launcher: &str,
+        why: Stop,
+    ) -> i32 {
+        let snaps = || looks.second.iter().chain(&looks.first).flatten();
+        let library = snaps().next().map_or_else(|| "an MPI library".to_string(), |s| s.library.clone());
+        let header = RunHeader { backend: Backend::Real { library }, ..header.clone() };
+        let stats = sum_stats(ranks, looks);
+        let output = merged_output(ranks, looks);
+        // The ranks' clocks at the last look (time since the run's start), rather than this
+        // process's, which also counts the launch.
+        let time = latest(ranks, looks).into_iter().flatten().map(|s| s.time).max().unwrap_or(time);
+        let (stopped, json_why) = match why {
+            Stop::Timeout(seconds) => (
+                format!("--timeout stopped the job after {seconds} s"),
+                json!({ "stopped_by": "timeout", "timeout_s": seconds }),
+            ),
+            Stop::Interrupt => ("Ctrl-C (SIGINT) stopped the job".to_string(), json!({ "stopped_by": "interrupt" })),
+        };
+        match stopped::judge(looks, ranks, time, opts.platform.eager_limit) {
+            Stopped::Deadlock(report) => {
+                let moved = if looks.second.is_empty() {
+                    "each rank said where it was blocked".to_string()
+                } else {
+                    "each rank said where it was blocked, and none had moved when asked again".to_string()
+                };
+                let sim: Simulation<Value> = Simulation {
+                    outcome: Err(SimError::Deadlock(report)),
+                    time,
+                    stats,
+                    output,
+                    warnings: Vec::new(),
+                    trace: empty_trace(opts, ranks),
+                };
                 let text = match opts.format {
-                    Format::Text => format!(
-                        "hung: {setup}\n  no result after {seconds} s: {launcher} was stopped; a deadlock, or a run \
-                         longer than --timeout (simulate it to find out: the simulator reports deadlocks)\n"
-                    ),
-                    Format::Json => format!(
-                        "{}\n",
-                        json!({
+                    Format::Text => format!("{}  found when {stopped}: {moved}\n", report::text(&sim, &header)),
+                    Format::Json => {
+                        let mut json = report::json(&sim, &header);
+                        if let (Value::Object(j), Value::Object(w)) = (&mut json, json_why) {
+                            j.extend(w);
+                        }
+                        format!("{json}\n")
+                    }
+                };
+                emit(&text);
+                report::exit_code(&sim)
+            }
+            Stopped::Hung(states) => {
+                let library = match &header.backend {
+                    Backend::Real { library } => library.clone(),
+                    Backend::Simulated => String::new(),
+                };
+                let setup = format!(
+                    "{}{} on {ranks} rank{}, real MPI ({library})",
+                    header.program,
+                    params(&header),
+                    plural(ranks)
+                );
+                let text = match opts.format {
+                    Format::Text => {
+                        let mut out: String =
+                            output.iter().map(|l| format!("[rank {}] {}\n", l.rank, l.text)).collect();
+                        out += &format!("hung: {setup}\n  no result: {stopped} ({launcher} was stopped)");
+                        if !states.is_empty() {
+                            out += "; each rank was:\n";
+                        }
+                        for s in &states {
+                            out += &format!("  rank {:>3}  {}\n", s.rank, s.doing);
+                            if let Some(at) = &s.location {
+                                out += &format!("            at {at}\n");
+                            }
+                        }
+                        out += &format!(
+                            "  hint: a run longer than --timeout, or ranks that compute or poll (iprobe, test) without \
+                             end: raise --timeout, or simulate it (the simulator tells deadlocks and livelocks apart)\n  \
+                             wall time {time}; {} message{}, {} bytes before it stopped\n",
+                            stats.messages,
+                            plural(stats.messages as usize),
+                            stats.bytes
+                        );
+                        out
+                    }
+                    Format::Json => {
+                        let mut json = json!({
                             "outcome": "hung",
                             "backend": "real",
+                            "library": library,
                             "program": header.program,
                             "params": header.params.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect::<serde_json::Map<_, _>>(),
                             "size": ranks,
-                            "timeout_s": seconds,
-                        })
-                    ),
+                            "wall_time_ns": time.as_nanos(),
+                            "messages": stats.messages,
+                            "bytes": stats.bytes,
+                            "ranks": states,
+                            "output": output.iter().map(|l| json!({"rank": l.rank, "time_ns": l.time.as_nanos(), "text": l.text})).collect::<Vec<_>>(),
+                        });
+                        if let (Value::Object(j), Value::Object(w)) = (&mut json, json_why) {
+                            j.extend(w);
+                        }
+                        format!("{json}\n")
+                    }
                 };
                 emit(&text);
                 EXIT_DEADLOCK
             }
-            Err(message) => {
-                eprintln!("error: {message}");
-                EXIT_USAGE
-            }
+        }
+    }
+
+    /// The report of a run a rank failed, with what the other ranks said as the job was
+    /// stopped.
+    fn print_failure(
+        opts: &RunOptions,
+        header: &RunHeader,
+        ranks: usize,
+        failure: FailureFile,
+        reports: Option<&Reports>,
+    ) -> i32 {
+        let finals = reports.map(|r| r.read("final", ranks)).unwrap_or_default();
+        let others = Looks {
+            first: finals.into_iter().enumerate().map(|(r, s)| s.filter(|_| r != failure.rank)).collect(),
+            second: Vec::new(),
+        };
+        let mut stats = sum_stats(ranks, &others);
+        stats.messages += failure.stats.messages;
+        stats.bytes += failure.stats.bytes;
+        stats.calls += failure.stats.calls;
+        let mut output = merged_output(ranks, &others);
+        output.extend(failure.output);
+        output.sort_by_key(|l| (l.time, l.rank));
+        let header = RunHeader { backend: Backend::Real { library: failure.library }, ..header.clone() };
+        let sim: Simulation<Value> = Simulation {
+            outcome: Err(failure.error),
+            time: failure.time,
+            stats,
+            output,
+            warnings: Vec::new(),
+            trace: empty_trace(opts, ranks),
+        };
+        print(&sim, &header, opts.format)
+    }
+
+    /// Messages, bytes and calls of every rank, each as its latest snapshot says.
+    fn sum_stats(ranks: usize, looks: &Looks) -> RunStats {
+        let mut stats = RunStats::default();
+        for snap in latest(ranks, looks).into_iter().flatten() {
+            stats.messages += snap.stats.messages;
+            stats.bytes += snap.stats.bytes;
+            stats.calls += snap.stats.calls;
+        }
+        stats
+    }
+
+    /// Every rank's printed lines, as its latest snapshot has them, in time order.
+    fn merged_output(ranks: usize, looks: &Looks) -> Vec<OutputLine> {
+        let mut output: Vec<OutputLine> =
+            latest(ranks, looks).into_iter().flatten().flat_map(|s| s.output.iter().cloned()).collect();
+        output.sort_by_key(|l| (l.time, l.rank));
+        output
+    }
+
+    fn latest(ranks: usize, looks: &Looks) -> Vec<Option<&RankSnapshot>> {
+        (0..ranks)
+            .map(|r| looks.second.get(r).and_then(Option::as_ref).or(looks.first.get(r).and_then(Option::as_ref)))
+            .collect()
+    }
+
+    /// The trace of a real run: its setup, and no events.
+    fn empty_trace(opts: &RunOptions, ranks: usize) -> Trace {
+        Trace {
+            schema: TRACE_SCHEMA,
+            program: String::new(),
+            params: Vec::new(),
+            ranks,
+            seed: opts.seed,
+            strict: opts.strict,
+            platform: opts.platform.clone(),
+            events: Vec::new(),
         }
     }
 
@@ -201,7 +426,8 @@ pub(crate) mod job {
         program: impl Fn(&Comm) -> R,
     ) -> JobEnd {
         keep_freed_memory();
-        let Some(universe) = mpi::initialize() else {
+        // Funneled: the rank's helper thread (super::snapshot) never calls MPI.
+        let Some((universe, _)) = mpi::initialize_with_threading(mpi::Threading::Funneled) else {
             eprintln!("error: MPI was initialised already; a program run by mpisim must leave MPI to it");
             return JobEnd::Usage(EXIT_USAGE);
         };
@@ -225,20 +451,12 @@ pub(crate) mod job {
         let library = mpi::environment::library_version().unwrap_or_else(|_| "an MPI library".into());
         // "Open MPI v4.1.4, package: …" or "MPICH Version: 4.0.2\nMPICH Release date: …".
         let library = library.lines().next().and_then(|l| l.split(',').next()).unwrap_or_default().trim().to_string();
-        let header = RunHeader { backend: Backend::Real { library }, ..header.clone() };
-        let trace = Trace {
-            schema: TRACE_SCHEMA,
-            program: header.program.clone(),
-            params: header.params.clone(),
-            ranks: size,
-            seed: opts.seed,
-            strict: opts.strict,
-            platform: opts.platform.clone(),
-            events: Vec::new(),
-        };
+        let header = RunHeader { backend: Backend::Real { library: library.clone() }, ..header.clone() };
+        let trace = Trace { program: header.program.clone(), params: header.params.clone(), ..empty_trace(opts, size) };
         let format = opts.format;
         let failure_header = header.clone();
         let failure_trace = trace.clone();
+        let failure_library = library.clone();
         let report = Box::new(move |error: &SimError, time: Time, stats: &RunStats, output: &[OutputLine]| {
             let sim: Simulation<Value> = Simulation {
                 outcome: Err(error.clone()),
@@ -247,10 +465,26 @@ pub(crate) mod job {
                 output: output.to_vec(),
                 warnings: Vec::new(),
                 trace: failure_trace.clone(),
+                buffering_check: crate::BufferingCheck::NotRun,
             };
+            // Under `mpisim … --real`, the launching process reports the failure with every
+            // rank's counts; a job started by hand has only this rank's to tell.
+            if let Some(dir) = std::env::var_os(REPORTS_ENV).map(std::path::PathBuf::from) {
+                let file = FailureFile {
+                    rank,
+                    library: failure_library.clone(),
+                    error: error.clone(),
+                    time,
+                    stats: *stats,
+                    output: output.to_vec(),
+                };
+                if write_json(&dir.join(format!("failure-{rank}.json")), &file).is_ok() {
+                    return report::exit_code(&sim);
+                }
+            }
             print(&sim, &failure_header, format)
         });
-        let engine = Rc::new(RealEngine::new(&world, opts.platform.clone(), report));
+        let engine = Rc::new(RealEngine::new(&world, library, opts.platform.clone(), report));
         let (comm, live) = Comm::with_backend(engine.clone(), rank, size, opts.seed);
 
         let previous = panic::take_hook();
@@ -312,6 +546,7 @@ pub(crate) mod job {
             output: Vec::new(),
             warnings: Vec::new(),
             trace,
+            buffering_check: crate::BufferingCheck::NotRun,
         };
         let mut results = Vec::with_capacity(size);
         for r in reports {
@@ -381,6 +616,7 @@ pub(crate) mod job {
 /// A rank's wall clock on a real run: nanoseconds since every rank left a barrier at the
 /// start.
 #[cfg(feature = "mpi")]
+#[derive(Clone, Copy)]
 pub(crate) struct Clock {
     start: std::time::Instant,
 }

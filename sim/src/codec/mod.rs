@@ -5,6 +5,8 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+pub(crate) mod plain;
+
 /// An encoded value and the name of its type.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Payload {
@@ -21,9 +23,30 @@ impl Payload {
 /// Encodes `value`. Encoding into a `Vec` fails only for types serde cannot represent
 /// (a map with non-string keys is fine; an unsized iterator is not), which is a bug.
 pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Payload, String> {
-    postcard::to_allocvec(value)
+    to_bytes(value)
         .map(|bytes| Payload { bytes, type_name: std::any::type_name::<T>() })
         .map_err(|e| format!("cannot encode a value of type {}: {e}", std::any::type_name::<T>()))
+}
+
+/// postcard's encoding of `value`, in a vector allocated once at its final size (vectors
+/// and slices of plain numbers without serde, see [`plain`]).
+pub(crate) fn to_bytes<T: Serialize + ?Sized>(value: &T) -> postcard::Result<Vec<u8>> {
+    if let Some(bytes) = plain::encode(value) {
+        return Ok(bytes);
+    }
+    let len = postcard::experimental::serialized_size(value)?;
+    postcard::to_extend(value, Vec::with_capacity(len))
+}
+
+/// Decodes all of `bytes` as `T`, or `None` if they are not one whole `T`.
+pub(crate) fn from_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Option<T> {
+    if let Some(value) = plain::decode::<T>(bytes) {
+        return value;
+    }
+    match postcard::take_from_bytes::<T>(bytes) {
+        Ok((value, [])) => Some(value),
+        _ => None,
+    }
 }
 
 /// Why a payload could not be decoded as the type the receiver asked for.
@@ -42,10 +65,7 @@ pub(crate) fn decode<T: DeserializeOwned>(payload: &Payload) -> Result<T, TypeMi
     if payload.type_name != expected && normalise(payload.type_name) != normalise(expected) {
         return Err(mismatch);
     }
-    match postcard::take_from_bytes::<T>(&payload.bytes) {
-        Ok((value, [])) => Ok(value),
-        _ => Err(mismatch),
-    }
+    from_bytes(&payload.bytes).ok_or(mismatch)
 }
 
 /// The name under which two types encode alike: `&T` as `T`, `[T]` as `Vec<T>`, `str` as
