@@ -495,7 +495,9 @@ pub fn simulate_catalogue(
     program: &Program,
     args: &[String],
 ) -> Result<(Simulation<serde_json::Value>, RunHeader), String> {
-    let (opts, params) = prepare(program, args)?;
+    let (mut opts, params) = prepare(program, args)?;
+    // In-process runs are for tests and viewers: they keep the trace, as simulate_program's do.
+    opts.record_trace = true;
     let mut header = RunHeader { program: program.name.to_string(), params: params.describe(), ..Default::default() };
     let sim = opts.simulate(program.default_ranks, &mut header, |comm: &Comm| (program.run)(comm, &params));
     Ok((sim, header))
