@@ -34,7 +34,7 @@ pub enum TraceFormat {
 
 /// Shows a finished run before its report is printed: the terminal UI of the
 /// `mpisim-tui` crate (`--tui`). The engine has no UI of its own.
-pub type Viewer<'a> = &'a dyn Fn(&Trace, Option<&SimError>, &RunHeader, &RunOptions) -> Result<(), String>;
+pub type Viewer<'a> = &'a dyn Fn(&Trace, Option<&SimError>, &[Warning], &RunHeader, &RunOptions) -> Result<(), String>;
 
 /// The flags of a simulated run.
 #[derive(Clone, Debug)]
@@ -341,7 +341,7 @@ impl RunOptions {
         header: &mut RunHeader,
         program: F,
     ) -> Simulation<R> {
-        let world = self.world(default_ranks);
+        let world = self.world(default_ranks).describe(&header.program, &header.params);
         let format = self.format;
         let _watchdog = self.wall_limit.map(|limit| {
             crate::watchdog::Watchdog::start(limit, move |stuck| {
@@ -376,7 +376,7 @@ impl RunOptions {
     pub fn report<R: Serialize>(&self, sim: &Simulation<R>, header: &RunHeader) -> i32 {
         if let Some(path) = &self.trace {
             let text = match self.trace_format {
-                TraceFormat::Json => sim.trace.to_json_with_outcome(sim.outcome.as_ref().err()),
+                TraceFormat::Json => sim.trace.to_json_with_outcome(sim.outcome.as_ref().err(), &sim.warnings),
                 TraceFormat::Chrome => crate::chrome::to_string(&sim.trace),
             };
             if let Err(e) = std::fs::write(path, text) {
@@ -495,7 +495,9 @@ pub fn simulate_catalogue(
     program: &Program,
     args: &[String],
 ) -> Result<(Simulation<serde_json::Value>, RunHeader), String> {
-    let (opts, params) = prepare(program, args)?;
+    let (mut opts, params) = prepare(program, args)?;
+    // In-process runs are for tests and viewers: they keep the trace, as simulate_program's do.
+    opts.record_trace = true;
     let mut header = RunHeader { program: program.name.to_string(), params: params.describe(), ..Default::default() };
     let sim = opts.simulate(program.default_ranks, &mut header, |comm: &Comm| (program.run)(comm, &params));
     Ok((sim, header))
@@ -517,7 +519,7 @@ pub(crate) fn finish<R: Serialize>(
     viewer: Option<Viewer>,
 ) -> i32 {
     if let (true, Some(view)) = (opts.tui, viewer) {
-        if let Err(e) = view(&sim.trace, sim.outcome.as_ref().err(), header, opts) {
+        if let Err(e) = view(&sim.trace, sim.outcome.as_ref().err(), &sim.warnings, header, opts) {
             eprintln!("error: {e}");
             return EXIT_USAGE;
         }

@@ -33,8 +33,10 @@ mod cost;
 pub mod deadlock;
 mod engine;
 mod error;
+pub mod escape;
 pub mod exercise;
 mod hazard;
+pub mod input;
 pub mod launch;
 pub mod lesson;
 mod matching;
@@ -75,7 +77,7 @@ pub use request::Request;
 pub use sched::Schedule;
 pub use task::MAPS_PER_RANK;
 pub use time::Time;
-pub use trace::{Event, EventKind, Protocol, Site, Trace};
+pub use trace::{Event, EventKind, Protocol, SavedRun, Site, Trace};
 pub use world::{
     Completed, Exploration, ExploreFailure, OutputLine, RunStats, Simulation, Warning, World, DEFAULT_STACK_SIZE,
     DEFAULT_STEP_LIMIT, DEFAULT_TIME_LIMIT, DEFAULT_TRACE_LIMIT,

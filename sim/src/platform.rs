@@ -210,6 +210,10 @@ pub const PRESETS: &[Preset] = &[
     },
 ];
 
+/// The largest platform file mpisim reads: a platform is a few hundred bytes, so anything
+/// near this is not one (and `/dev/zero` is refused at its first byte).
+pub const MAX_PLATFORM_FILE: u64 = 1 << 20;
+
 /// The preset of the ideal network ([`Platform::ideal_network`] of the default platform).
 pub const IDEAL: &str = "ideal";
 
@@ -309,9 +313,10 @@ impl Platform {
         Err(PlatformError::Unknown { name: name_or_path.to_string() })
     }
 
-    /// Reads a RON platform file. Missing fields take the default platform's values.
+    /// Reads a RON platform file of at most [`MAX_PLATFORM_FILE`] bytes. Missing fields
+    /// take the default platform's values.
     pub fn load(path: &Path) -> Result<Platform, PlatformError> {
-        let text = std::fs::read_to_string(path)
+        let text = crate::input::read_capped(path, MAX_PLATFORM_FILE)
             .map_err(|e| PlatformError::Io { path: path.display().to_string(), reason: e.to_string() })?;
         Platform::from_ron(&text, &path.display().to_string())
     }
@@ -322,7 +327,8 @@ impl Platform {
             origin: origin.to_string(),
             line: e.position.line,
             column: e.position.col,
-            message: e.code.to_string(),
+            // The parser may quote the file, which may hold anything.
+            message: crate::escape::escape_control(&e.code.to_string()).into_owned(),
         })?;
         platform.validate().map_err(|message| PlatformError::Invalid { origin: origin.to_string(), message })?;
         Ok(platform)
@@ -334,7 +340,9 @@ impl Platform {
         ron::ser::to_string_pretty(self, config).expect("a platform always serialises")
     }
 
-    fn validate(&self) -> Result<(), String> {
+    /// Whether the values can describe a machine: what a RON file and a loaded trace's
+    /// platform must satisfy.
+    pub(crate) fn validate(&self) -> Result<(), String> {
         for (which, link) in [("intra", &self.intra), ("inter", &self.inter)] {
             if link.bandwidth == 0 {
                 return Err(format!("{which}.bandwidth is 0; give bytes per second, e.g. 1_000_000_000"));

@@ -2,6 +2,7 @@
 
 use crate::deadlock::{unreceived_lines, DeadlockReport, Unreceived};
 use crate::error::SimError;
+use crate::escape::escape_control;
 use crate::hazard::BufferingCheck;
 use crate::sched::Schedule;
 use crate::world::{Simulation, Warning};
@@ -73,7 +74,7 @@ pub struct Explored {
 pub fn text<R: Serialize>(sim: &Simulation<R>, header: &RunHeader) -> String {
     let mut out = String::new();
     for line in &sim.output {
-        let _ = writeln!(out, "[rank {}] {}", line.rank, line.text);
+        let _ = writeln!(out, "[rank {}] {}", line.rank, escape_control(&line.text));
     }
     let trace = &sim.trace;
     let params: String = header.params.iter().map(|(k, v)| format!(" --{k} {v}")).collect();
@@ -83,7 +84,7 @@ pub fn text<R: Serialize>(sim: &Simulation<R>, header: &RunHeader) -> String {
             header.program,
             trace.ranks,
             crate::words::plural(trace.ranks),
-            trace.platform.name,
+            escape_control(&trace.platform.name),
             trace.platform.eager_limit_text(),
             if trace.strict { ", strict" } else { "" },
             if header.schedule == Schedule::First { String::new() } else { format!(", schedule {}", header.schedule) }

@@ -51,6 +51,8 @@ pub struct World {
     schedule: Schedule,
     check_buffering: bool,
     algorithms: crate::coll::Algorithms,
+    program: String,
+    params: Vec<(String, String)>,
 }
 
 /// Counts of a run.
@@ -207,7 +209,18 @@ impl World {
             schedule: Schedule::First,
             check_buffering: false,
             algorithms: crate::coll::Algorithms::default(),
+            program: String::new(),
+            params: Vec::new(),
         }
+    }
+
+    /// Names what runs, for its trace: the program and its parameters as a command line
+    /// gives them (`mpisim run` names every run), so that a saved trace says what it is a
+    /// trace of.
+    pub fn describe(mut self, program: &str, params: &[(String, String)]) -> World {
+        self.program = program.to_string();
+        self.params = params.to_vec();
+        self
     }
 
     /// Makes the choices MPI leaves open (wildcard matches, `waitany`, `waitsome`, timing
@@ -436,6 +449,8 @@ impl World {
     fn run_once<R>(&self, program: &dyn Fn(&Comm) -> R, oracle: &mut dyn Oracle) -> (Simulation<R>, Option<Reliance>) {
         let trace = |events| Trace {
             schema: TRACE_SCHEMA,
+            program: self.program.clone(),
+            params: self.params.clone(),
             ranks: self.ranks,
             seed: self.seed,
             strict: self.strict,

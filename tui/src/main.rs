@@ -27,7 +27,8 @@ usage:
   mpisim platforms                    the built-in platform presets
   mpisim platform NAME|FILE           print a platform as a RON file (a template for your own)
   mpisim calibrate [-o FILE]          measure this machine's MPI, write a platform file (needs --features mpi)
-  mpisim view TRACE [--mouse]         explore a trace saved with --trace in the terminal UI
+  mpisim view TRACE [--mouse] [--max-size SIZE]
+                                      explore a trace saved with --trace in the terminal UI
   mpisim exercise list|show|start|check
                                       graded exercises: `exercise start ring` writes a project to fix
   mpisim grade [DIR...] [--format json]
@@ -70,7 +71,7 @@ fn main() -> ExitCode {
         Some("run") => run(&args[1..]),
         Some("scale") => mpisim_tui::scale::main(&args[1..]),
         Some("calibrate") => mpisim::real::calibrate::main(&args[1..]),
-        Some("view") => view(&args[1..]),
+        Some("view") => mpisim_tui::view_cmd::main(&args[1..]),
         Some("lesson" | "lessons") => mpisim_tui::lesson_cmd::main(&args[1..]),
         Some("exercise" | "exercises") => exercise_cmd::exercise_main(&args[1..]),
         Some("grade") => exercise_cmd::grade_main(&args[1..]),
@@ -119,41 +120,6 @@ fn run(args: &[String]) -> i32 {
         None => {
             let names: Vec<&str> = catalogue::programs().iter().map(|p| p.name).collect();
             usage_error(&format!("unknown program `{name}`; the catalogue has {}", names.join(", ")))
-        }
-    }
-}
-
-/// `mpisim view TRACE [--mouse]`: a saved trace in the terminal UI.
-fn view(args: &[String]) -> i32 {
-    let mouse = args.iter().any(|a| a == "--mouse");
-    let files: Vec<&String> = args.iter().filter(|a| *a != "--mouse").collect();
-    let [path] = files[..] else {
-        return usage_error("view needs one trace file, saved by `mpisim run ... --trace FILE`");
-    };
-    if let Some(flag) = path.strip_prefix("--") {
-        return usage_error(&format!("view: unknown flag --{flag} (it takes --mouse)"));
-    }
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) => return usage_error(&format!("cannot read {path}: {e}")),
-    };
-    let (trace, error) = match mpisim::Trace::from_json_with_outcome(&text) {
-        Ok(read) => read,
-        Err(_) if text.contains("\"traceEvents\"") => {
-            return usage_error(&format!(
-                "{path} is a Chrome trace: open it in Perfetto (ui.perfetto.dev) or chrome://tracing; \
-                 `mpisim view` reads traces saved with --trace-format json (the default)"
-            ))
-        }
-        Err(e) => return usage_error(&format!("{path}: {e}")),
-    };
-    let name = std::path::Path::new(path).file_name().map_or(path.clone(), |f| f.to_string_lossy().into_owned());
-    let title = format!("{name} · {} ranks · {}", trace.ranks, trace.platform.name);
-    match mpisim_tui::run(mpisim_tui::App::new(trace, error.as_ref(), title), mouse) {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("error: terminal UI: {e}");
-            EXIT_USAGE
         }
     }
 }

@@ -370,6 +370,8 @@ pub(crate) mod job {
     fn empty_trace(opts: &RunOptions, ranks: usize) -> Trace {
         Trace {
             schema: TRACE_SCHEMA,
+            program: String::new(),
+            params: Vec::new(),
             ranks,
             seed: opts.seed,
             strict: opts.strict,
@@ -452,7 +454,7 @@ pub(crate) mod job {
         // "Open MPI v4.1.4, package: …" or "MPICH Version: 4.0.2\nMPICH Release date: …".
         let library = library.lines().next().and_then(|l| l.split(',').next()).unwrap_or_default().trim().to_string();
         let header = RunHeader { backend: Backend::Real { library: library.clone() }, ..header.clone() };
-        let trace = empty_trace(opts, size);
+        let trace = Trace { program: header.program.clone(), params: header.params.clone(), ..empty_trace(opts, size) };
         let format = opts.format;
         let failure_header = header.clone();
         let failure_trace = trace.clone();
