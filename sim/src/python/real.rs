@@ -58,7 +58,13 @@ fn prepare(opts: &RunOptions, script: &str, python: Option<&str>) -> Result<Inte
 }
 
 fn launch(opts: &RunOptions, script: &str, args: &[String], python: &Interpreter, ranks: usize) -> i32 {
-    let job = Job { launcher: opts.launcher.clone(), ranks, launcher_args: Vec::new(), timeout: opts.timeout, env: Vec::new() };
+    let job = Job {
+        launcher: opts.launcher.clone(),
+        ranks,
+        launcher_args: Vec::new(),
+        timeout: opts.timeout,
+        env: Vec::new(),
+    };
     let mut cmd = match launcher::launcher_command(&job) {
         Ok(cmd) => cmd,
         Err(e) => {
