@@ -614,7 +614,8 @@ fn run_flags_work_for_scripts() -> Result<(), String> {
     let dot = std::fs::read_to_string(&dot).map_err(|e| e.to_string())?;
     expect(dot.contains(&format!("MPI_Send\\n{send}")), || dot.clone())?;
     let saved = std::fs::read_to_string(&trace).map_err(|e| e.to_string())?;
-    let (trace, error) = mpisim::Trace::from_json_with_outcome(&saved).map_err(|e| e.to_string())?;
+    let mpisim::SavedRun { trace, error, .. } =
+        mpisim::Trace::from_json_with_outcome(&saved).map_err(|e| e.to_string())?;
     expect(trace.ranks == 4 && matches!(error, Some(SimError::Deadlock(_))), || "the saved trace".into())?;
     let hello = format!("{CORPUS}/hello.py");
     let (code, out, _) = cli(&[&hello, "-n", "3", "--format", "json", "--seed", "7"], &[]);
