@@ -137,11 +137,7 @@ pub(crate) fn decode_value<T: DeserializeOwned>(bytes: &[u8], from: Rank) -> Res
 /// Decodes a block of values back to back.
 pub(crate) fn decode_values<T: DeserializeOwned>(mut bytes: &[u8], from: Rank) -> Result<Vec<T>, MpiError> {
     let bad = || malformed(from, "values", std::any::type_name::<T>());
-    let fast = None
-        .or_else(|| plain::take_elements::<T, f64>(bytes))
-        .or_else(|| plain::take_elements::<T, f32>(bytes))
-        .or_else(|| plain::take_elements::<T, u8>(bytes));
-    if let Some(values) = fast {
+    if let Some(values) = plain::decode_elements::<T>(bytes) {
         return values.ok_or_else(bad);
     }
     // Each value takes at least a byte; most numbers take their size or less.
@@ -156,20 +152,15 @@ pub(crate) fn decode_values<T: DeserializeOwned>(mut bytes: &[u8], from: Rank) -
 
 /// Encodes values back to back.
 pub(crate) fn encode_values<T: Serialize>(values: &[T]) -> Result<Vec<u8>, MpiError> {
+    if let Some(bytes) = plain::encode_elements(values) {
+        return Ok(bytes);
+    }
     let mut bytes = Vec::new();
-    if let Some(v) = plain::elements::<T, f64>(values) {
-        plain::put_all(v, &mut bytes);
-    } else if let Some(v) = plain::elements::<T, f32>(values) {
-        plain::put_all(v, &mut bytes);
-    } else if let Some(v) = plain::elements::<T, u8>(values) {
-        plain::put_all(v, &mut bytes);
-    } else {
-        for v in values {
-            bytes = postcard::to_extend(v, bytes).map_err(|e| {
-                let name = std::any::type_name::<T>();
-                MpiError::new(ErrorClass::Type, format!("cannot encode a value of type {name}: {e}"))
-            })?;
-        }
+    for v in values {
+        bytes = postcard::to_extend(v, bytes).map_err(|e| {
+            let name = written(std::any::type_name::<T>());
+            MpiError::new(ErrorClass::Type, format!("cannot encode a value of type `{name}`: {e}"))
+        })?;
     }
     Ok(bytes)
 }

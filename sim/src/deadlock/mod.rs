@@ -297,7 +297,44 @@ pub struct DeadlockReport {
 /// Cycles longer than this are elided in text: the first ranks, `…`, the last two.
 const CYCLE_SHOWN: usize = 12;
 
+/// What a backend knows of a deadlock before the wait-for graph is analysed.
+pub(crate) struct Stuck {
+    pub time: Time,
+    pub blocked: Vec<BlockedCall>,
+    pub finished: Vec<Rank>,
+    pub unreceived: Vec<Unreceived>,
+    pub eager_limit: u64,
+    pub strict: bool,
+}
+
 impl DeadlockReport {
+    /// The report of `stuck`: the wait-for graph's cycle, core and knot, the members of
+    /// every communicator an edge waits on any of (`members`), and the hint. Both backends
+    /// describe their blocked ranks, then make the report here.
+    pub(crate) fn analyse(stuck: Stuck, members: impl Fn(u32) -> Vec<Rank>) -> DeadlockReport {
+        let Stuck { time, blocked, finished, unreceived, eager_limit, strict } = stuck;
+        let mut communicators = std::collections::BTreeMap::new();
+        for comm in blocked.iter().flat_map(|b| b.waits_on.iter().flat_map(|w| w.any_of.iter().copied())) {
+            communicators.entry(comm).or_insert_with(|| members(comm));
+        }
+        let analysis = graph::WaitForGraph::new(&blocked, &finished, &communicators).analyse();
+        let mut report = DeadlockReport {
+            time,
+            cycle: analysis.cycles.first().cloned().unwrap_or_default(),
+            core: analysis.core,
+            knot: analysis.knot,
+            blocked,
+            finished,
+            communicators,
+            unreceived,
+            eager_limit,
+            strict,
+            hint: String::new(),
+        };
+        report.hint = hint(&report);
+        report
+    }
+
     /// The cycle as people read it: `0 → 1 → 2 → 3 → 0`; a long one elided, with its
     /// length: `0 → 1 → 2 → 3 → … → 998 → 999 → 0 (1000 ranks)` (the `cycle` field has it
     /// all). Empty if there is none.

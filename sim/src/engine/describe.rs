@@ -6,8 +6,8 @@ use super::requests::{Req, ReqOp, ReqState};
 use super::Engine;
 use crate::call::{CallKind, RecvArgs, ReqId, SendMode, WaitHow};
 use crate::codec::Payload;
-use crate::deadlock::graph::{any_of_edges, on_rank, WaitForGraph};
-use crate::deadlock::{hint, BlockedCall, DeadlockReport, Peer, SendWait, WaitsOn, WildcardMatch};
+use crate::deadlock::graph::{any_of_edges, on_rank};
+use crate::deadlock::{BlockedCall, DeadlockReport, Peer, SendWait, Stuck, WaitsOn, WildcardMatch};
 use crate::error::RankActivity;
 use crate::matching::Envelope;
 use crate::site::CallSite;
@@ -15,7 +15,6 @@ use crate::time::Time;
 use crate::trace::Protocol;
 use crate::words::{list, plural};
 use crate::{Rank, Tag};
-use std::collections::BTreeMap;
 
 impl Engine<'_> {
     /// What every rank is doing, for a run that a limit stops.
@@ -65,29 +64,12 @@ impl Engine<'_> {
         for b in &mut blocked {
             b.comm_name = b.comm.map(|c| self.comm_name(c));
         }
-        let mut communicators = BTreeMap::new();
-        for comm in blocked.iter().flat_map(|b| b.waits_on.iter().flat_map(|w| w.any_of.iter().copied())) {
-            communicators.entry(comm).or_insert_with(|| self.members(comm));
-        }
         // A rendezvous envelope nobody received is a blocked send, already listed.
         let unreceived = self.unreceived_where(|m| m.protocol == Protocol::Eager);
-        let analysis = WaitForGraph::new(&blocked, &finished, &communicators).analyse();
         let time = self.ranks.iter().map(|r| r.clock).max().unwrap_or(Time::ZERO);
-        let mut report = DeadlockReport {
-            time,
-            cycle: analysis.cycles.first().cloned().unwrap_or_default(),
-            core: analysis.core,
-            knot: analysis.knot,
-            blocked,
-            finished,
-            communicators,
-            unreceived,
-            eager_limit: self.cfg.platform.eager_limit,
-            strict: self.cfg.strict,
-            hint: String::new(),
-        };
-        report.hint = hint(&report);
-        report
+        let (eager_limit, strict) = (self.cfg.platform.eager_limit, self.cfg.strict);
+        let stuck = Stuck { time, blocked, finished, unreceived, eager_limit, strict };
+        DeadlockReport::analyse(stuck, |comm| self.members(comm))
     }
 
     /// What `rank`, blocked in `call` at `site`, waits for.
