@@ -40,11 +40,11 @@ pub(super) struct Message {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Arrived {
     /// It waited in the unexpected queue until the receive was posted.
-    BeforeReceive,
+    Unexpected,
     /// At a receive already posted when it was sent.
-    AtPostedReceive,
+    Expected,
     /// At a posted receive, but one posted after it was sent (it was still in flight).
-    AfterLateReceive,
+    InFlight,
 }
 
 impl Engine<'_> {
@@ -105,7 +105,7 @@ impl Engine<'_> {
         if filter.source.is_none() && !filter.chan.collective {
             self.ranks[owner].last_wildcard = Some((env.src, site));
         }
-        self.matched(env.msg, id, Arrived::BeforeReceive);
+        self.matched(env.msg, id, Arrived::Unexpected);
     }
 
     /// Puts a message on the wire and schedules its envelope at the receiver.
@@ -181,7 +181,7 @@ impl Engine<'_> {
                 let site = self.requests.get(posted.req).expect("posted receives exist").site;
                 self.ranks[dst].last_wildcard = Some((src, site));
             }
-            let arrived = if posted.after_msgs > id { Arrived::AfterLateReceive } else { Arrived::AtPostedReceive };
+            let arrived = if posted.after_msgs > id { Arrived::InFlight } else { Arrived::Expected };
             self.matched(slot, posted.req, arrived);
             return;
         }
@@ -210,14 +210,14 @@ impl Engine<'_> {
     /// collective that returned early (counted when it does) can wait differently.
     fn matched(&mut self, slot: u32, recv: ReqId, arrived: Arrived) {
         let m = self.messages.remove(self.messages.id_of(slot)).expect("matched messages exist");
-        if arrived != Arrived::AtPostedReceive
+        if arrived != Arrived::Expected
             && m.protocol == Protocol::Eager
             && m.mode != SendMode::Buffered
             && !m.chan.collective
         {
             self.reliance.buffered_sends += 1;
         }
-        let unexpected = arrived == Arrived::BeforeReceive;
+        let unexpected = arrived == Arrived::Unexpected;
         let bytes = m.payload.len();
         let (comm, recv_id) = match self.requests.get(recv).map(|r| &r.op) {
             Some(ReqOp::Recv { filter, id }) => (filter.chan.comm, *id),
