@@ -198,8 +198,13 @@ fn column_of(x: u64, (t0, t1): (u64, u64), columns: usize) -> Option<usize> {
 fn x_of(x: u64, (t0, t1): (u64, u64), columns: usize) -> i64 {
     let width = i128::from(t1.saturating_sub(t0).max(1));
     let dx = i128::from(x) - i128::from(t0);
-    (dx * columns as i128).div_euclid(width) as i64
+    // Far off screen, a column is only a direction: held to ±2^40, so that interpolating
+    // between two columns cannot overflow and what is on screen is drawn as it was.
+    (dx * columns as i128).div_euclid(width).clamp(-FAR, FAR) as i64
 }
+
+/// How far off screen a column may be (see `x_of`).
+const FAR: i128 = 1 << 40;
 
 /// Tick labels on the first line, tick marks on the second: at round times, or at round
 /// event numbers up to the last of the `events`.
@@ -311,7 +316,8 @@ impl Canvas {
             let gap = line.rem_euclid(self.pitch) != 0;
             let (a, b) = if gap { (x_at(k - 1), x_at(k + 1)) } else { (x_at(k), x_at(k)) };
             if b - a >= 2 {
-                for x in a..=b {
+                // Only the columns on screen: a message from far off screen spans 2^40.
+                for x in a.max(0)..=b.min(self.columns) {
                     self.put(buf, x, line, if pending { "╌" } else { "─" }, style);
                 }
             } else {
@@ -347,5 +353,20 @@ mod tests {
         assert_eq!(x_of(199, w, 10), 9);
         assert_eq!(x_of(50, w, 10), -5);
         assert_eq!(column_of(200, w, 10), None);
+    }
+
+    /// A message whose times lie at the ends of u64 (a damaged trace) is drawn where it
+    /// crosses the screen, at once: found by `tests/fuzz.rs`, it once ran for 2^60 columns.
+    #[test]
+    fn a_message_from_far_off_screen_is_clipped() {
+        let w = (100, 200);
+        assert_eq!(x_of(u64::MAX, w, 10), FAR as i64);
+        assert_eq!(x_of(0, (u64::MAX - 1, u64::MAX), 10), -FAR as i64);
+        let mut buf = Buffer::empty(Rect::new(0, 0, 10, 5));
+        let canvas = Canvas { x0: 0, y0: 0, columns: 10, lines: 5, pitch: 4 };
+        canvas.line(&mut buf, (x_of(0, (u64::MAX - 1, u64::MAX), 10), 0), (3, 4), Style::default(), false);
+        let row = |y: u16| (0..10).map(|x| buf[(x, y)].symbol().to_string()).collect::<String>();
+        assert_eq!(row(4), "   ▼      ");
+        assert_eq!(row(3), "────      ", "the gap line above the receiver runs in from the left edge");
     }
 }
