@@ -185,7 +185,8 @@ fn viewers_pair_what_the_engine_matched_across_communicators() {
 #[test]
 fn a_trace_of_the_first_schema_is_refused_with_what_to_do() {
     let sim = World::new(2).simulate(two_communicators);
-    let text = sim.trace.to_json().replacen("\"schema\":2", "\"schema\":1", 1);
+    let schema = format!("\"schema\":{}", mpisim::trace::TRACE_SCHEMA);
+    let text = sim.trace.to_json().replacen(&schema, "\"schema\":1", 1);
     let err = mpisim::Trace::from_json(&text).unwrap_err().to_string();
     assert!(err.contains("schema 1") && err.contains("re-run"), "{err}");
     let round = mpisim::Trace::from_json(&sim.trace.to_json()).unwrap();

@@ -1062,6 +1062,7 @@ fn unreceived_messages_and_dangling_requests_are_warnings() {
                 call: CallKind::Send,
                 location: site("send"),
                 comm: 0,
+                comm_name: Some("COMM_WORLD".into()),
             }),
             Warning::Unreceived(Unreceived {
                 rank: 1,
@@ -1071,6 +1072,7 @@ fn unreceived_messages_and_dangling_requests_are_warnings() {
                 call: CallKind::Isend,
                 location: site("isend"),
                 comm: 0,
+                comm_name: Some("COMM_WORLD".into()),
             }),
             Warning::DanglingRequest { rank: 0, call: CallKind::Isend, location: site("isend") },
             Warning::DanglingRequest { rank: 1, call: CallKind::Irecv, location: site("irecv") },

@@ -15,6 +15,10 @@
 //! ping-pong's time) or that depend on choices MPI leaves open (they change with the
 //! schedule) cannot match a real run value for value: for those the JSON shape must match.
 
+#[path = "common/checks.rs"]
+mod checks;
+
+use checks::Check;
 use mpisim::catalogue::{self, Program};
 use mpisim::platform::Link;
 use mpisim::sched::{Choice, Oracle, Schedule, SplitMix64};
@@ -30,9 +34,6 @@ const TIMEOUT: u64 = 60;
 const PROGRAM: &str = "MPISIM_TEST_PROGRAM";
 /// Seconds after which a deadlocked real run is stopped and asked where it is.
 const DEADLOCK_TIMEOUT: &str = "3";
-
-/// One named check of this harness: `Err` says what differed.
-type Check = Box<dyn Fn() -> Result<(), String>>;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -75,23 +76,7 @@ fn main() {
     checks.push(("a_wrong_rank_count_is_refused".into(), Box::new(wrong_rank_count)));
     checks.push(("trace_is_refused".into(), Box::new(trace_refused)));
 
-    let (mut passed, mut failed) = (0, 0);
-    let checks: Vec<_> = checks.into_iter().filter(|(name, _)| name.contains(&filter)).collect();
-    println!("\nrunning {} tests", checks.len());
-    for (name, check) in checks {
-        match check() {
-            Ok(()) => {
-                passed += 1;
-                println!("test {name} ... ok");
-            }
-            Err(why) => {
-                failed += 1;
-                println!("test {name} ... FAILED\n  {}", why.replace('\n', "\n  "));
-            }
-        }
-    }
-    println!("\n{passed} passed, {failed} failed");
-    std::process::exit(i32::from(failed > 0));
+    std::process::exit(checks::run(checks, &filter))
 }
 
 /// Runs this binary with `args`, under `timeout(1)`; returns (exit code, stdout, stderr).

@@ -296,7 +296,7 @@ fn a_message_on_another_communicator_is_named_as_such() {
     let [u] = &d.unreceived[..] else { panic!("{d:?}") };
     assert_eq!(u.comm, 0);
     let text = d.to_string();
-    assert!(text.contains("a message from rank 0 to rank 1 (tag 0, 1 bytes"), "{text}");
+    assert!(text.contains("a message from rank 0 to rank 1 (tag 0, 1 byte,"), "{text}");
     assert!(d.blocked[0].waiting_for.contains("on COMM_WORLD"), "{:?}", d.blocked[0]);
     assert!(d.blocked[0].waiting_for.contains("a receive matches only messages of its own communicator"), "{text}");
     assert!(d.hint.contains("communicators"), "{}", d.hint);
@@ -348,7 +348,7 @@ fn a_rank_that_skips_a_collective_leaves_the_others_waiting() {
     check(
         World::new(3),
         |comm| catalogue::skip_collective(comm, true),
-        deadlock(&[], &[], &[0, 1], &[2], "rank 2 finished without calling MPI_Comm_dup"),
+        deadlock(&[], &[], &[0, 1], &[2], "rank 2 finished without calling MPI_Allreduce"),
     );
     check(World::new(3), |comm| catalogue::skip_collective(comm, false), completes(&[]));
 }

@@ -27,7 +27,11 @@ pub struct RankFailure {
 }
 
 /// Why a run did not complete.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+///
+/// Its `Debug` is its `Display`, the report a person reads (`{:#?}` gives its fields as
+/// JSON): a test's `World::new(4).run(ring).unwrap()` that fails prints the deadlock
+/// report, not kilobytes of structure.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum SimError {
@@ -253,6 +257,12 @@ impl fmt::Display for SimError {
             }
             SimError::Setup { message } => f.write_str(message),
         }
+    }
+}
+
+impl fmt::Debug for SimError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        crate::deadlock::debug_as_report(self, f)
     }
 }
 

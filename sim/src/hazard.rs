@@ -47,23 +47,28 @@ impl Reliance {
 impl fmt::Display for Reliance {
     /// The reasons, as a clause: "3 eager sends returned before their receive was posted".
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        let mut reasons = Vec::new();
-        if self.buffered_sends > 0 {
-            let n = self.buffered_sends;
-            reasons.push(format!(
-                "{n} eager send{} returned before {} receive was posted",
-                crate::words::plural(n as usize),
-                if n == 1 { "its" } else { "their" }
-            ));
-        }
-        if self.early_collectives > 0 {
-            let n = self.early_collectives;
-            reasons.push(format!(
-                "{n} collective{} returned on some rank before every rank had called {}",
-                crate::words::plural(n as usize),
-                if n == 1 { "it" } else { "them" }
-            ));
-        }
+        // "1 eager send returned before its receive was posted", "2 … their …".
+        let counted = |n: u64, what: &str, one: &str, many: &str| {
+            let s = crate::words::plural(n as usize);
+            (n > 0).then(|| format!("{n} {what}{s} returned {}", if n == 1 { one } else { many }))
+        };
+        let mut reasons: Vec<String> = [
+            counted(
+                self.buffered_sends,
+                "eager send",
+                "before its receive was posted",
+                "before their receive was posted",
+            ),
+            counted(
+                self.early_collectives,
+                "collective",
+                "on some rank before every rank had called it",
+                "on some rank before every rank had called them",
+            ),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         if reasons.is_empty() && self.timing {
             reasons.push("what it matches can depend on timing (a wildcard receive, a test or MPI_Wtime)".to_string());
         }

@@ -33,6 +33,7 @@ mod cost;
 pub mod deadlock;
 mod engine;
 mod error;
+pub mod escape;
 pub mod exercise;
 mod hazard;
 pub mod input;
@@ -41,6 +42,7 @@ pub mod lesson;
 mod matching;
 pub mod memory;
 pub mod platform;
+pub mod python;
 pub mod real;
 pub mod report;
 mod request;
@@ -76,7 +78,7 @@ pub use platform::Platform;
 pub use request::Request;
 pub use sched::Schedule;
 pub use time::Time;
-pub use trace::{Event, EventKind, Protocol, Site, Trace};
+pub use trace::{Event, EventKind, Protocol, SavedRun, Site, Trace};
 pub use world::{
     Completed, Exploration, ExploreFailure, OutputLine, RunStats, Simulation, Warning, World, DEFAULT_STACK_SIZE,
     DEFAULT_STEP_LIMIT, DEFAULT_TIME_LIMIT, DEFAULT_TRACE_LIMIT,

@@ -1,10 +1,11 @@
 //! How a run is told: plain text for people, JSON for pipes and CI.
 
-use crate::deadlock::DeadlockReport;
+use crate::deadlock::{unreceived_lines, DeadlockReport, Unreceived};
 use crate::error::SimError;
+use crate::escape::escape_control;
 use crate::hazard::BufferingCheck;
 use crate::sched::Schedule;
-use crate::world::Simulation;
+use crate::world::{Simulation, Warning};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::fmt::Write;
@@ -17,6 +18,8 @@ pub const EXIT_USAGE: i32 = 2;
 pub const EXIT_DEADLOCK: i32 = 3;
 /// Exit code of a run in which a rank failed (misuse, panic, abort) or a limit stopped it.
 pub const EXIT_PROGRAM_ERROR: i32 = 4;
+/// Exit code of a run stopped by Ctrl-C (SIGINT): 128 + the signal's number, as shells do.
+pub const EXIT_INTERRUPTED: i32 = 130;
 
 /// The exit code for a run's outcome.
 pub fn exit_code<R>(sim: &Simulation<R>) -> i32 {
@@ -61,6 +64,8 @@ pub enum Backend {
 pub struct Explored {
     /// Schedules run.
     pub runs: usize,
+    /// Schedules it was allowed to run (`N`).
+    pub limit: usize,
     /// The run that failed (0 is the default schedule) and its schedule, if one did.
     pub failed: Option<(usize, Schedule)>,
 }
@@ -69,7 +74,7 @@ pub struct Explored {
 pub fn text<R: Serialize>(sim: &Simulation<R>, header: &RunHeader) -> String {
     let mut out = String::new();
     for line in &sim.output {
-        let _ = writeln!(out, "[rank {}] {}", line.rank, line.text);
+        let _ = writeln!(out, "[rank {}] {}", line.rank, escape_control(&line.text));
     }
     let trace = &sim.trace;
     let params: String = header.params.iter().map(|(k, v)| format!(" --{k} {v}")).collect();
@@ -79,7 +84,7 @@ pub fn text<R: Serialize>(sim: &Simulation<R>, header: &RunHeader) -> String {
             header.program,
             trace.ranks,
             crate::words::plural(trace.ranks),
-            trace.platform.name,
+            escape_control(&trace.platform.name),
             trace.platform.eager_limit_text(),
             if trace.strict { ", strict" } else { "" },
             if header.schedule == Schedule::First { String::new() } else { format!(", schedule {}", header.schedule) }
@@ -116,19 +121,30 @@ pub fn text<R: Serialize>(sim: &Simulation<R>, header: &RunHeader) -> String {
             let _ = writeln!(out, "  {} before it stopped", counts(sim, clock));
         }
     }
-    for w in &sim.warnings {
+    let unreceived: Vec<Unreceived> = sim
+        .warnings
+        .iter()
+        .filter_map(|w| match w {
+            Warning::Unreceived(u) => Some(u.clone()),
+            _ => None,
+        })
+        .collect();
+    for line in unreceived_lines(&unreceived, trace.ranks) {
+        let _ = writeln!(out, "warning: {line}");
+    }
+    for w in sim.warnings.iter().filter(|w| !matches!(w, Warning::Unreceived(_))) {
         let _ = writeln!(out, "warning: {w}");
     }
     match header.exploration {
-        Some(Explored { runs, failed: Some((run, schedule)) }) => {
+        Some(Explored { limit, failed: Some((run, schedule)), .. }) => {
             let _ = writeln!(
                 out,
-                "explore: run {} of {runs} failed, under schedule {schedule}\n  replay: add --replay {schedule} to \
-                 this command, or set MPISIM_SEED={schedule}",
+                "explore: run {} failed (of up to {limit}), under schedule {schedule}\n  replay: add --replay \
+                 {schedule} to this command, or set MPISIM_SEED={schedule}",
                 run + 1
             );
         }
-        Some(Explored { runs, failed: None }) => {
+        Some(Explored { runs, failed: None, .. }) => {
             let _ = writeln!(
                 out,
                 "explore: all {runs} schedule{} completed (other ANY_SOURCE matches, waitany picks and timing jitter)",
@@ -144,10 +160,10 @@ pub fn text<R: Serialize>(sim: &Simulation<R>, header: &RunHeader) -> String {
 fn counts<R>(sim: &Simulation<R>, clock: &str) -> String {
     let messages = sim.stats.messages;
     format!(
-        "{clock} {}; {messages} message{}, {} bytes",
+        "{clock} {}; {messages} message{}, {}",
         sim.time,
         crate::words::plural(messages as usize),
-        sim.stats.bytes
+        crate::words::bytes(sim.stats.bytes)
     )
 }
 
@@ -186,6 +202,7 @@ pub fn deadlock_json(d: &DeadlockReport) -> Value {
             "tag": b.tag,
             "bytes": b.bytes,
             "comm": b.comm,
+            "comm_name": b.comm_text(),
             "location": b.location.to_string(),
             "waiting_for": b.waiting_for,
             "waits_on": b.waits_on.iter().map(|w| json!({
@@ -201,6 +218,8 @@ pub fn deadlock_json(d: &DeadlockReport) -> Value {
             "source": u.source,
             "tag": u.tag,
             "bytes": u.bytes,
+            "comm": u.comm,
+            "comm_name": u.comm_text(),
             "call": u.call,
             "location": u.location.to_string(),
         })).collect::<Vec<_>>(),

@@ -3,15 +3,31 @@
 
 use crate::call::CallKind;
 use crate::error::SimError;
+use crate::input::{read_capped, InputError};
 use crate::platform::Platform;
 use crate::time::Time;
+use crate::world::Warning;
 use crate::{Rank, Tag};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::fmt;
+use std::path::Path;
+
+mod validate;
+
+pub use validate::MAX_TRACE_RANKS;
 
 /// Version of the saved trace format; bumped on every incompatible change.
-pub const TRACE_SCHEMA: u32 = 2;
+pub const TRACE_SCHEMA: u32 = 3;
+
+/// What the traces of each older schema lack, for the message that refuses them.
+const OLDER_SCHEMAS: [&str; 2] = [
+    "do not say which receive took each message",
+    "do not record the program, its parameters and the warnings of the run",
+];
+
+/// The largest trace file mpisim reads by default: 1 GiB (about ten million events).
+pub const MAX_TRACE_FILE: u64 = 1 << 30;
 
 /// A place in the user's source: `file:line:column`, from `#[track_caller]`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -179,6 +195,13 @@ pub enum EventKind {
 pub struct Trace {
     /// [`TRACE_SCHEMA`] of the writer.
     pub schema: u32,
+    /// The program that ran, as `mpisim run` names it (empty for a run that was not
+    /// named: see [`World::describe`](crate::World::describe)).
+    #[serde(default)]
+    pub program: String,
+    /// Its parameters, `(name, value)` in the program's order, as a command line gives them.
+    #[serde(default)]
+    pub params: Vec<(String, String)>,
     /// Number of ranks.
     pub ranks: usize,
     /// Seed of the run.
@@ -191,8 +214,8 @@ pub struct Trace {
     pub events: Vec<Event>,
 }
 
-/// Why a saved trace could not be read.
-#[derive(Debug)]
+/// Why a saved trace could not be read, in words that name the file's first problem.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TraceError(pub String);
 
 impl fmt::Display for TraceError {
@@ -203,14 +226,49 @@ impl fmt::Display for TraceError {
 
 impl std::error::Error for TraceError {}
 
-/// A trace as `--trace FILE` saves it: the trace and, after its own fields, the error that
-/// ended its run (readers that do not know the `error` key ignore it).
+/// A trace as `--trace FILE` saves it: the trace and, after its own fields, how its run
+/// ended (readers that do not know these keys ignore them).
 #[derive(Serialize)]
 struct Saved<'a> {
     #[serde(flatten)]
     trace: &'a Trace,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'a SimError>,
+    #[serde(skip_serializing_if = "<[Warning]>::is_empty")]
+    warnings: &'a [Warning],
+}
+
+/// What a saved trace file holds, read in one pass (no `flatten`, which would buffer every
+/// event before reading it).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Stored {
+    schema: u32,
+    #[serde(default)]
+    program: String,
+    #[serde(default)]
+    params: Vec<(String, String)>,
+    ranks: usize,
+    seed: u64,
+    strict: bool,
+    platform: Platform,
+    events: Vec<Event>,
+    #[serde(default)]
+    error: Option<SimError>,
+    #[serde(default)]
+    warnings: Vec<Warning>,
+}
+
+/// A saved run read back: its trace, checked, and how it ended.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SavedRun {
+    /// The trace; [`Trace::validate`] has accepted it.
+    pub trace: Trace,
+    /// The error that ended the run, if one did.
+    pub error: Option<SimError>,
+    /// The warnings of a run that completed (a buffering hazard with its strict run's
+    /// deadlock, messages never received, requests never completed).
+    pub warnings: Vec<Warning>,
 }
 
 impl Trace {
@@ -219,48 +277,84 @@ impl Trace {
         serde_json::to_string(self).expect("a trace always serialises")
     }
 
-    /// Reads a trace written by [`Trace::to_json`], checking its schema version.
+    /// Reads a trace written by [`Trace::to_json`] (or saved with its outcome), checking
+    /// its schema version and then every event ([`Trace::validate`]).
     pub fn from_json(text: &str) -> Result<Trace, TraceError> {
-        #[derive(Deserialize)]
-        struct Header {
-            schema: u32,
-        }
-        let header: Header = serde_json::from_str(text).map_err(|e| TraceError(format!("not an mpisim trace: {e}")))?;
-        if header.schema != TRACE_SCHEMA {
-            let why = if header.schema < TRACE_SCHEMA {
-                "it was recorded by an older mpisim, whose traces do not say which receive took each message"
-            } else {
-                "it was recorded by a newer mpisim"
-            };
-            return Err(TraceError(format!(
-                "trace schema {} is not supported by this mpisim, which reads schema {TRACE_SCHEMA}: {why}; \
-                 re-run the program with --trace to record it again",
-                header.schema
-            )));
-        }
-        serde_json::from_str(text).map_err(|e| TraceError(format!("malformed trace: {e}")))
+        Trace::from_json_with_outcome(text).map(|saved| saved.trace)
     }
 
-    /// The trace as JSON with the error that ended its run, if one did. This is what
-    /// `--trace FILE` saves, so a viewer can show a deadlock's report later.
-    pub fn to_json_with_outcome(&self, error: Option<&SimError>) -> String {
-        serde_json::to_string(&Saved { trace: self, error }).expect("a trace always serialises")
+    /// The trace as JSON with how its run ended: the error, if one ended it, and the
+    /// warnings. This is what `--trace FILE` saves, so a viewer can show them later.
+    pub fn to_json_with_outcome(&self, error: Option<&SimError>, warnings: &[Warning]) -> String {
+        serde_json::to_string(&Saved { trace: self, error, warnings }).expect("a trace always serialises")
     }
 
-    /// Reads a trace saved by [`Trace::to_json_with_outcome`] (or [`Trace::to_json`]), with
-    /// the error that ended its run. An error this version cannot read is left out.
-    pub fn from_json_with_outcome(text: &str) -> Result<(Trace, Option<SimError>), TraceError> {
-        #[derive(Deserialize)]
-        struct Outcome {
-            #[serde(default)]
-            error: Option<serde_json::Value>,
+    /// Reads a trace saved by [`Trace::to_json_with_outcome`] (or [`Trace::to_json`]) with
+    /// how its run ended, and checks all of it: the schema, every event
+    /// ([`Trace::validate`]), and the ranks that the error and warnings name.
+    pub fn from_json_with_outcome(text: &str) -> Result<SavedRun, TraceError> {
+        let stored: Stored = match serde_json::from_str(text) {
+            Ok(stored) => stored,
+            Err(e) => {
+                // A trace of another schema fails here too: say that rather than which of
+                // its fields this version does not know.
+                #[derive(Deserialize)]
+                struct Header {
+                    schema: u32,
+                }
+                return Err(match serde_json::from_str::<Header>(text) {
+                    Ok(h) if h.schema != TRACE_SCHEMA => schema_error(h.schema),
+                    Ok(_) => TraceError(format!("malformed trace: {e}")),
+                    Err(_) if e.is_syntax() || e.is_eof() => TraceError(format!("not an mpisim trace: {e}")),
+                    Err(_) if text.contains("\"traceEvents\"") => TraceError(
+                        "not an mpisim trace but a Chrome trace: open it in Perfetto (ui.perfetto.dev) or \
+                         chrome://tracing; mpisim reads traces saved with --trace-format json (the default)"
+                            .into(),
+                    ),
+                    Err(_) => TraceError(format!("not an mpisim trace: {e}")),
+                });
+            }
+        };
+        if stored.schema != TRACE_SCHEMA {
+            return Err(schema_error(stored.schema));
         }
-        let trace = Trace::from_json(text)?;
-        let error = serde_json::from_str::<Outcome>(text)
-            .ok()
-            .and_then(|o| o.error)
-            .and_then(|e| serde_json::from_value::<SimError>(e).ok());
-        Ok((trace, error))
+        let Stored { schema, program, params, ranks, seed, strict, platform, events, error, warnings } = stored;
+        let saved = SavedRun {
+            trace: Trace { schema, program, params, ranks, seed, strict, platform, events },
+            error,
+            warnings,
+        };
+        saved.trace.validate()?;
+        validate::outcome(&saved)?;
+        Ok(saved)
+    }
+
+    /// Reads a saved trace file of at most `cap` bytes (see [`MAX_TRACE_FILE`]) and checks
+    /// it as [`Trace::from_json_with_outcome`] does; errors start with the file's name.
+    pub fn load(path: &Path, cap: u64) -> Result<SavedRun, TraceError> {
+        let name = path.display();
+        let text = read_capped(path, cap).map_err(|e| match e {
+            InputError::TooLarge { .. } => TraceError(format!(
+                "{name}: {e}: a trace that large is a long run; re-run it with fewer ranks or steps, or raise \
+                 the cap (`mpisim view --max-size SIZE`)"
+            )),
+            InputError::Binary { .. } => TraceError(format!("{name}: not an mpisim trace: {e}")),
+            InputError::Io { .. } => TraceError(format!("cannot read {name}: {e}")),
+        })?;
+        Trace::from_json_with_outcome(&text).map_err(|e| TraceError(format!("{name}: {e}")))
+    }
+
+    /// Checks what a viewer relies on, so that indexing a [`Timeline`](crate::timeline::Timeline)
+    /// of the trace never goes out of bounds: the ranks (at least 1, at most
+    /// [`MAX_TRACE_RANKS`]) and the platform; then every event: on a rank of the trace, in
+    /// time order, none after its rank's exit; calls that nest (each `leave` closes the
+    /// innermost open call, of its kind; no call open at the exit); each message sent once,
+    /// to a rank of the trace, arriving and matched at most once, at its destination, from
+    /// its sender; each receive posted once and taken or cancelled at most once, on its own
+    /// rank; computations and arrivals that do not end before they start. The error names
+    /// the first bad event.
+    pub fn validate(&self) -> Result<(), TraceError> {
+        validate::trace(self)
     }
 
     /// Virtual time of the last event.
@@ -268,3 +362,19 @@ impl Trace {
         self.events.last().map_or(Time::ZERO, |e| e.time)
     }
 }
+
+/// Why a trace of `schema` is refused, and what to do.
+fn schema_error(schema: u32) -> TraceError {
+    let why = match OLDER_SCHEMAS.get((schema as usize).wrapping_sub(1)) {
+        Some(lack) => format!("it was recorded by an older mpisim, whose schema {schema} traces {lack}"),
+        None if schema > TRACE_SCHEMA => "it was recorded by a newer mpisim".to_string(),
+        None => "no mpisim records that schema".to_string(),
+    };
+    TraceError(format!(
+        "trace schema {schema} is not supported by this mpisim, which reads schema {TRACE_SCHEMA}: {why}; \
+         re-run the program with --trace to record it again"
+    ))
+}
+
+#[cfg(test)]
+mod tests;

@@ -52,6 +52,8 @@ pub struct World {
     check_buffering: bool,
     algorithms: crate::coll::Algorithms,
     demand: crate::memory::Demand,
+    program: String,
+    params: Vec<(String, String)>,
 }
 
 /// Counts of a run.
@@ -166,9 +168,7 @@ impl std::fmt::Display for Warning {
                 } else {
                     write!(f, "; with zero buffering (--strict) it deadlocks")?;
                 }
-                for b in &deadlock.blocked {
-                    write!(f, "\n  {b}")?;
-                }
+                write!(f, "\n{}", deadlock.blocked_text().trim_end())?;
                 write!(f, "\n  hint: {}", deadlock.hint)
             }
             Warning::HazardUnchecked { error } => write!(
@@ -222,7 +222,18 @@ impl World {
             check_buffering: false,
             algorithms: crate::coll::Algorithms::default(),
             demand: crate::memory::Demand::default(),
+            program: String::new(),
+            params: Vec::new(),
         }
+    }
+
+    /// Names what runs, for its trace: the program and its parameters as a command line
+    /// gives them (`mpisim run` names every run), so that a saved trace says what it is a
+    /// trace of.
+    pub fn describe(mut self, program: &str, params: &[(String, String)]) -> World {
+        self.program = program.to_string();
+        self.params = params.to_vec();
+        self
     }
 
     /// Declares what the program holds at any number of ranks, so that a run that cannot
@@ -441,9 +452,13 @@ impl World {
                 None => BufferingCheck::Unneeded,
                 Some(reliance) => {
                     let hazard = self.buffering_hazard(&program);
-                    let found = matches!(hazard, Some(Warning::BufferingHazard { .. }));
+                    let check = match &hazard {
+                        // The warning says why it did not run.
+                        Some(Warning::HazardUnchecked { .. }) => BufferingCheck::NotRun,
+                        found => BufferingCheck::Ran { reliance, hazard: found.is_some() },
+                    };
                     sim.warnings.extend(hazard);
-                    BufferingCheck::Ran { reliance, hazard: found }
+                    check
                 }
             };
         }
@@ -467,7 +482,7 @@ impl World {
                  need not synchronise)",
                 b.call.mpi_name()
             ),
-            None => format!("messages below the eager limit ({}) are buffered", self.platform.eager_limit_text()),
+            None => crate::words::buffered_below(self.platform.eager_limit),
         };
         Some(Warning::BufferingHazard { reliance, deadlock: Box::new(deadlock) })
     }
@@ -476,6 +491,8 @@ impl World {
     fn run_once<R>(&self, program: &dyn Fn(&Comm) -> R, oracle: &mut dyn Oracle) -> (Simulation<R>, Option<Reliance>) {
         let trace = |events| Trace {
             schema: TRACE_SCHEMA,
+            program: self.program.clone(),
+            params: self.params.clone(),
             ranks: self.ranks,
             seed: self.seed,
             strict: self.strict,
@@ -581,8 +598,9 @@ impl<R> Exploration<R> {
     }
 }
 
-/// A schedule under which a program failed, and what happened.
-#[derive(Debug)]
+/// A schedule under which a program failed, and what happened. Its `Debug` is its
+/// `Display` (the failing run's error and how to replay it), so that a test's
+/// `explore(..).result().unwrap()` prints that, not the whole run.
 pub struct ExploreFailure<R> {
     /// The schedule: its text is the replay token.
     pub schedule: Schedule,
@@ -604,6 +622,12 @@ impl<R> std::fmt::Display for ExploreFailure<R> {
         writeln!(f, "run {} of the exploration failed, under schedule {}:", self.run, self.schedule)?;
         writeln!(f, "{}", self.error())?;
         write!(f, "replay it with MPISIM_SEED={} (tests), or --replay {} (mpisim run)", self.schedule, self.schedule)
+    }
+}
+
+impl<R> std::fmt::Debug for ExploreFailure<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
     }
 }
 

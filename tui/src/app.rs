@@ -5,8 +5,10 @@
 //! model changes, and `view` (in `crate::view`) a pure function of the model.
 
 use crate::layout::{self, Areas};
+use mpisim::escape::escape_control;
 use mpisim::timeline::{Axis, Timeline};
-use mpisim::{DeadlockReport, Rank, SimError, Time, Trace};
+use mpisim::{DeadlockReport, EventKind, Rank, SimError, Time, Trace, Warning};
+use std::borrow::Cow;
 
 /// How the run ended, as far as the viewer knows.
 #[derive(Clone, Debug, PartialEq)]
@@ -15,7 +17,8 @@ pub enum Outcome {
     Completed,
     /// The run deadlocked; the engine's report.
     Deadlock(Box<DeadlockReport>),
-    /// A rank failed, aborted or a limit stopped the run: the engine's message.
+    /// A rank failed, aborted or a limit stopped the run: the engine's message (its control
+    /// characters escaped, line by line).
     Failed(String),
     /// A saved trace that does not say; some ranks were still in calls at its end.
     Unfinished,
@@ -26,7 +29,7 @@ impl Outcome {
     pub fn new(tl: &Timeline, error: Option<&SimError>) -> Outcome {
         match error {
             Some(SimError::Deadlock(d)) => Outcome::Deadlock(Box::new(d.clone())),
-            Some(e) => Outcome::Failed(e.to_string()),
+            Some(e) => Outcome::Failed(escape_lines(&e.to_string())),
             None if tl.exits.iter().all(Option::is_some) => Outcome::Completed,
             None => Outcome::Unfinished,
         }
@@ -158,12 +161,16 @@ pub const SPEEDS: [u32; 11] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
 /// The model: the run and the viewer's state.
 #[derive(Clone, Debug)]
 pub struct App {
-    /// The run's trace.
+    /// The run's trace, its strings (printed lines, file names, names of the program and
+    /// the platform) with their control characters escaped.
     pub trace: Trace,
     /// The trace, indexed.
     pub tl: Timeline,
     /// How the run ended.
     pub outcome: Outcome,
+    /// The warnings of a run that completed: a buffering hazard (with the deadlock of its
+    /// strict re-run), messages never received, requests never completed.
+    pub warnings: Vec<Warning>,
     /// What was run, for the title.
     pub title: String,
     /// How many events have happened (`0..=events`).
@@ -206,8 +213,10 @@ pub struct App {
 }
 
 impl App {
-    /// A viewer of `trace`, at the end of the run with the whole run in view.
-    pub fn new(trace: Trace, error: Option<&SimError>, title: impl Into<String>) -> App {
+    /// A viewer of `trace` (one the engine wrote, or one [`Trace::validate`] accepted), at
+    /// the end of the run with the whole run in view.
+    pub fn new(trace: Trace, error: Option<&SimError>, warnings: &[Warning], title: impl Into<String>) -> App {
+        let trace = escaped(trace);
         let tl = Timeline::new(&trace);
         let outcome = Outcome::new(&tl, error);
         let rows: Vec<Rank> = (0..trace.ranks).collect();
@@ -218,7 +227,8 @@ impl App {
             trace,
             tl,
             outcome,
-            title: title.into(),
+            warnings: warnings.to_vec(),
+            title: escape_control(&title.into()).into_owned(),
             cursor,
             selected: 0,
             rows,
@@ -247,7 +257,7 @@ impl App {
         let end = self.tl.extent(self.axis);
         let span = match self.axis {
             Axis::Time if end == 0 => 1_000,
-            _ => end + end / 40 + 1,
+            _ => end.saturating_add(end / 40).saturating_add(1),
         };
         (0, span)
     }
@@ -413,10 +423,10 @@ impl App {
         let width = t1 - t0;
         if now < t0 {
             let start = now.saturating_sub(width / 10);
-            self.window = (start, start + width);
+            self.window = (start, start.saturating_add(width));
         } else if now >= t1 {
-            let start = now.saturating_sub(width * 9 / 10);
-            self.window = (start, start + width);
+            let start = now.saturating_sub((u128::from(width) * 9 / 10) as u64);
+            self.window = (start, start.saturating_add(width));
         }
     }
 
@@ -429,16 +439,18 @@ impl App {
             Axis::Time => u64::from(self.areas().diagram_columns.max(1)),
             Axis::Events => 4,
         };
-        let width = width.clamp(narrowest, self.fit_window().1.max(narrowest) * 4);
+        let width = width.clamp(narrowest, self.fit_window().1.max(narrowest).saturating_mul(4));
         let start = self.position().saturating_sub(width / 2);
-        self.window = (start, start + width);
+        self.window = (start, start.saturating_add(width));
     }
 
     fn pan(&mut self, forward: bool) {
         let (t0, t1) = self.window;
         let step = ((t1 - t0) / 4).max(1);
-        self.window = if forward {
+        self.window = if forward && t1.checked_add(step).is_some() {
             (t0 + step, t1 + step)
+        } else if forward {
+            (t0, t1)
         } else {
             let start = t0.saturating_sub(step);
             (start, start + (t1 - t0))
@@ -545,7 +557,7 @@ impl App {
             let column = u64::from(x - d.x - areas.gutter);
             let (t0, t1) = self.window;
             let columns = u64::from(areas.diagram_columns.max(1));
-            let at = t0 + (t1 - t0) * column / columns;
+            let at = t0 + ((u128::from(t1 - t0) * u128::from(column)) / u128::from(columns)) as u64;
             // The cursor goes after the last event at or before the clicked point.
             let cursor = match self.axis {
                 Axis::Time => self.trace.events.partition_point(|e| e.time.as_nanos() <= at),
@@ -554,6 +566,50 @@ impl App {
             self.move_cursor(cursor);
         }
     }
+}
+
+/// What ran, in a few words for a title: `ring --bytes 8 · 4 ranks · default`, with
+/// `strict` if it ran so.
+pub fn run_title(trace: &Trace) -> String {
+    let params: String = trace.params.iter().map(|(k, v)| format!(" --{k} {v}")).collect();
+    let program = if trace.program.is_empty() { String::new() } else { format!("{}{params} · ", trace.program) };
+    let strict = if trace.strict { " · strict" } else { "" };
+    let ranks = trace.ranks;
+    format!("{program}{ranks} rank{} · {}{strict}", if ranks == 1 { "" } else { "s" }, trace.platform.name)
+}
+
+/// `text` with each line's control characters escaped, its line breaks kept.
+pub fn escape_lines(text: &str) -> String {
+    text.split('\n').map(escape_control).collect::<Vec<_>>().join("\n")
+}
+
+/// The trace with every string a viewer shows escaped: what ranks printed, file names,
+/// the program, its parameters and the platform's name. A trace read from a file may hold
+/// anything; on screen it must read as text and never act on the terminal.
+fn escaped(mut trace: Trace) -> Trace {
+    let fix = |s: &mut String| {
+        if let Cow::Owned(e) = escape_control(s) {
+            *s = e;
+        }
+    };
+    fix(&mut trace.program);
+    for (k, v) in &mut trace.params {
+        fix(k);
+        fix(v);
+    }
+    fix(&mut trace.platform.name);
+    for event in &mut trace.events {
+        match &mut event.kind {
+            EventKind::Print { text } => fix(text),
+            EventKind::Enter { site, .. } => {
+                if let Cow::Owned(e) = escape_control(&site.file) {
+                    site.file = Cow::Owned(e);
+                }
+            }
+            _ => {}
+        }
+    }
+    trace
 }
 
 /// Parses a rank filter: `None` keeps every rank.
@@ -586,7 +642,7 @@ fn parse_filter(text: &str, app: &App) -> Result<Option<Vec<Rank>>, String> {
                 };
                 let (a, b) = (parse(a)?, parse(b)?);
                 if a > b || b >= n {
-                    return Err(format!("filter: `{item}` is outside ranks 0-{}", n - 1));
+                    return Err(format!("filter: `{item}` is outside ranks 0-{}", n.saturating_sub(1)));
                 }
                 for k in &mut keep[a..=b] {
                     *k = true;
@@ -606,7 +662,7 @@ mod tests {
     fn ring(ranks: usize, bytes: u64) -> App {
         let sim = World::new(ranks).simulate(|c| catalogue::ring(c, bytes, RingOrder::Naive));
         let error = sim.outcome.as_ref().err().cloned();
-        App::new(sim.trace, error.as_ref(), "ring")
+        App::new(sim.trace, error.as_ref(), &sim.warnings, "ring")
     }
 
     #[test]

@@ -412,7 +412,7 @@ pub fn run_area(size: (u16, u16)) -> ((u16, u16), (u16, u16)) {
 /// The run viewer of a step's run, embedded beside the text.
 fn viewer(run: &StepRun, size: (u16, u16)) -> App {
     let error = run.sim.outcome.as_ref().err();
-    let mut app = App::new(run.sim.trace.clone(), error, run.spec.command());
+    let mut app = App::new(run.sim.trace.clone(), error, &run.sim.warnings, run.spec.command());
     let (area, app_size) = run_area(size);
     app.embedded = true;
     app.place(area, app_size);

@@ -602,7 +602,7 @@ fn run(binary: &Path, spec: &RunSpec, timeout: Duration, scratch: &Path) -> Resu
     let trace = match std::fs::read_to_string(&trace) {
         Ok(text) => Some(
             mpisim::Trace::from_json_with_outcome(&text)
-                .map(|(trace, _)| trace)
+                .map(|saved| saved.trace)
                 .map_err(|e| format!("its trace does not read: {e}"))?,
         ),
         Err(_) => None,

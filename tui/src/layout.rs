@@ -11,6 +11,8 @@ pub struct Areas {
     pub title: Rect,
     /// The second line: the screens and the cursor.
     pub tabs: Rect,
+    /// The line under the tabs that tells a completed run's warnings (empty without any).
+    pub banner: Rect,
     /// Everything between the tabs and the footer.
     pub body: Rect,
     /// The last line: key hints, the filter being typed, notices.
@@ -43,6 +45,7 @@ pub fn areas(app: &App) -> Areas {
     for r in [
         &mut areas.title,
         &mut areas.tabs,
+        &mut areas.banner,
         &mut areas.body,
         &mut areas.footer,
         &mut areas.diagram_block,
@@ -68,11 +71,18 @@ fn local_areas(app: &App) -> Areas {
     } else {
         (line(0), line(1), line(h.saturating_sub(1)), Rect::new(0, 2.min(h), w, h.saturating_sub(3)))
     };
+    // The banner takes the body's first line, on every screen: the warnings are the run's.
+    let (banner, body) = if app.embedded || app.warnings.is_empty() || body.height < 4 {
+        (Rect::default(), body)
+    } else {
+        (Rect::new(body.x, body.y, body.width, 1), Rect::new(body.x, body.y + 1, body.width, body.height - 1))
+    };
     let digits = app.tl.ranks.saturating_sub(1).max(1).to_string().len() as u16;
     let gutter = digits + 3;
     let mut areas = Areas {
         title,
         tabs,
+        banner,
         body,
         footer,
         diagram_block: Rect::default(),

@@ -33,6 +33,7 @@ pub mod scale;
 mod term;
 pub mod theme;
 pub mod view;
+pub mod view_cmd;
 
 pub use app::{App, Control, Msg, Outcome, Screen};
 pub use browser::{Browser, BrowserMsg};
@@ -41,7 +42,7 @@ pub use theme::Theme;
 
 use mpisim::launch::RunOptions;
 use mpisim::report::RunHeader;
-use mpisim::{Comm, SimError, Trace};
+use mpisim::{Comm, SimError, Trace, Warning};
 use serde::Serialize;
 
 /// Runs a user's program with the flags of `mpisim run` from the process's arguments
@@ -60,10 +61,15 @@ pub fn main_with_params<R: Serialize, F: Fn(&Comm, &mpisim::launch::Params) -> R
     mpisim::launch::main_with_params_viewer(params, program, Some(&viewer))
 }
 
-/// The viewer `--tui` runs (a [`mpisim::launch::Viewer`]): shows the finished run.
-pub fn viewer(trace: &Trace, error: Option<&SimError>, header: &RunHeader, opts: &RunOptions) -> Result<(), String> {
-    let params: String = header.params.iter().map(|(k, v)| format!(" --{k} {v}")).collect();
-    let title = format!("{}{params} · {} ranks · {}", header.program, trace.ranks, trace.platform.name);
-    let app = App::new(trace.clone(), error, title);
+/// The viewer `--tui` runs (a [`mpisim::launch::Viewer`]): shows the finished run, its
+/// warnings too.
+pub fn viewer(
+    trace: &Trace,
+    error: Option<&SimError>,
+    warnings: &[Warning],
+    _header: &RunHeader,
+    opts: &RunOptions,
+) -> Result<(), String> {
+    let app = App::new(trace.clone(), error, warnings, app::run_title(trace));
     run(app, opts.mouse).map_err(|e| format!("terminal UI: {e}"))
 }

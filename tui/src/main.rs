@@ -7,7 +7,6 @@ mod exercise_cmd;
 
 use mpisim::catalogue;
 use mpisim::launch::{self, emit, UsageError};
-use mpisim::platform::PRESETS;
 use mpisim::report::EXIT_USAGE;
 use std::process::ExitCode;
 
@@ -21,16 +20,20 @@ usage:
   mpisim list                         the program catalogue and its parameters
   mpisim run PROGRAM [-n N] [--PARAM VALUE ...] [flags]
                                       simulate a catalogue program
-  mpisim scale PROGRAM -n LIST [--weak PARAM] [--format text|json|csv] [--svg FILE] [--tui] [--real]
+  mpisim run SCRIPT.py [-n N] [flags] [--python PATH] [--measure] [-- ARGS ...]
+                                      simulate an mpi4py script (each rank a python3 process)
+  mpisim scale PROGRAM|SCRIPT.py -n LIST [--weak PARAM] [--format text|json|csv] [--svg FILE] [--tui] [--real]
                                       speedup against Amdahl's law at each N, and why time is lost
   mpisim platforms                    the built-in platform presets
   mpisim platform NAME|FILE           print a platform as a RON file (a template for your own)
   mpisim calibrate [-o FILE]          measure this machine's MPI, write a platform file (needs --features mpi)
-  mpisim view TRACE [--mouse]         explore a trace saved with --trace in the terminal UI
+  mpisim view TRACE [--mouse] [--max-size SIZE]
+                                      explore a trace saved with --trace in the terminal UI
   mpisim exercise list|show|start|check
                                       graded exercises: `exercise start ring` writes a project to fix
   mpisim grade [DIR...] [--format json]
                                       build exercise projects and run them under their checks
+  mpisim version                      the version of mpisim
   mpisim help                         this text
 
 exit codes: 0 completed, 2 usage error, 3 deadlock, 4 program error (a rank failed, aborted or a limit stopped it)
@@ -45,7 +48,7 @@ fn main() -> ExitCode {
             emit(&format!("{USAGE}\n{}\n", launch::run_flags(true)));
             0
         }
-        Some("--version" | "-V") => {
+        Some("version" | "--version" | "-V") => {
             emit(&format!("mpisim {}\n", env!("CARGO_PKG_VERSION")));
             0
         }
@@ -54,17 +57,12 @@ fn main() -> ExitCode {
             0
         }
         Some("platforms") => {
-            let mut out = String::new();
-            for (name, limit, what) in PRESETS {
-                let p = mpisim::Platform { eager_limit: *limit, ..Default::default() };
-                out += &format!("{name:<12} eager limit {:<10} {what}\n", p.eager_limit_text());
-            }
-            emit(&out);
+            emit(&mpisim::platform::presets_text());
             0
         }
         Some("platform") => match args.get(1).map(|n| mpisim::Platform::resolve(n)) {
             Some(Ok(p)) => {
-                emit(&format!("{}\n", p.to_ron()));
+                emit(&p.to_template());
                 0
             }
             Some(Err(e)) => usage_error(&e.to_string()),
@@ -73,7 +71,7 @@ fn main() -> ExitCode {
         Some("run") => run(&args[1..]),
         Some("scale") => mpisim_tui::scale::main(&args[1..]),
         Some("calibrate") => mpisim::real::calibrate::main(&args[1..]),
-        Some("view") => view(&args[1..]),
+        Some("view") => mpisim_tui::view_cmd::main(&args[1..]),
         Some("lesson" | "lessons") => mpisim_tui::lesson_cmd::main(&args[1..]),
         Some("exercise" | "exercises") => exercise_cmd::exercise_main(&args[1..]),
         Some("grade") => exercise_cmd::grade_main(&args[1..]),
@@ -87,12 +85,24 @@ fn usage_error(message: &str) -> i32 {
     EXIT_USAGE
 }
 
+/// The catalogue in aligned columns: names, then each program's parameters under it.
 fn list() -> String {
+    let programs = catalogue::programs();
+    let name_width = programs.iter().map(|p| p.name.chars().count()).max().unwrap_or(0);
+    let usages: Vec<String> = programs.iter().flat_map(|p| p.params.iter().map(|q| q.usage())).collect();
+    // A very long usage (a choice of many words) gets its own line instead of widening all.
+    let usage_width = usages.iter().map(|u| u.chars().count()).filter(|&w| w <= 32).max().unwrap_or(0);
     let mut out = String::from("programs:\n");
-    for p in catalogue::programs() {
-        out += &format!("  {:<14} {} (n ≥ {}, default {})\n", p.name, p.summary, p.min_ranks, p.default_ranks);
+    for p in programs {
+        out +=
+            &format!("  {:<name_width$}  {} (n ≥ {}, default {})\n", p.name, p.summary, p.min_ranks, p.default_ranks);
         for param in p.params {
-            out += &format!("      {}  {}\n", param.usage(), param.description());
+            let usage = param.usage();
+            if usage.chars().count() > usage_width {
+                out += &format!("      {usage}\n      {:usage_width$}  {}\n", "", param.description());
+            } else {
+                out += &format!("      {usage:<usage_width$}  {}\n", param.description());
+            }
         }
     }
     out
@@ -102,47 +112,15 @@ fn run(args: &[String]) -> i32 {
     let Some(name) = args.first() else {
         return usage_error("run needs a program name; `mpisim list` shows them");
     };
+    if mpisim::python::is_script(name) {
+        return mpisim::python::run_script(name, &args[1..], Some(&mpisim_tui::viewer));
+    }
     match catalogue::find(name) {
         Some(program) => launch::run_program_with(program, &args[1..], Some(&mpisim_tui::viewer)),
         None => {
             let known = catalogue::programs().iter().map(|p| p.name.to_string()).collect();
             let error = UsageError::UnknownProgram { given: name.clone(), known };
             launch::usage_error(&error, args, "`mpisim list` shows the programs and their parameters")
-        }
-    }
-}
-
-/// `mpisim view TRACE [--mouse]`: a saved trace in the terminal UI.
-fn view(args: &[String]) -> i32 {
-    let mouse = args.iter().any(|a| a == "--mouse");
-    let files: Vec<&String> = args.iter().filter(|a| *a != "--mouse").collect();
-    let [path] = files[..] else {
-        return usage_error("view needs one trace file, saved by `mpisim run ... --trace FILE`");
-    };
-    if let Some(flag) = path.strip_prefix("--") {
-        return usage_error(&format!("view: unknown flag --{flag} (it takes --mouse)"));
-    }
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) => return usage_error(&format!("cannot read {path}: {e}")),
-    };
-    let (trace, error) = match mpisim::Trace::from_json_with_outcome(&text) {
-        Ok(read) => read,
-        Err(_) if text.contains("\"traceEvents\"") => {
-            return usage_error(&format!(
-                "{path} is a Chrome trace: open it in Perfetto (ui.perfetto.dev) or chrome://tracing; \
-                 `mpisim view` reads traces saved with --trace-format json (the default)"
-            ))
-        }
-        Err(e) => return usage_error(&format!("{path}: {e}")),
-    };
-    let name = std::path::Path::new(path).file_name().map_or(path.clone(), |f| f.to_string_lossy().into_owned());
-    let title = format!("{name} · {} ranks · {}", trace.ranks, trace.platform.name);
-    match mpisim_tui::run(mpisim_tui::App::new(trace, error.as_ref(), title), mouse) {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("error: terminal UI: {e}");
-            EXIT_USAGE
         }
     }
 }

@@ -1,5 +1,5 @@
-//! `mpisim scale PROGRAM -n LIST`: a catalogue program at each number of ranks, its
-//! speedup against Amdahl's law and the reasons for lost time, as a table with a chart,
+//! `mpisim scale PROGRAM -n LIST`: a catalogue program (or an mpi4py script) at each
+//! number of ranks, its speedup against Amdahl's law and the reasons for lost time, as a table with a chart,
 //! JSON, CSV, an SVG plot or a screen of the terminal UI.
 //!
 //! The flags of the sweep are parsed here (clap, over the command's own arguments); the
@@ -12,6 +12,7 @@ use crate::view::speedup::{fit_line, number, Curves, Speedup};
 use clap::{CommandFactory, Parser, ValueEnum};
 use mpisim::catalogue::{self, ParamKind, Params, Program};
 use mpisim::launch::{self, RunOptions};
+use mpisim::python::{Script, ScriptArgs};
 use mpisim::report::{EXIT_COMPLETED, EXIT_USAGE};
 use mpisim::speedup::{self, Analysis, Failure, Point, Real, Row, Scaling};
 use mpisim::Time;
@@ -24,16 +25,19 @@ use std::process::Command;
 #[derive(Parser, Debug)]
 #[command(
     name = "mpisim scale",
-    about = "Run a catalogue program at each number of ranks: speedup against Amdahl's law, and why time is lost",
+    about = "Run a catalogue program or an mpi4py script at each number of ranks: speedup against Amdahl's law, and \
+             why time is lost",
     after_help = "The program's parameters (--PARAM VALUE) and these flags of `mpisim run` are taken as it takes \
                   them: --platform, --eager-limit, --strict, --seed, --algorithm COLL=NAME, --replay; for --real also \
                   --launcher, --timeout and -- ARGS (`mpisim help` explains them). Each size runs with the trace off.\n\n\
+                  A PROGRAM ending in .py is an mpi4py script: it takes --python PATH and --measure, its own arguments \
+                  go after --, and --real runs it with mpiexec and the real mpi4py.\n\n\
                   Exit code: 0 when every size completed; else the worst failure's, as `mpisim run` gives it (2 a size \
                   that cannot run, 3 a deadlock, 4 a program error); 2 for a usage error.",
     disable_version_flag = true
 )]
 struct Flags {
-    /// The catalogue program (`mpisim list` shows them).
+    /// The catalogue program (`mpisim list` shows them), or an mpi4py script (`.py`).
     program: String,
     /// The numbers of ranks: a list `1,2,4,8`, a range `1..64` (the powers of two from 1
     /// to 64), or both `1..16,24,32`; increasing.
@@ -73,12 +77,38 @@ enum Output {
 /// A sweep as the command line asks for it.
 struct Sweep {
     flags: Flags,
-    program: &'static Program,
+    subject: Subject,
     sizes: Vec<usize>,
     opts: RunOptions,
     params: Params,
     /// The run flags as given (program parameters left out), for the real runs.
     run_args: Vec<String>,
+}
+
+/// What a sweep runs.
+enum Subject {
+    Program(&'static Program),
+    Script(Script),
+}
+
+impl Subject {
+    /// How the report names it: the program's name, or the script and its arguments.
+    fn name(&self) -> String {
+        match self {
+            Subject::Program(p) => p.name.to_string(),
+            Subject::Script(s) => s.title(),
+        }
+    }
+
+    /// Why it cannot run on `ranks` ranks, if it cannot.
+    fn too_few(&self, ranks: usize) -> Option<String> {
+        match self {
+            Subject::Program(p) if ranks < p.min_ranks => {
+                Some(format!("{} needs at least {} ranks", p.name, p.min_ranks))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// `mpisim scale ARGS…` on standard output and error; returns the exit code.
@@ -118,7 +148,7 @@ pub fn run(args: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
         let platform = sweep.opts.world(1).platform_ref().name.clone();
         let params: String = sweep.params.describe().iter().map(|(k, v)| format!(" --{k} {v}")).collect();
         let (first, last) = (sweep.sizes[0], sweep.sizes[sweep.sizes.len() - 1]);
-        let title = format!("{}{params} · N = {first}–{last} · {platform}", sweep.program.name);
+        let title = format!("{}{params} · N = {first}–{last} · {platform}", sweep.subject.name());
         let instead = "drop --tui to print the table and its chart, or write a plot with --svg FILE";
         let shown = crate::term::show(instead, |frame| {
             Speedup { title: &title, study: &study }.render(Theme::from_env(), frame.area(), frame.buffer_mut())
@@ -199,32 +229,17 @@ fn parse(args: &[String]) -> Result<Sweep, Parsed> {
         }
     };
     let usage = Parsed::Usage;
+    if mpisim::python::is_script(&flags.program) {
+        return parse_script(flags, &rest);
+    }
     let program = catalogue::find(&flags.program).ok_or_else(|| {
         let names: Vec<&str> = catalogue::programs().iter().map(|p| p.name).collect();
         usage(format!("unknown program `{}`; the catalogue has {}", flags.program, names.join(", ")))
     })?;
     let sizes = parse_sizes(&flags.sizes).map_err(usage)?;
     let (opts, given) = RunOptions::parse(&rest).map_err(|e| usage(e.to_string()))?;
-    let refused = [
-        (opts.ranks.is_some(), "-np: give the numbers of ranks with -n LIST"),
-        (
-            opts.trace.is_some(),
-            "--trace: a sweep runs with the trace off; save a trace with `mpisim run PROGRAM -n N --trace FILE`",
-        ),
-        (
-            opts.dot.is_some(),
-            "--dot: a sweep draws no wait-for graph; run the failing size with `mpisim run … --dot FILE`",
-        ),
-        (
-            opts.explore.is_some(),
-            "--explore: a sweep runs the default schedule; explore one size with `mpisim run … --explore N`",
-        ),
-    ];
-    if let Some((_, why)) = refused.iter().find(|r| r.0) {
-        return Err(usage(why.to_string()));
-    }
-    let params =
-        mpisim::launch::program_params(program.name, program.params, &given).map_err(|e| usage(e.to_string()))?;
+    refuse_run_flags(&opts)?;
+    let params = launch::program_params(program.name, program.params, &given).map_err(|e| usage(e.to_string()))?;
     if let Some(name) = &flags.weak {
         match program.params.iter().find(|p| p.name == name.as_str()) {
             Some(p) if matches!(p.kind, ParamKind::Count | ParamKind::Bytes) => {}
@@ -251,7 +266,52 @@ fn parse(args: &[String]) -> Result<Sweep, Parsed> {
         )));
     }
     let run_args = without_params(&rest, program);
-    Ok(Sweep { flags, program, sizes, opts, params, run_args })
+    Ok(Sweep { flags, subject: Subject::Program(program), sizes, opts, params, run_args })
+}
+
+/// The flags of `mpisim run` that a sweep does not take.
+fn refuse_run_flags(opts: &RunOptions) -> Result<(), Parsed> {
+    let refused = [
+        (opts.ranks.is_some(), "-np: give the numbers of ranks with -n LIST"),
+        (
+            opts.trace.is_some(),
+            "--trace: a sweep runs with the trace off; save a trace with `mpisim run PROGRAM -n N --trace FILE`",
+        ),
+        (
+            opts.dot.is_some(),
+            "--dot: a sweep draws no wait-for graph; run the failing size with `mpisim run … --dot FILE`",
+        ),
+        (
+            opts.explore.is_some(),
+            "--explore: a sweep runs the default schedule; explore one size with `mpisim run … --explore N`",
+        ),
+    ];
+    match refused.iter().find(|r| r.0) {
+        Some((_, why)) => Err(Parsed::Usage(why.to_string())),
+        None => Ok(()),
+    }
+}
+
+/// A sweep of an mpi4py script: the run flags, `--python` and `--measure` as `mpisim run
+/// SCRIPT.py` takes them, the script's arguments after `--`.
+fn parse_script(flags: Flags, rest: &[String]) -> Result<Sweep, Parsed> {
+    let usage = Parsed::Usage;
+    let sizes = parse_sizes(&flags.sizes).map_err(usage)?;
+    let parsed = ScriptArgs::parse(&flags.program, rest).map_err(usage)?;
+    refuse_run_flags(&parsed.opts)?;
+    if let Some(name) = &flags.weak {
+        return Err(usage(format!(
+            "--weak {name}: a script has no parameters for mpisim to grow; let the script size its problem from \
+             comm.size, or sweep its argument yourself with `mpisim run {} -n N -- ARGS`",
+            flags.program
+        )));
+    }
+    let script = parsed.script(&flags.program).map_err(usage)?;
+    // The real runs measure Python's time anyway (`mpisim run --real` refuses --measure).
+    let run_args = rest.iter().take_while(|a| *a != "--").filter(|a| *a != "--measure");
+    let run_args = run_args.chain(rest.iter().skip_while(|a| *a != "--")).cloned().collect();
+    let opts = parsed.opts;
+    Ok(Sweep { flags, subject: Subject::Script(script), sizes, opts, params: Params::default(), run_args })
 }
 
 /// `args` without the program's parameters (`--NAME VALUE`, `--NAME=VALUE`), as
@@ -342,19 +402,27 @@ fn params_at(sweep: &Sweep, ranks: usize) -> Result<Params, Failure> {
 fn measure(sweep: &Sweep) -> Vec<Point> {
     let repeats = if sweep.flags.real { u64::from(sweep.flags.repeat) } else { 0 };
     let bar = progress_bar(sweep.sizes.len() as u64 * (1 + repeats));
-    let program = sweep.program;
     let mut next = sweep.sizes.iter().skip(1);
     bar.set_message(format!("N = {}", sweep.sizes[0]));
     let mut points = speedup::sweep(
         &sweep.sizes,
         |n| {
-            if n < program.min_ranks {
-                return Err(Failure::refused(format!("{} needs at least {} ranks", program.name, program.min_ranks)));
+            if let Some(why) = sweep.subject.too_few(n) {
+                return Err(Failure::refused(why));
             }
-            let params = params_at(sweep, n)?;
-            params.fit_ranks(n).map_err(|e| Failure::refused(e.to_string()))?;
-            let world = sweep.opts.world(n).demand(program.demand(&params, n));
-            Ok((world, move |comm: &mpisim::Comm| (program.run)(comm, &params)))
+            let mut world = sweep.opts.world(n);
+            let program: Box<dyn Fn(&mpisim::Comm) + '_> = match &sweep.subject {
+                Subject::Program(program) => {
+                    let params = params_at(sweep, n)?;
+                    params.fit_ranks(n).map_err(|e| Failure::refused(e.to_string()))?;
+                    world = world.demand(program.demand(&params, n));
+                    Box::new(move |comm: &mpisim::Comm| {
+                        (program.run)(comm, &params);
+                    })
+                }
+                Subject::Script(script) => Box::new(script.program(world.platform_ref(), sweep.opts.seed)),
+            };
+            Ok((world, program))
         },
         |_| {
             bar.inc(1);
@@ -386,12 +454,16 @@ fn progress_bar(len: u64) -> indicatif::ProgressBar {
 /// `repeat` runs of one size on real MPI: this binary's `mpisim run … --real --format
 /// json`, which re-executes itself under the launcher; their wall times.
 fn real(sweep: &Sweep, ranks: usize, bar: &indicatif::ProgressBar) -> Result<Real, String> {
-    if ranks < sweep.program.min_ranks {
-        return Err(format!("{} needs at least {} ranks", sweep.program.name, sweep.program.min_ranks));
+    if let Some(why) = sweep.subject.too_few(ranks) {
+        return Err(why);
     }
     let params = params_at(sweep, ranks).map_err(|f| f.message)?;
     let exe = std::env::current_exe().map_err(|e| format!("cannot find this program's own binary: {e}"))?;
-    let mut args: Vec<String> = vec!["run".into(), sweep.program.name.into(), "-n".into(), ranks.to_string()];
+    let name = match &sweep.subject {
+        Subject::Program(p) => p.name.to_string(),
+        Subject::Script(s) => s.path().to_string(),
+    };
+    let mut args: Vec<String> = vec!["run".into(), name, "-n".into(), ranks.to_string()];
     args.extend(["--real".into(), "--format".into(), "json".into()]);
     for (k, v) in params.describe() {
         args.extend([format!("--{k}"), v]);
@@ -452,7 +524,7 @@ fn setting(sweep: &Sweep) -> String {
     let strict = if sweep.opts.strict { ", strict" } else { "" };
     format!(
         "{}{params} on {sizes} ranks, platform {} (eager limit {}{strict})",
-        sweep.program.name,
+        sweep.subject.name(),
         platform.name,
         platform.eager_limit_text()
     )
@@ -625,7 +697,7 @@ fn json(sweep: &Sweep, study: &Analysis) -> Value {
     let params: serde_json::Map<String, Value> =
         sweep.params.describe().into_iter().map(|(k, v)| (k, Value::String(v))).collect();
     let mut report = json!({
-        "program": sweep.program.name,
+        "program": sweep.subject.name(),
         "params": params,
         "weak": sweep.flags.weak,
         "platform": platform.name,

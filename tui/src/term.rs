@@ -1,5 +1,7 @@
 //! The terminal: raw mode and the alternate screen for the life of the UI, always undone,
-//! on return, on error and on panic; and the loop that feeds events to the model.
+//! on return, on error, on panic and on SIGTERM, SIGHUP or SIGINT; and the loop that feeds
+//! events to the model. Every screen (the run viewer, `mpisim view`, the lesson browser,
+//! `mpisim scale --tui`) opens the terminal here, so one mechanism serves them all.
 
 use crate::app::{App, Control, Msg};
 use crate::keys;
@@ -11,7 +13,8 @@ use crossterm::terminal::{self, EnterAlternateScreen, LeaveAlternateScreen};
 use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
 use std::io::{self, IsTerminal};
-use std::sync::Once;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, Once};
 use std::time::Duration;
 
 /// Milliseconds between playback ticks.
@@ -115,11 +118,20 @@ pub(crate) fn show(instead: &str, mut draw: impl FnMut(&mut ratatui::Frame)) -> 
 /// The terminal in the UI's modes; dropping it restores the terminal.
 struct Session;
 
+/// Whether a [`Session`] has the terminal in the UI's modes (what a signal must undo).
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
+/// The signals that end the UI from outside (`kill`, a closed terminal, `kill -INT`: in raw
+/// mode Ctrl-C is a key, which quits as `q` does).
+const ENDING: [i32; 3] = [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP, signal_hook::consts::SIGINT];
+
 impl Session {
     fn start(mouse: bool) -> io::Result<Session> {
         install_panic_hook();
+        install_signal_handler()?;
         terminal::enable_raw_mode()?;
         // From here on, `Drop` restores whatever was set, even if a later step fails.
+        ACTIVE.store(true, Ordering::SeqCst);
         let session = Session;
         execute!(io::stdout(), EnterAlternateScreen)?;
         if mouse {
@@ -131,15 +143,52 @@ impl Session {
 
 impl Drop for Session {
     fn drop(&mut self) {
+        ACTIVE.store(false, Ordering::SeqCst);
         restore();
     }
+}
+
+/// On the first of [`ENDING`] to arrive, a thread of its own restores the terminal if a
+/// session has it, then ends the process as that signal's default action does (the shell
+/// sees it killed by the signal: `$?` is 128 + its number, 143 for SIGTERM). Installed with
+/// the first session and kept for the life of the process, which it ends as it would have
+/// ended without it: the signal-hook handler does nothing else.
+fn install_signal_handler() -> io::Result<()> {
+    static INSTALLED: Mutex<bool> = Mutex::new(false);
+    let mut installed = INSTALLED.lock().unwrap_or_else(|e| e.into_inner());
+    if *installed {
+        return Ok(());
+    }
+    let mut signals = signal_hook::iterator::Signals::new(ENDING)?;
+    std::thread::Builder::new().name("mpisim-signals".into()).spawn(move || {
+        let Some(signal) = signals.forever().next() else { return };
+        if ACTIVE.swap(false, Ordering::SeqCst) {
+            let _ = terminal::disable_raw_mode();
+            // Not through standard output: its lock may be held for as long as the UI runs
+            // (`mpisim scale` holds it). The terminal is the controlling one; if it is gone
+            // (SIGHUP of a closed window) there is nothing left to restore.
+            if let Ok(mut tty) = std::fs::OpenOptions::new().write(true).open("/dev/tty") {
+                leave_modes(&mut tty);
+            }
+        }
+        // Dying of the signal also drops what standard output still buffers of a frame.
+        let _ = signal_hook::low_level::emulate_default_handler(signal);
+        std::process::exit(128 + signal);
+    })?;
+    *installed = true;
+    Ok(())
 }
 
 /// Leaves raw mode, the alternate screen and mouse capture, and shows the cursor.
 /// Harmless when they are not set.
 fn restore() {
     let _ = terminal::disable_raw_mode();
-    let _ = execute!(io::stdout(), DisableMouseCapture, LeaveAlternateScreen, crossterm::cursor::Show);
+    leave_modes(&mut io::stdout());
+}
+
+/// Leaves the alternate screen and mouse capture and shows the cursor, on `out`.
+fn leave_modes(out: &mut impl io::Write) {
+    let _ = execute!(out, DisableMouseCapture, LeaveAlternateScreen, crossterm::cursor::Show);
 }
 
 /// A panic restores the terminal before its message is printed, so the message is

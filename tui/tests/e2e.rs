@@ -65,6 +65,12 @@ impl Tmux {
         }
         panic!("the screen never showed all of {texts:?}; it shows:\n{screen}");
     }
+
+    /// A tmux format of the pane: `#{alternate_on}`, `#{cursor_flag}`…
+    fn pane(&self, format: &str) -> String {
+        let out = self.tmux().args(["display-message", "-p", "-t", &self.session, format]).output();
+        String::from_utf8_lossy(&out.expect("tmux runs").stdout).trim().to_string()
+    }
 }
 
 impl Drop for Tmux {
@@ -118,7 +124,7 @@ fn saved_trace_opens_in_view() {
     let run = Command::new(bin).args(["run", "nonblocking", "-n", "3", "--trace"]).arg(&trace).output().unwrap();
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let Some(tmux) = Tmux::start("view", &format!("{bin} view {}", trace.display())) else { return };
-    let screen = tmux.wait_for_all(&["nb.json · 3 ranks", "completed"]);
+    let screen = tmux.wait_for_all(&["nb.json: nonblocking · 3 ranks · default", "completed"]);
     assert!(screen.contains("completed"), "{screen}");
     tmux.keys(&["3"]);
     tmux.wait_for("Communication matrix");
@@ -180,4 +186,45 @@ fn scale_chart_in_the_terminal() {
     tmux.keys(&["q"]);
     let screen = tmux.wait_for_all(&["EXIT=0", "load imbalance"]);
     assert!(screen.contains("· N = 2–16: load imbalance loses the most time"), "the report follows the UI:\n{screen}");
+}
+
+/// `kill -TERM` (and -HUP, -INT) of each kind of screen leaves the terminal as it was: out
+/// of the alternate screen, the cursor shown, mouse reporting off, and `stty -a` showing
+/// `icanon echo`; the process ends as the signal's default would, so the shell sees
+/// 128 + its number.
+#[test]
+fn signals_restore_the_terminal() {
+    let bin = env!("CARGO_BIN_EXE_mpisim");
+    let dir = std::env::temp_dir().join(format!("mpisim-e2e-signals-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let trace = dir.join("ring.json");
+    let run = Command::new(bin).args(["run", "ring", "--bytes", "8", "--trace"]).arg(&trace).output().unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let home = dir.join("home");
+    let cases = [
+        ("view", format!("{bin} view {} --mouse", trace.display()), "ring.json: ring", "TERM", 143),
+        ("run", format!("{bin} run ring -n 4 --bytes 1048576 --tui"), "DEADLOCK", "HUP", 129),
+        ("browser", format!("env MPISIM_HOME={} {bin}", home.display()), "mpisim · lessons", "INT", 130),
+        ("scale", format!("{bin} scale amdahl -n 1..4 --platform ideal --tui"), "q quit", "TERM", 143),
+    ];
+    for (name, command, shown, signal, code) in cases {
+        let pid_file = dir.join(format!("{name}.pid"));
+        let wrapped = format!("sh -c 'echo $$ > {}; exec {command}'; echo EXIT=$?; stty -a", pid_file.display());
+        let Some(tmux) = Tmux::start(&format!("signal-{name}"), &wrapped) else { return };
+        tmux.wait_for(shown);
+        assert_eq!(tmux.pane("#{alternate_on}"), "1", "{name} is on the alternate screen");
+        let pid = std::fs::read_to_string(&pid_file).unwrap();
+        let kill = Command::new("kill").args(["-s", signal, pid.trim()]).status().unwrap();
+        assert!(kill.success());
+        let screen = tmux.wait_for_all(&[&format!("EXIT={code}"), "echoctl"]);
+        let after = screen.split(&format!("EXIT={code}")).nth(1).unwrap_or_default();
+        let flags: Vec<&str> = after.split(|c: char| c.is_whitespace() || c == ';').collect();
+        for mode in ["icanon", "echo", "isig"] {
+            assert!(flags.contains(&mode), "{name}, SIG{signal}: stty -a shows -{mode}:\n{screen}");
+        }
+        assert_eq!(tmux.pane("#{alternate_on}"), "0", "{name}, SIG{signal}: the alternate screen is left:\n{screen}");
+        assert_eq!(tmux.pane("#{cursor_flag}"), "1", "{name}, SIG{signal}: the cursor is shown");
+        assert_eq!(tmux.pane("#{mouse_any_flag}"), "0", "{name}, SIG{signal}: the mouse is released");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -12,7 +12,7 @@ use ratatui::Terminal;
 fn app_of<R>(title: &str, ranks: usize, program: impl Fn(&mpisim::Comm) -> R) -> App {
     let sim = World::new(ranks).simulate(program);
     let error = sim.outcome.as_ref().err().cloned();
-    App::new(sim.trace, error.as_ref(), title)
+    App::new(sim.trace, error.as_ref(), &sim.warnings, title)
 }
 
 fn ring(bytes: u64) -> App {
@@ -151,4 +151,72 @@ fn small_terminals_do_not_break() {
             terminal.draw(|frame| view::view(&app, Theme::COLOR, frame)).expect("drawing succeeds");
         }
     }
+}
+
+/// The 8-byte ring as `mpisim run ring` runs it, with the strict re-run that finds its
+/// buffering hazard: the banner tells it on every screen, and the Warnings screen shows the
+/// strict run's deadlock as the report does.
+#[test]
+fn buffering_hazard_banner_and_screen() {
+    let sim = World::new(4).check_buffering(true).simulate(|c| catalogue::ring(c, 8, RingOrder::Naive));
+    assert!(sim.outcome.is_ok() && !sim.warnings.is_empty(), "{:?}", sim.warnings);
+    let mut app = App::new(sim.trace, None, &sim.warnings, "ring --bytes 8 · 4 ranks · default");
+    let timeline = screen(&mut app);
+    assert!(timeline.contains("completed, buffering hazard"), "{timeline}");
+    assert!(
+        timeline.contains("⚠ buffering hazard: with --strict it deadlocks, 0 → 1 → 2 → 3 → 0 · 2: why"),
+        "{timeline}"
+    );
+    app.update(Msg::Show(Screen::Deadlock));
+    let warnings = screen(&mut app);
+    assert!(warnings.contains("2 Warnings"), "{warnings}");
+    assert!(warnings.contains("0 → 1 → 2 → 3 → 0") && warnings.contains("ring.rs:"), "{warnings}");
+    assert_snapshot!(format!("{timeline}\n{warnings}"));
+}
+
+/// A bcast and a scatter are told apart on the diagram by name, not both an unnamed `≡`.
+#[test]
+fn collectives_are_named_on_the_diagram() {
+    let mut app = app_of("bcast, scatter", 4, |c| {
+        let data = vec![7u64; 1024];
+        let v = c.bcast(if c.rank() == 0 { Some(&data) } else { None }, 0);
+        let parts: Vec<u64> = (0..4).collect();
+        let mine = c.scatter(if c.rank() == 0 { Some(&parts[..]) } else { None }, 0);
+        c.barrier();
+        v[0] + mine
+    });
+    let shown = screen(&mut app);
+    for name in ["Bcast", "Scatter"] {
+        assert!(shown.contains(&format!("{name}≡")), "{name} is named:\n{shown}");
+    }
+    assert_snapshot!(shown);
+}
+
+/// The deadlocked ring received nothing: its matrix says so, and shows the requests to send
+/// that never became data apart.
+#[test]
+fn deadlocked_ring_matrix_counts_nothing_received() {
+    let mut app = ring(1 << 20);
+    app.update(Msg::Show(Screen::Matrix));
+    let shown = screen(&mut app);
+    assert!(!shown.contains("received 1 MiB"), "{shown}");
+    assert!(shown.contains("received nothing") && shown.contains("never received"), "{shown}");
+    assert_snapshot!(shown);
+}
+
+/// What a program prints reaches the screen escaped: an `ESC [2J` would clear it, an
+/// `ESC ]0;` set the terminal's title.
+#[test]
+fn printed_control_characters_are_shown_escaped() {
+    let mut app = app_of("print", 2, |c| c.print("\x1b[2J\x1b]0;pwned\x07 hello"));
+    let print = app.trace.events.iter().position(|e| matches!(e.kind, mpisim::EventKind::Print { .. })).unwrap();
+    app.update(Msg::First);
+    while app.cursor <= print {
+        app.update(Msg::StepForward);
+    }
+    let shown = screen(&mut app);
+    assert!(shown.contains(r"prints: \x1b[2J\x1b]0;pwned\x07"), "{shown}");
+    let terminal = terminal(&mut app, Theme::MONO);
+    let buffer = terminal.backend().buffer();
+    assert!(buffer.content.iter().all(|c| !c.symbol().chars().any(char::is_control)), "{shown}");
 }

@@ -5,7 +5,6 @@
 
 use super::{CallKind, ErrorClass, MpiError};
 use crate::trace::Site;
-use crate::words::comm_name;
 use crate::Rank;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -42,12 +41,12 @@ impl CollSignature {
         }
     }
 
-    /// The MPI error of `rank`, whose collective at `position` (0-based) on `comm` is this
-    /// one, where rank `first` began `theirs` at `their_site`; `None` if they agree. Ranks
-    /// are world ranks.
+    /// The MPI error of `rank`, whose collective at `position` (0-based) on the
+    /// communicator named `comm` is this one, where rank `first` began `theirs` at
+    /// `their_site`; `None` if they agree. Ranks are world ranks.
     pub fn check(
         &self,
-        comm: u32,
+        comm: &str,
         position: u64,
         rank: Rank,
         first: Rank,
@@ -56,10 +55,9 @@ impl CollSignature {
     ) -> Option<MpiError> {
         let (class, what) = theirs.mismatch(self)?;
         let message = format!(
-            "collective mismatch on {}: the {} collective of rank {rank} there is {}, but rank {first}'s was {} (at \
+            "collective mismatch on {comm}: the {} collective of rank {rank} there is {}, but rank {first}'s was {} (at \
              {their_site}): {what} differ. Every rank of a communicator must call the same collectives in the same \
              order, with the same root, op and count",
-            comm_name(comm),
             ordinal(position + 1),
             self.describe(),
             theirs.describe(),
@@ -135,7 +133,7 @@ mod tests {
         let site = Site { file: "ring.rs".into(), line: 7, column: 5 };
         let mine = sig(CallKind::Bcast, Some(1), None, None);
         let theirs = sig(CallKind::Bcast, Some(0), None, None);
-        let e = mine.check(0, 2, 3, 0, &theirs, &site).expect("the roots differ");
+        let e = mine.check("COMM_WORLD", 2, 3, 0, &theirs, &site).expect("the roots differ");
         assert_eq!(e.class, ErrorClass::Root);
         assert_eq!(
             e.message,
@@ -143,7 +141,7 @@ mod tests {
              0's was MPI_Bcast (root 0) (at ring.rs:7:5): the roots differ. Every rank of a communicator must call \
              the same collectives in the same order, with the same root, op and count"
         );
-        assert!(theirs.check(0, 0, 3, 0, &theirs, &site).is_none());
+        assert!(theirs.check("COMM_WORLD", 0, 3, 0, &theirs, &site).is_none());
         assert_eq!(
             ["1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "102nd"],
             [1, 2, 3, 4, 11, 12, 13, 21, 102].map(ordinal)

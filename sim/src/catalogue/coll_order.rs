@@ -1,28 +1,36 @@
 //! `coll-order`: two communicators, and ranks that call their collectives in different
-//! orders. Even ranks duplicate communicator A first, then B; odd ranks B first, then A.
-//! `MPI_Comm_dup` is collective, so each half waits in a different collective for the
-//! other half: a deadlock however the messages are buffered. Calling collectives in the
-//! same order on every rank fixes it.
+//! orders. Every rank duplicates `COMM_WORLD` twice (A, then B: the same order everywhere,
+//! as `MPI_Comm_dup` is itself a collective); then even ranks sum over A before B and odd
+//! ranks over B before A. An allreduce needs every member, so each half waits in a
+//! different allreduce for the other half: a deadlock however messages are buffered.
+//! Calling the collectives in the same order on every rank fixes it.
 
 use super::{Param, Params, Program};
+use crate::coll::ops::names as op;
 use crate::comm::Comm;
 use serde_json::{json, Value};
 
-/// Makes communicators A and B (two duplicates of `comm`), then duplicates them again:
+/// Makes communicators A and B (two duplicates of `comm`), then sums the ranks over each:
 /// A then B on every rank (`same`), or A then B on even ranks and B then A on odd ones
-/// (`crossed`). Returns the sizes of the last two communicators made.
+/// (`crossed`). Returns the two sums (over A, over B).
 pub fn coll_order(comm: &Comm, crossed: bool) -> (usize, usize) {
     let a = comm.dup();
     let b = comm.dup();
-    let (first, second) = if crossed && comm.rank() % 2 == 1 { (&b, &a) } else { (&a, &b) };
-    let x = first.dup();
-    let y = second.dup();
-    (x.size(), y.size())
+    let rank = comm.rank();
+    if crossed && rank % 2 == 1 {
+        let over_b = b.allreduce(&rank, op::SUM);
+        let over_a = a.allreduce(&rank, op::SUM);
+        (over_a, over_b)
+    } else {
+        let over_a = a.allreduce(&rank, op::SUM);
+        let over_b = b.allreduce(&rank, op::SUM);
+        (over_a, over_b)
+    }
 }
 
 pub(super) const PROGRAM: Program = Program {
     name: "coll-order",
-    summary: "collectives on two communicators called in different orders: deadlocks",
+    summary: "allreduces on two communicators called in different orders: deadlocks",
     params: &[Param::choice(
         "order",
         &["crossed", "same"],

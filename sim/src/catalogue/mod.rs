@@ -225,6 +225,36 @@ mod tests {
     }
 
     #[test]
+    fn byte_units_are_iec_or_si_in_any_case() {
+        let cases: &[(&str, Option<u64>)] = &[
+            ("1mib", Some(1 << 20)),
+            ("1 MiB", Some(1 << 20)),
+            ("1MB", Some(1_000_000)),
+            ("1mb", Some(1_000_000)),
+            ("64KB", Some(64_000)),
+            ("64kib", Some(65_536)),
+            ("64k", Some(65_536)),
+            ("64Ki", Some(65_536)),
+            ("2GB", Some(2_000_000_000)),
+            ("2GiB", Some(2 << 30)),
+            ("1TB", Some(1_000_000_000_000)),
+            ("1T", Some(1 << 40)),
+            ("8B", Some(8)),
+            ("8 b", Some(8)),
+            ("0", Some(0)),
+            ("1kk", None),
+            ("1bk", None),
+            ("1 MiBs", None),
+            ("MiB", None),
+            ("1.5MiB", None),
+            ("20000000TB", None),
+        ];
+        for &(text, want) in cases {
+            assert_eq!(parse_bytes(text), want, "{text}");
+        }
+    }
+
+    #[test]
     fn every_default_parses_and_names_are_unique() {
         for (i, p) in programs().iter().enumerate() {
             p.defaults();

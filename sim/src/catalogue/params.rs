@@ -434,18 +434,28 @@ fn check_range(program: &str, p: &Param, number: u64, given: &str) -> Result<Par
     Ok(ParamValue::Number(number))
 }
 
-/// Parses `4096`, `64K`, `64KiB`, `1M`, `1MiB`, `1G`, `1GiB` (binary multiples).
+/// Parses a byte count: a number, optionally with a unit, in any case and with or without
+/// a space: `4096`, `4096B`, `64KiB`, `1 MiB`, `1mib`, `64KB`, `1MB`, `1_048_576`.
+///
+/// Units: `KiB`, `MiB`, `GiB`, `TiB` are binary (IEC: 1024, 1024², …); `KB`, `MB`, `GB`,
+/// `TB` are decimal (SI: 1000, 1000², …), as disks and networks count; a bare `K`, `M`,
+/// `G`, `T` is binary, as MPI libraries' size settings read it (`64K` is 65536).
 pub fn parse_bytes(text: &str) -> Option<u64> {
     let text = text.trim();
     let split = text.find(|c: char| !c.is_ascii_digit() && c != '_').unwrap_or(text.len());
     let (digits, unit) = text.split_at(split);
     let n: u64 = digits.replace('_', "").parse().ok()?;
-    let scale: u64 = match unit.trim() {
-        "" | "B" => 1,
-        "K" | "KiB" | "k" => 1 << 10,
-        "M" | "MiB" => 1 << 20,
-        "G" | "GiB" => 1 << 30,
+    let unit = unit.trim().to_ascii_lowercase();
+    let (power, rest) = match unit.chars().next() {
+        Some(c @ ('k' | 'm' | 'g' | 't')) => ("kmgt".find(c).map_or(0, |i| i as u32 + 1), &unit[1..]),
+        _ => (0, unit.as_str()),
+    };
+    let base: u64 = match (power, rest) {
+        (0, "" | "b") => 1,
+        (0, _) => return None,
+        (_, "" | "i" | "ib") => 1024,
+        (_, "b") => 1000,
         _ => return None,
     };
-    n.checked_mul(scale)
+    base.checked_pow(power).and_then(|scale| n.checked_mul(scale))
 }

@@ -1,28 +1,29 @@
-//! `skip-collective`: the last rank returns without calling a collective (`MPI_Comm_dup`)
-//! that every other rank calls; they wait for it forever. With `--skip none`, every rank
-//! calls it.
+//! `skip-collective`: the last rank returns without calling a collective (an allreduce on
+//! `COMM_WORLD`) that every other rank calls; they wait for it forever. With `--skip
+//! none`, every rank calls it.
 
 use super::{Param, Params, Program};
+use crate::coll::ops::names as op;
 use crate::comm::Comm;
 use serde_json::{json, Value};
 
-/// Every rank but (with `skip`) the last duplicates the communicator; returns the size of
-/// the duplicate, or 0 on the rank that skipped.
-pub fn skip_collective(comm: &Comm, skip: bool) -> usize {
+/// Every rank but (with `skip`) the last sums the ranks with an allreduce; returns the
+/// sum, or `None` on the rank that skipped.
+pub fn skip_collective(comm: &Comm, skip: bool) -> Option<usize> {
     if skip && comm.rank() == comm.size() - 1 {
-        return 0;
+        return None;
     }
-    comm.dup().size()
+    Some(comm.allreduce(&comm.rank(), op::SUM))
 }
 
 pub(super) const PROGRAM: Program = Program {
     name: "skip-collective",
-    summary: "the last rank skips a collective the others call: they wait for it forever",
+    summary: "the last rank skips an allreduce the others call: they wait for it forever",
     params: &[Param::choice(
         "skip",
         &["last", "none"],
         "last",
-        "last: the last rank skips the collective; none: every rank calls it",
+        "last: the last rank skips the allreduce; none: every rank calls it",
     )],
     min_ranks: 2,
     default_ranks: 4,

@@ -25,7 +25,7 @@ impl Payload {
 pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Payload, String> {
     to_bytes(value)
         .map(|bytes| Payload { bytes, type_name: std::any::type_name::<T>() })
-        .map_err(|e| format!("cannot encode a value of type {}: {e}", std::any::type_name::<T>()))
+        .map_err(|e| format!("cannot encode a value of type `{}`: {e}", written(std::any::type_name::<T>())))
 }
 
 /// postcard's encoding of `value`, in a vector allocated once at its final size (vectors
@@ -49,11 +49,58 @@ pub(crate) fn from_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Option<T> {
     }
 }
 
-/// Why a payload could not be decoded as the type the receiver asked for.
+/// Why a payload could not be decoded as the type the receiver asked for. The names are
+/// as a program writes them ([`written`]): `Vec<f64>`, not `alloc::vec::Vec<f64>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct TypeMismatch {
-    pub sent: &'static str,
-    pub expected: &'static str,
+    pub sent: String,
+    pub expected: String,
+}
+
+impl TypeMismatch {
+    /// The mismatch of the types named `sent` and `expected` (as `std::any::type_name`
+    /// gives them), each written as short as tells them apart.
+    pub fn new(sent: &str, expected: &str) -> TypeMismatch {
+        let (sent, expected) = written_pair(sent, expected);
+        TypeMismatch { sent, expected }
+    }
+}
+
+/// A type's name as a program writes it: `Vec<f64>` for `alloc::vec::Vec<f64>`,
+/// `BTreeMap<String, f64>` for `alloc::collections::btree::map::BTreeMap<alloc::string::
+/// String, f64>`: every path cut to its last segment.
+pub(crate) fn written(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    // Where the path being read began in `out`: a `::` cuts `out` back to it.
+    let mut path_start = 0;
+    let mut chars = name.char_indices();
+    while let Some((i, c)) = chars.next() {
+        if c == ':' && name[i..].starts_with("::") {
+            chars.next();
+            if out.ends_with('>') {
+                out.push_str("::"); // `Foo<T>::Assoc`: a segment after generics stays
+            } else {
+                out.truncate(path_start);
+            }
+        } else {
+            out.push(c);
+            if !(c.is_alphanumeric() || c == '_') {
+                path_start = out.len();
+            }
+        }
+    }
+    out
+}
+
+/// Two type names written short, unless that makes them look alike (`a::Point` and
+/// `b::Point`): then in full, so an error about them never names the same type twice.
+pub(crate) fn written_pair(a: &str, b: &str) -> (String, String) {
+    let (short_a, short_b) = (written(a), written(b));
+    if short_a == short_b && a != b {
+        (a.to_string(), b.to_string())
+    } else {
+        (short_a, short_b)
+    }
 }
 
 /// Decodes a payload as `T`. The types must agree by name (up to references, slices
@@ -61,11 +108,11 @@ pub(crate) struct TypeMismatch {
 /// `[T; N]` encode as tuples, without a length, so they do not stand for `Vec`.
 pub(crate) fn decode<T: DeserializeOwned>(payload: &Payload) -> Result<T, TypeMismatch> {
     let expected = std::any::type_name::<T>();
-    let mismatch = TypeMismatch { sent: payload.type_name, expected };
+    let mismatch = || TypeMismatch::new(payload.type_name, expected);
     if payload.type_name != expected && normalise(payload.type_name) != normalise(expected) {
-        return Err(mismatch);
+        return Err(mismatch());
     }
-    from_bytes(&payload.bytes).ok_or(mismatch)
+    from_bytes(&payload.bytes).ok_or_else(mismatch)
 }
 
 /// The name under which two types encode alike: `&T` as `T`, `[T]` as `Vec<T>`, `str` as
@@ -133,7 +180,32 @@ mod tests {
     fn wrong_type_names_both() {
         let p = encode(&7i64).unwrap();
         let err = decode::<f64>(&p).unwrap_err();
-        assert_eq!((err.sent, err.expected), ("i64", "f64"));
+        assert_eq!((err.sent.as_str(), err.expected.as_str()), ("i64", "f64"));
+        let p = encode(&vec![1.5f64]).unwrap();
+        let err = decode::<std::collections::BTreeMap<String, f64>>(&p).unwrap_err();
+        assert_eq!((err.sent.as_str(), err.expected.as_str()), ("Vec<f64>", "BTreeMap<String, f64>"));
+    }
+
+    #[test]
+    fn type_names_read_as_written() {
+        let cases: &[(&str, &str)] = &[
+            ("f64", "f64"),
+            ("alloc::vec::Vec<f64>", "Vec<f64>"),
+            ("alloc::collections::btree::map::BTreeMap<alloc::string::String, f64>", "BTreeMap<String, f64>"),
+            ("core::option::Option<(alloc::string::String, [u8; 4])>", "Option<(String, [u8; 4])>"),
+            ("&[my_crate::Point]", "&[Point]"),
+            ("&mut dyn core::any::Any", "&mut dyn Any"),
+            ("alloc::vec::Vec<alloc::vec::Vec<u64>>", "Vec<Vec<u64>>"),
+        ];
+        for &(full, short) in cases {
+            assert_eq!(written(full), short, "{full}");
+        }
+        assert_eq!(written(std::any::type_name::<Vec<Option<String>>>()), "Vec<Option<String>>");
+        assert_eq!(
+            written_pair("a::Point", "b::Point"),
+            ("a::Point".to_string(), "b::Point".to_string()),
+            "alike when short: in full"
+        );
     }
 
     #[test]

@@ -45,7 +45,7 @@ fn as_slice<T: ?Sized, E: Plain>(value: &T) -> Option<&[E]> {
 }
 
 /// Appends `values`' elements back to back (no length).
-pub(crate) fn put_all<E: Plain>(values: &[E], out: &mut Vec<u8>) {
+fn put_all<E: Plain>(values: &[E], out: &mut Vec<u8>) {
     if E::SIZE == 1 {
         // SAFETY: a one-byte `Plain` is `u8`.
         out.extend_from_slice(unsafe { std::slice::from_raw_parts(values.as_ptr().cast::<u8>(), values.len()) });
@@ -58,7 +58,7 @@ pub(crate) fn put_all<E: Plain>(values: &[E], out: &mut Vec<u8>) {
 }
 
 /// Reads elements back to back; `None` if `bytes` is not a whole number of them.
-pub(crate) fn get_all<E: Plain>(bytes: &[u8]) -> Option<Vec<E>> {
+fn get_all<E: Plain>(bytes: &[u8]) -> Option<Vec<E>> {
     if bytes.len() % E::SIZE != 0 {
         return None;
     }
@@ -89,42 +89,47 @@ pub(crate) fn encode<T: ?Sized>(value: &T) -> Option<Vec<u8>> {
 /// Decodes `bytes` as `T` if `T` is a vector of a [`Plain`] number: `Some(None)` if the
 /// bytes are not one (a wrong length), `None` if `T` is not such a vector.
 pub(crate) fn decode<T>(bytes: &[u8]) -> Option<Option<T>> {
-    fn seq<E: Plain>(bytes: &[u8]) -> Option<Vec<E>> {
-        let (len, rest) = postcard::take_from_bytes::<usize>(bytes).ok()?;
-        (rest.len() == len.checked_mul(E::SIZE)?).then(|| get_all(rest)).flatten()
-    }
-    fn cast<T, E: Plain>(v: Vec<E>) -> T {
-        // SAFETY: the caller checked that `T` is `Vec<E>`; the value is moved, not copied.
-        unsafe { std::mem::transmute_copy(&std::mem::ManuallyDrop::new(v)) }
-    }
-    if same::<T, Vec<u8>>() {
-        Some(seq::<u8>(bytes).map(cast::<T, u8>))
-    } else if same::<T, Vec<f64>>() {
-        Some(seq::<f64>(bytes).map(cast::<T, f64>))
-    } else if same::<T, Vec<f32>>() {
-        Some(seq::<f32>(bytes).map(cast::<T, f32>))
-    } else {
-        None
-    }
-}
-
-/// `values` as a slice of a [`Plain`] number, for the collectives' elements.
-pub(crate) fn elements<T, E: Plain>(values: &[T]) -> Option<&[E]> {
-    same::<T, E>().then(|| {
-        // SAFETY: `T` is `E`.
-        unsafe { std::slice::from_raw_parts(values.as_ptr().cast::<E>(), values.len()) }
-    })
-}
-
-/// Elements read back to back as `Vec<T>` if `T` is the [`Plain`] number `E`: `Some(None)`
-/// for a wrong length, `None` if `T` is not `E`.
-pub(crate) fn take_elements<T, E: Plain>(bytes: &[u8]) -> Option<Option<Vec<T>>> {
-    same::<T, E>().then(|| {
-        get_all::<E>(bytes).map(|v| {
-            // SAFETY: `T` is `E`, so `Vec<E>` is `Vec<T>`.
-            unsafe { std::mem::transmute_copy(&std::mem::ManuallyDrop::new(v)) }
+    fn seq<T, E: Plain>(bytes: &[u8]) -> Option<Option<T>> {
+        same::<T, Vec<E>>().then(|| {
+            let (len, rest) = postcard::take_from_bytes::<usize>(bytes).ok()?;
+            let values = (rest.len() == len.checked_mul(E::SIZE)?).then(|| get_all::<E>(rest)).flatten()?;
+            // SAFETY: `T` is `Vec<E>`; the value is moved, not copied.
+            Some(unsafe { std::mem::transmute_copy(&std::mem::ManuallyDrop::new(values)) })
         })
-    })
+    }
+    None.or_else(|| seq::<T, u8>(bytes)).or_else(|| seq::<T, f64>(bytes)).or_else(|| seq::<T, f32>(bytes))
+}
+
+/// A collective's elements back to back (no length) if `T` is a [`Plain`] number.
+pub(crate) fn encode_elements<T>(values: &[T]) -> Option<Vec<u8>> {
+    fn as_plain<T, E: Plain>(values: &[T]) -> Option<Vec<u8>> {
+        same::<T, E>().then(|| {
+            // SAFETY: `T` is `E`.
+            let values = unsafe { std::slice::from_raw_parts(values.as_ptr().cast::<E>(), values.len()) };
+            let mut out = Vec::new();
+            put_all(values, &mut out);
+            out
+        })
+    }
+    None.or_else(|| as_plain::<T, f64>(values))
+        .or_else(|| as_plain::<T, f32>(values))
+        .or_else(|| as_plain::<T, u8>(values))
+}
+
+/// A collective's elements read back to back if `T` is a [`Plain`] number: `Some(None)`
+/// for a length that is not a whole number of them, `None` if `T` is not such a number.
+pub(crate) fn decode_elements<T>(bytes: &[u8]) -> Option<Option<Vec<T>>> {
+    fn as_plain<T, E: Plain>(bytes: &[u8]) -> Option<Option<Vec<T>>> {
+        same::<T, E>().then(|| {
+            get_all::<E>(bytes).map(|v| {
+                // SAFETY: `T` is `E`, so `Vec<E>` is `Vec<T>`.
+                unsafe { std::mem::transmute_copy(&std::mem::ManuallyDrop::new(v)) }
+            })
+        })
+    }
+    None.or_else(|| as_plain::<T, f64>(bytes))
+        .or_else(|| as_plain::<T, f32>(bytes))
+        .or_else(|| as_plain::<T, u8>(bytes))
 }
 
 #[cfg(test)]
@@ -156,7 +161,8 @@ mod tests {
         assert!(encode(&7u8).is_none());
         assert!(encode(&[1u8, 2]).is_none(), "an array encodes as a tuple, without a length");
         assert!(decode::<Vec<i64>>(&[0]).is_none());
-        assert!(elements::<u64, f64>(&[1u64]).is_none());
+        assert!(encode_elements(&[1u64]).is_none());
+        assert_eq!(encode_elements(&[1.5f64]).unwrap(), 1.5f64.to_le_bytes());
     }
 
     #[test]
@@ -164,6 +170,6 @@ mod tests {
         assert_eq!(decode::<Vec<f64>>(&[2, 0, 0, 0, 0, 0, 0, 0, 0]), Some(None));
         assert_eq!(decode::<Vec<u8>>(&[3, 1, 2]), Some(None));
         assert_eq!(decode::<Vec<u8>>(&[]), Some(None));
-        assert_eq!(take_elements::<f64, f64>(&[0; 12]), Some(None));
+        assert_eq!(decode_elements::<f64>(&[0; 12]), Some(None));
     }
 }

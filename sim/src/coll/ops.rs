@@ -168,7 +168,9 @@ pub enum OpError {
 impl std::fmt::Display for OpError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            OpError::Undefined { op, type_name, why } => write!(f, "{op} is not defined for `{type_name}`{why}"),
+            OpError::Undefined { op, type_name, why } => {
+                write!(f, "{op} is not defined for `{}`{why}", crate::codec::written(type_name))
+            }
             OpError::Lengths { op, left, right } => write!(
                 f,
                 "{op} of vectors of different lengths ({left} and {right}): every rank must give vectors of the same \

@@ -11,7 +11,7 @@
 //! with another type than its peers gets an error that names both.
 
 use crate::call::{ErrorClass, MpiError};
-use crate::codec::{plain, Payload};
+use crate::codec::{plain, written, written_pair, Payload};
 use crate::Rank;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -19,7 +19,8 @@ use serde::Serialize;
 /// Encodes one value.
 pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, MpiError> {
     crate::codec::to_bytes(value).map_err(|e| {
-        MpiError::new(ErrorClass::Type, format!("cannot encode a value of type {}: {e}", std::any::type_name::<T>()))
+        let name = written(std::any::type_name::<T>());
+        MpiError::new(ErrorClass::Type, format!("cannot encode a value of type `{name}`: {e}"))
     })
 }
 
@@ -33,12 +34,12 @@ pub(crate) fn check_type(p: &Payload, expected: &'static str, from: Rank) -> Res
     if p.type_name == expected {
         return Ok(());
     }
+    let (theirs, ours) = written_pair(p.type_name, expected);
     Err(MpiError::new(
         ErrorClass::Type,
         format!(
-            "rank {from} takes part in this collective with values of type `{}` but this rank with `{expected}`; \
-             every rank must pass the same type",
-            p.type_name
+            "rank {from} takes part in this collective with values of type `{theirs}` but this rank with `{ours}`; \
+             every rank must pass the same type"
         ),
     ))
 }
@@ -46,7 +47,10 @@ pub(crate) fn check_type(p: &Payload, expected: &'static str, from: Rank) -> Res
 fn malformed(from: Rank, what: &str, expected: &'static str) -> MpiError {
     MpiError::new(
         ErrorClass::Type,
-        format!("the data from rank {from} does not decode as {what} of type `{expected}`; every rank must pass the same type"),
+        format!(
+            "the data from rank {from} does not decode as {what} of type `{}`; every rank must pass the same type",
+            written(expected)
+        ),
     )
 }
 
@@ -133,11 +137,7 @@ pub(crate) fn decode_value<T: DeserializeOwned>(bytes: &[u8], from: Rank) -> Res
 /// Decodes a block of values back to back.
 pub(crate) fn decode_values<T: DeserializeOwned>(mut bytes: &[u8], from: Rank) -> Result<Vec<T>, MpiError> {
     let bad = || malformed(from, "values", std::any::type_name::<T>());
-    let fast = None
-        .or_else(|| plain::take_elements::<T, f64>(bytes))
-        .or_else(|| plain::take_elements::<T, f32>(bytes))
-        .or_else(|| plain::take_elements::<T, u8>(bytes));
-    if let Some(values) = fast {
+    if let Some(values) = plain::decode_elements::<T>(bytes) {
         return values.ok_or_else(bad);
     }
     // Each value takes at least a byte; most numbers take their size or less.
@@ -152,20 +152,15 @@ pub(crate) fn decode_values<T: DeserializeOwned>(mut bytes: &[u8], from: Rank) -
 
 /// Encodes values back to back.
 pub(crate) fn encode_values<T: Serialize>(values: &[T]) -> Result<Vec<u8>, MpiError> {
+    if let Some(bytes) = plain::encode_elements(values) {
+        return Ok(bytes);
+    }
     let mut bytes = Vec::new();
-    if let Some(v) = plain::elements::<T, f64>(values) {
-        plain::put_all(v, &mut bytes);
-    } else if let Some(v) = plain::elements::<T, f32>(values) {
-        plain::put_all(v, &mut bytes);
-    } else if let Some(v) = plain::elements::<T, u8>(values) {
-        plain::put_all(v, &mut bytes);
-    } else {
-        for v in values {
-            bytes = postcard::to_extend(v, bytes).map_err(|e| {
-                let name = std::any::type_name::<T>();
-                MpiError::new(ErrorClass::Type, format!("cannot encode a value of type {name}: {e}"))
-            })?;
-        }
+    for v in values {
+        bytes = postcard::to_extend(v, bytes).map_err(|e| {
+            let name = written(std::any::type_name::<T>());
+            MpiError::new(ErrorClass::Type, format!("cannot encode a value of type `{name}`: {e}"))
+        })?;
     }
     Ok(bytes)
 }

@@ -19,7 +19,6 @@
 
 use super::{BlockedCall, EdgeKind, WaitsOn};
 use crate::call::CallKind;
-use crate::words::comm_name;
 use crate::Rank;
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -51,6 +50,8 @@ pub enum Node {
     AnyOf {
         /// The communicator.
         comm: u32,
+        /// What reports call it (`COMM_WORLD`, `dup of COMM_WORLD at a.rs:3:9`).
+        name: String,
     },
 }
 
@@ -107,6 +108,13 @@ impl WaitForGraph {
             g.ranks.insert(b.rank, index);
         }
         let is_blocked: BTreeSet<Rank> = g.ranks.keys().copied().collect();
+        // A wildcard waits on the communicator of its own call: a blocked call names it.
+        let mut names: BTreeMap<u32, String> = BTreeMap::new();
+        for b in &sorted {
+            if let (Some(comm), Some(name)) = (b.comm, b.comm_text()) {
+                names.entry(comm).or_insert(name);
+            }
+        }
         let finished: BTreeSet<Rank> = finished.iter().copied().collect();
         for b in &sorted {
             let from = g.ranks[&b.rank];
@@ -117,7 +125,8 @@ impl WaitForGraph {
                     g.graph.add_edge(from, to, Edge { kind, label: w.what.clone() });
                 }
                 for &comm in &w.any_of {
-                    let to = g.group_node(comm, b.rank, communicators, &is_blocked, &finished);
+                    let name = names.get(&comm).cloned().unwrap_or_else(|| crate::words::comm_name(comm));
+                    let to = g.group_node(comm, &name, b.rank, communicators, &is_blocked, &finished);
                     g.graph.add_edge(from, to, Edge { kind, label: w.what.clone() });
                 }
             }
@@ -139,6 +148,7 @@ impl WaitForGraph {
     fn group_node(
         &mut self,
         comm: u32,
+        name: &str,
         waiter: Rank,
         communicators: &BTreeMap<u32, Vec<Rank>>,
         blocked: &BTreeSet<Rank>,
@@ -149,7 +159,7 @@ impl WaitForGraph {
         if live.len() < 2 {
             // Nobody but the waiter could still send: the waiter really waits on the
             // finished members. Such a node serves that one waiter only.
-            let i = self.graph.add_node(Node::AnyOf { comm });
+            let i = self.graph.add_node(Node::AnyOf { comm, name: name.to_string() });
             for &r in members.iter().filter(|&&r| r != waiter && finished.contains(&r)) {
                 let to = self.rank_node(r);
                 self.graph.add_edge(i, to, Edge { kind: EdgeKind::Or, label: String::new() });
@@ -159,7 +169,7 @@ impl WaitForGraph {
         if let Some(&i) = self.groups.get(&comm) {
             return i;
         }
-        let i = self.graph.add_node(Node::AnyOf { comm });
+        let i = self.graph.add_node(Node::AnyOf { comm, name: name.to_string() });
         for r in live {
             let to = self.ranks[&r];
             self.graph.add_edge(i, to, Edge { kind: EdgeKind::Or, label: String::new() });
@@ -267,7 +277,7 @@ impl WaitForGraph {
         );
         let name = |i: NodeIndex| match &self.graph[i] {
             Node::Blocked { rank, .. } | Node::Finished { rank } => format!("r{rank}"),
-            Node::AnyOf { comm } => format!("any{}_{}", comm, i.index()),
+            Node::AnyOf { comm, .. } => format!("any{}_{}", comm, i.index()),
         };
         for i in self.graph.node_indices() {
             let attrs = match &self.graph[i] {
@@ -276,8 +286,8 @@ impl WaitForGraph {
                     format!("label=\"rank {rank}\\n{call}\\n{}\"{red}", escape(location))
                 }
                 Node::Finished { rank } => format!("label=\"rank {rank}\\nfinished\", style=dashed, color=gray40"),
-                Node::AnyOf { comm } => {
-                    format!("label=\"any rank of\\n{}\", shape=ellipse, style=dotted", escape(&comm_name(*comm)))
+                Node::AnyOf { name, .. } => {
+                    format!("label=\"any rank of\\n{}\", shape=ellipse, style=dotted", escape(name))
                 }
             };
             let _ = writeln!(out, "  {} [{attrs}];", name(i));
@@ -341,6 +351,7 @@ mod tests {
             tag: None,
             bytes: None,
             comm: Some(0),
+            comm_name: None,
             root: None,
             location: Site { file: "x.rs".into(), line: 1, column: 1 },
             waiting_for: String::new(),

@@ -3,7 +3,7 @@
 //! what it says can be checked against what the report shows.
 
 use super::{BlockedCall, DeadlockReport, Peer, SendWait};
-use crate::words::{comm_name, eager_limit, list, plural};
+use crate::words::{ranks, unbuffered_above};
 use crate::Rank;
 
 /// Advice for `report` (whose own `hint` is not read), chosen by the pattern of its
@@ -15,6 +15,7 @@ pub(crate) fn hint(report: &DeadlockReport) -> String {
         .or_else(|| facts.collectives_out_of_order())
         .or_else(|| facts.wildcard_took_it())
         .or_else(|| facts.waits_for_finished())
+        .or_else(|| facts.tags_out_of_order())
         .or_else(|| facts.all_sending())
         .or_else(|| facts.wildcard_knot())
         .or_else(|| facts.all_receiving())
@@ -48,13 +49,11 @@ impl<'a> Facts<'a> {
         let waiting: Vec<Rank> =
             self.report.blocked.iter().filter(|x| x.call.is_collective() && x.call == b.call).map(|x| x.rank).collect();
         Some(format!(
-            "rank{} {} finished without calling {}, which rank{} {} {} in: every rank of a communicator must call \
-             each of its collectives, in the same order",
-            plural(gone.len()),
-            list(&gone),
+            "{} finished without calling {}, which {} {} in: every rank of a communicator must call each of its \
+             collectives, in the same order",
+            ranks(&gone),
             where_(b),
-            plural(waiting.len()),
-            list(&waiting),
+            ranks(&waiting),
             if waiting.len() == 1 { "is" } else { "are" }
         ))
     }
@@ -126,16 +125,42 @@ impl<'a> Facts<'a> {
             ""
         };
         Some(format!(
-            "rank{} {} finished while rank{} {} still wait{} for {}: a matching send or receive is missing there, \
-             or has another source or tag.{missing}{}",
-            plural(gone.len()),
-            list(&gone),
-            plural(waiting.len()),
-            list(&waiting),
+            "{} finished while {} still wait{} for {}: a matching send or receive is missing there, or has \
+             another source or tag.{missing}{}",
+            ranks(&gone),
+            ranks(&waiting),
             if waiting.len() == 1 { "s" } else { "" },
             if gone.len() == 1 { "it" } else { "them" },
             self.arrived_note(&waiting),
         ))
+    }
+
+    /// Two ranks of the cycle: one blocked sending to the other, which waits for a message
+    /// from it with another tag, one that it sends only later: the receives come in another
+    /// order than the sends, which only buffering lets complete.
+    fn tags_out_of_order(&self) -> Option<String> {
+        self.core.iter().filter(|s| s.send_wait.is_some()).find_map(|send| {
+            let Some(Peer::Rank(to)) = send.peer else { return None };
+            let recv = self.core.iter().find(|r| {
+                r.rank == to
+                    && r.send_wait.is_none()
+                    && r.peer == Some(Peer::Rank(send.rank))
+                    && r.comm == send.comm
+                    && r.tag.is_some()
+                    && r.tag != send.tag
+            })?;
+            let tag = |t: Option<crate::Tag>| t.map_or("any tag".to_string(), |t| format!("tag {t}"));
+            Some(format!(
+                "rank {} waits for {} from rank {}, which is blocked sending {} first: the receives ask for the \
+                 messages in another order than they are sent, and a send that is not buffered completes only \
+                 once its receive is posted. Receive in the order of the sends, or post the receives with irecv \
+                 (then waitall) so that either order matches",
+                recv.rank,
+                tag(recv.tag),
+                send.rank,
+                tag(send.tag)
+            ))
+        })
     }
 
     /// Every rank of the cycle is sending: why each send waits decides the advice.
@@ -152,10 +177,7 @@ impl<'a> Facts<'a> {
         } else if waits.iter().all(|w| *w == SendWait::Strict) {
             "in strict mode no send is buffered, so every send".to_string()
         } else if waits.iter().all(|w| *w == SendWait::AboveEagerLimit) {
-            format!(
-                "messages above the eager limit ({}) are not buffered, so each send",
-                eager_limit(self.report.eager_limit)
-            )
+            format!("{}, so each send", unbuffered_above(self.report.eager_limit))
         } else {
             "none of these sends is buffered (each is synchronous, or above the eager limit), so each".to_string()
         };
@@ -241,7 +263,7 @@ fn sorted(ranks: impl IntoIterator<Item = Rank>) -> Vec<Rank> {
 
 /// `MPI_Bcast on COMM_WORLD`.
 fn where_(b: &BlockedCall) -> String {
-    format!("{} on {}", b.call.mpi_name(), comm_name(b.comm.unwrap_or(0)))
+    format!("{} on {}", b.call.mpi_name(), b.comm_text().unwrap_or_else(|| crate::words::comm_name(0)))
 }
 
 #[cfg(test)]
@@ -267,6 +289,7 @@ mod tests {
             tag: Some(0),
             bytes: None,
             comm: Some(0),
+            comm_name: None,
             root: None,
             location: site(10 + rank as u32),
             waiting_for: String::new(),
@@ -312,7 +335,7 @@ mod tests {
     }
 
     fn unreceived(rank: Rank, source: Rank, comm: u32) -> Unreceived {
-        Unreceived { rank, source, tag: 0, bytes: 1, call: CallKind::Send, location: site(3), comm }
+        Unreceived { rank, source, tag: 0, bytes: 1, call: CallKind::Send, location: site(3), comm, comm_name: None }
     }
 
     #[track_caller]
@@ -338,6 +361,18 @@ mod tests {
         check(mixed, &["none of these sends is buffered"], &[]);
         // A ring of receives.
         check(report(vec![recv(0, 1), recv(1, 0)], &[], &[0, 1]), &["none is sending"], &["unreceived"]);
+        // A send blocked on tag 11 while its receiver waits for tag 22 from it.
+        let tags = |send_tag, recv_tag| {
+            let s = BlockedCall { tag: Some(send_tag), ..send(0, 1, Strict) };
+            let r = BlockedCall { tag: Some(recv_tag), ..recv(1, 0) };
+            report(vec![s, r], &[], &[0, 1])
+        };
+        check(tags(11, 22), &["rank 1 waits for tag 22 from rank 0, which is blocked sending tag 11 first"], &[]);
+        check(tags(11, 11), &[], &["order of the sends"]);
+        // No sends buffered at all: the sentence does not say "(none)".
+        let mut zero = ring(AboveEagerLimit);
+        zero.eager_limit = 0;
+        check(zero, &["no message is buffered (the eager limit is 0)"], &["(none)"]);
         // Two wildcard receives, one sender that finished: no order helps.
         let mut lone = report(vec![recv_any(0)], &[1], &[]);
         lone.blocked[0].last_wildcard = Some(WildcardMatch { source: 1, location: site(4) });

@@ -7,16 +7,17 @@
 
 pub mod graph;
 mod hint;
+mod text;
 
 pub(crate) use hint::hint;
 
 use crate::call::CallKind;
 use crate::time::Time;
 use crate::trace::Site;
-use crate::words::{comm_name, list, plural};
+use crate::words::{bytes, comm_name, list, plural, ranks};
 use crate::{Rank, Tag};
 use serde::{Deserialize, Serialize, Serializer};
-use std::fmt;
+use std::fmt::{self, Write};
 
 /// The peer a blocked call waits on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -120,6 +121,10 @@ pub struct BlockedCall {
     pub bytes: Option<u64>,
     /// The communicator of the call (0 is `COMM_WORLD`), if it has one.
     pub comm: Option<u32>,
+    /// What the communicator is called: how it was made (`dup of COMM_WORLD at
+    /// ring.rs:12:20`); `None` if unknown (then `communicator N`).
+    #[serde(default)]
+    pub comm_name: Option<String>,
     /// The root of a rooted collective (world rank).
     pub root: Option<Rank>,
     /// The user's file:line:column of the call.
@@ -161,21 +166,26 @@ impl BlockedCall {
             if let Some(root) = self.root {
                 out += &format!(", root {root}");
             }
-            if let Some(bytes) = self.bytes {
-                out += &format!(", {bytes} bytes");
+            if let Some(n) = self.bytes {
+                out += &format!(", {}", bytes(n));
             }
         } else if named_call {
             match (self.peer, self.bytes) {
-                (Some(peer), Some(bytes)) => out += &format!(" to rank {peer}, {}, {bytes} bytes", tag_words(self.tag)),
+                (Some(peer), Some(n)) => out += &format!(" to rank {peer}, {}, {}", tag_words(self.tag), bytes(n)),
                 (Some(Peer::Rank(r)), None) => out += &format!(" from rank {r}, {}", tag_words(self.tag)),
                 (Some(Peer::Any), None) => out += &format!(" from any source, {}", tag_words(self.tag)),
                 (None, _) => {}
             }
         }
-        if let Some(comm) = self.comm {
-            out += &format!(" on {}", comm_name(comm));
+        if let Some(name) = self.comm_text() {
+            out += &format!(" on {name}");
         }
         out
+    }
+
+    /// The communicator of the call as reports name it, if it has one.
+    pub fn comm_text(&self) -> Option<String> {
+        self.comm.map(|c| self.comm_name.clone().unwrap_or_else(|| comm_name(c)))
     }
 }
 
@@ -201,27 +211,57 @@ pub struct Unreceived {
     /// The communicator it was sent on (0 is `COMM_WORLD`).
     #[serde(default)]
     pub comm: u32,
+    /// What the communicator is called (see [`BlockedCall::comm_name`]).
+    #[serde(default)]
+    pub comm_name: Option<String>,
+}
+
+impl Unreceived {
+    /// The communicator as reports name it.
+    pub fn comm_text(&self) -> String {
+        self.comm_name.clone().unwrap_or_else(|| comm_name(self.comm))
+    }
 }
 
 impl fmt::Display for Unreceived {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let on =
-            if self.comm == crate::call::WORLD_COMM { String::new() } else { format!(", on {}", comm_name(self.comm)) };
+            if self.comm == crate::call::WORLD_COMM { String::new() } else { format!(", on {}", self.comm_text()) };
         write!(
             f,
-            "a message from rank {} to rank {} (tag {}, {} bytes, {} at {}{on}) was never received",
+            "a message from rank {} to rank {} (tag {}, {}, {} at {}{on}) was never received",
             self.source,
             self.rank,
             self.tag,
-            self.bytes,
+            bytes(self.bytes),
             self.call.mpi_name(),
             self.location
         )
     }
 }
 
+/// Unreceived messages as lines of a report: one a message, or one for many messages that
+/// differ only by rank (`a message from rank (r-1) mod 1000 to rank r …`).
+pub fn unreceived_lines(unreceived: &[Unreceived], ranks: usize) -> Vec<String> {
+    let entries: Vec<text::Entry> = unreceived
+        .iter()
+        .map(|u| text::Entry { rank: u.rank, peer: Some(u.source), lines: vec![u.to_string()] })
+        .collect();
+    text::group(&entries, ranks)
+        .into_iter()
+        .map(|g| match (g.ranks.len(), g.relative) {
+            (1, _) => g.lines.join(" "),
+            (n, false) => format!("{} ({n} such messages)", g.lines.join(" ")),
+            (_, true) => format!("{} (for r = {})", g.lines.join(" "), list(&g.ranks)),
+        })
+        .collect()
+}
+
 /// The run could go no further: no rank can run and no message is in flight.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+///
+/// Its `Debug` is the report as text (`{:#?}` gives its fields as JSON), so that a test's
+/// `run.unwrap()` prints what happened, not pages of structure.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeadlockReport {
     /// Virtual time at which the last rank blocked.
     pub time: Time,
@@ -254,17 +294,110 @@ pub struct DeadlockReport {
     pub hint: String,
 }
 
+/// Cycles longer than this are elided in text: the first ranks, `…`, the last two.
+const CYCLE_SHOWN: usize = 12;
+
+/// What a backend knows of a deadlock before the wait-for graph is analysed.
+pub(crate) struct Stuck {
+    pub time: Time,
+    pub blocked: Vec<BlockedCall>,
+    pub finished: Vec<Rank>,
+    pub unreceived: Vec<Unreceived>,
+    pub eager_limit: u64,
+    pub strict: bool,
+}
+
 impl DeadlockReport {
-    /// The cycle as people read it: `0 → 1 → 2 → 3 → 0` (empty if there is none).
-    pub fn cycle_text(&self) -> String {
-        match self.cycle.first() {
-            Some(first) => {
-                let mut parts: Vec<String> = self.cycle.iter().map(|r| r.to_string()).collect();
-                parts.push(first.to_string());
-                parts.join(" → ")
-            }
-            None => String::new(),
+    /// The report of `stuck`: the wait-for graph's cycle, core and knot, the members of
+    /// every communicator an edge waits on any of (`members`), and the hint. Both backends
+    /// describe their blocked ranks, then make the report here.
+    pub(crate) fn analyse(stuck: Stuck, members: impl Fn(u32) -> Vec<Rank>) -> DeadlockReport {
+        let Stuck { time, blocked, finished, unreceived, eager_limit, strict } = stuck;
+        let mut communicators = std::collections::BTreeMap::new();
+        for comm in blocked.iter().flat_map(|b| b.waits_on.iter().flat_map(|w| w.any_of.iter().copied())) {
+            communicators.entry(comm).or_insert_with(|| members(comm));
         }
+        let analysis = graph::WaitForGraph::new(&blocked, &finished, &communicators).analyse();
+        let mut report = DeadlockReport {
+            time,
+            cycle: analysis.cycles.first().cloned().unwrap_or_default(),
+            core: analysis.core,
+            knot: analysis.knot,
+            blocked,
+            finished,
+            communicators,
+            unreceived,
+            eager_limit,
+            strict,
+            hint: String::new(),
+        };
+        report.hint = hint(&report);
+        report
+    }
+
+    /// The cycle as people read it: `0 → 1 → 2 → 3 → 0`; a long one elided, with its
+    /// length: `0 → 1 → 2 → 3 → … → 998 → 999 → 0 (1000 ranks)` (the `cycle` field has it
+    /// all). Empty if there is none.
+    pub fn cycle_text(&self) -> String {
+        let Some(first) = self.cycle.first() else { return String::new() };
+        let mut parts: Vec<String> = self.cycle.iter().map(|r| r.to_string()).collect();
+        let n = parts.len();
+        if n > CYCLE_SHOWN {
+            let tail = parts.split_off(n - 2);
+            parts.truncate(4);
+            parts.push("…".into());
+            parts.extend(tail);
+        }
+        parts.push(first.to_string());
+        let text = parts.join(" → ");
+        if n > CYCLE_SHOWN {
+            format!("{text} ({n} ranks)")
+        } else {
+            text
+        }
+    }
+
+    /// The number of ranks of the run: every rank is blocked or finished in a deadlock.
+    fn ranks(&self) -> usize {
+        let highest = self.blocked.iter().map(|b| b.rank).chain(self.finished.iter().copied()).max();
+        (self.blocked.len() + self.finished.len()).max(highest.map_or(0, |r| r + 1))
+    }
+
+    /// The blocked calls as lines of text, two spaces in: those of the core first, then
+    /// (under `waiting on the cycle:`) the others. Calls that differ only by rank are one
+    /// entry (`ranks r = 0–999  MPI_Send to rank (r+1) mod 1000, …`) once there are five
+    /// of them.
+    pub fn blocked_text(&self) -> String {
+        let ranks = self.ranks();
+        let entry = |b: &BlockedCall| text::Entry {
+            rank: b.rank,
+            peer: match b.peer {
+                Some(Peer::Rank(p)) => Some(p),
+                _ => None,
+            },
+            lines: vec![b.headline(), b.reason.clone(), format!("at {}", b.location)],
+        };
+        let in_core = |b: &&BlockedCall| self.core.binary_search(&b.rank).is_ok();
+        let core: Vec<text::Entry> = self.blocked.iter().filter(in_core).map(entry).collect();
+        let others: Vec<text::Entry> = self.blocked.iter().filter(|b| !in_core(b)).map(entry).collect();
+        let put = |out: &mut String, entries: &[text::Entry]| {
+            for g in text::group(entries, ranks) {
+                let _ = write!(out, "  {}  {}", g.who(), g.lines[0]);
+                for line in &g.lines[1..] {
+                    let _ = write!(out, "\n            {line}");
+                }
+                out.push('\n');
+            }
+        };
+        let mut out = String::new();
+        put(&mut out, &core);
+        if !others.is_empty() {
+            if !core.is_empty() {
+                out += &format!("  waiting on {}:\n", if self.knot { "the knot" } else { "the cycle" });
+            }
+            put(&mut out, &others);
+        }
+        out
     }
 
     /// The wait-for graph of this deadlock.
@@ -306,25 +439,31 @@ impl fmt::Display for DeadlockReport {
                 writeln!(f, "  cycle: {}", self.cycle_text())?;
             }
         }
-        let (core, others): (Vec<&BlockedCall>, Vec<&BlockedCall>) =
-            self.blocked.iter().partition(|b| self.core.contains(&b.rank));
-        for b in &core {
-            writeln!(f, "  {b}")?;
-        }
-        if !others.is_empty() {
-            if !core.is_empty() {
-                writeln!(f, "  waiting on {}:", if self.knot { "the knot" } else { "the cycle" })?;
-            }
-            for b in &others {
-                writeln!(f, "  {b}")?;
-            }
-        }
+        f.write_str(&self.blocked_text())?;
         if !self.finished.is_empty() {
-            writeln!(f, "  finished: rank{} {}", plural(self.finished.len()), list(&self.finished))?;
+            writeln!(f, "  finished: {}", ranks(&self.finished))?;
         }
-        for u in &self.unreceived {
+        for u in unreceived_lines(&self.unreceived, self.ranks()) {
             writeln!(f, "  unreceived: {u}")?;
         }
         write!(f, "  hint: {}", self.hint)
+    }
+}
+
+/// The report as text; `{:#?}`, its fields as JSON.
+impl fmt::Debug for DeadlockReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        debug_as_report(self, f)
+    }
+}
+
+/// `Debug` of a report that reads like the report: its `Display`, or with `{:#?}`, its
+/// fields as pretty JSON.
+pub(crate) fn debug_as_report<T: fmt::Display + Serialize>(value: &T, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    if f.alternate() {
+        let json = serde_json::to_string_pretty(value).map_err(|_| fmt::Error)?;
+        f.write_str(&json)
+    } else {
+        write!(f, "{value}")
     }
 }

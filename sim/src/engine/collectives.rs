@@ -50,7 +50,10 @@ impl Engine<'_> {
             arrived: 0,
             gated: Vec::new(),
         });
-        if let Some(error) = sig.check(comm, position, rank, at.first_rank, &at.first, &at.first_site.site()) {
+        if at.first.mismatch(&sig).is_some() {
+            let (first_rank, first, first_site) = (at.first_rank, at.first.clone(), at.first_site.site());
+            let name = self.comm_name(comm);
+            let error = sig.check(&name, position, rank, first_rank, &first, &first_site).expect("they differ");
             return self.fail(rank, kind, site, error);
         }
         at.arrived += 1;

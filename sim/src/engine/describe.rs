@@ -6,16 +6,15 @@ use super::requests::{Req, ReqOp, ReqState};
 use super::Engine;
 use crate::call::{CallKind, RecvArgs, ReqId, SendMode, WaitHow};
 use crate::codec::Payload;
-use crate::deadlock::graph::{any_of_edges, on_rank, WaitForGraph};
-use crate::deadlock::{hint, BlockedCall, DeadlockReport, Peer, SendWait, WaitsOn, WildcardMatch};
+use crate::deadlock::graph::{any_of_edges, on_rank};
+use crate::deadlock::{BlockedCall, DeadlockReport, Peer, SendWait, Stuck, WaitsOn, WildcardMatch};
 use crate::error::RankActivity;
 use crate::matching::Envelope;
 use crate::site::CallSite;
 use crate::time::Time;
 use crate::trace::Protocol;
-use crate::words::{comm_name, list, plural};
+use crate::words::{list, plural};
 use crate::{Rank, Tag};
-use std::collections::BTreeMap;
 
 impl Engine<'_> {
     /// What every rank is doing, for a run that a limit stops.
@@ -62,29 +61,15 @@ impl Engine<'_> {
                 RankState::Ready => unreachable!("a ready rank always has a pending resume"),
             }
         }
-        let mut communicators = BTreeMap::new();
-        for comm in blocked.iter().flat_map(|b| b.waits_on.iter().flat_map(|w| w.any_of.iter().copied())) {
-            communicators.entry(comm).or_insert_with(|| self.members(comm));
+        for b in &mut blocked {
+            b.comm_name = b.comm.map(|c| self.comm_name(c));
         }
         // A rendezvous envelope nobody received is a blocked send, already listed.
         let unreceived = self.unreceived_where(|m| m.protocol == Protocol::Eager);
-        let analysis = WaitForGraph::new(&blocked, &finished, &communicators).analyse();
         let time = self.ranks.iter().map(|r| r.clock).max().unwrap_or(Time::ZERO);
-        let mut report = DeadlockReport {
-            time,
-            cycle: analysis.cycles.first().cloned().unwrap_or_default(),
-            core: analysis.core,
-            knot: analysis.knot,
-            blocked,
-            finished,
-            communicators,
-            unreceived,
-            eager_limit: self.cfg.platform.eager_limit,
-            strict: self.cfg.strict,
-            hint: String::new(),
-        };
-        report.hint = hint(&report);
-        report
+        let (eager_limit, strict) = (self.cfg.platform.eager_limit, self.cfg.strict);
+        let stuck = Stuck { time, blocked, finished, unreceived, eager_limit, strict };
+        DeadlockReport::analyse(stuck, |comm| self.members(comm))
     }
 
     /// What `rank`, blocked in `call` at `site`, waits for.
@@ -96,6 +81,7 @@ impl Engine<'_> {
             tag: None,
             bytes: None,
             comm: None,
+            comm_name: None,
             root: None,
             location: site.site(),
             waiting_for: String::new(),
@@ -112,14 +98,16 @@ impl Engine<'_> {
                 _ => None,
             };
             b.comm = Some(comm);
-            b.waits_on =
-                missing.iter().map(|&m| on_rank(m, format!("{} on {}", call.mpi_name(), comm_name(comm)))).collect();
+            b.waits_on = missing
+                .iter()
+                .map(|&m| on_rank(m, format!("{} on {}", call.mpi_name(), self.comm_name(comm))))
+                .collect();
             b.waiting_for = format!(
                 "{why}it waits for rank{} {} to call {} on {} too",
                 plural(missing.len()),
                 list(&missing),
                 call.mpi_name(),
-                comm_name(comm)
+                self.comm_name(comm)
             );
         };
         match wait {
@@ -140,8 +128,9 @@ impl Engine<'_> {
                 let what = format!("{} from {}", call.mpi_name(), source_words(filter.source, filter.tag));
                 b.waits_on = vec![self.source_dep(filter, what)];
                 b.waiting_for = format!(
-                    "probe for a message from {}: none was sent{}",
+                    "probe for a message from {}: {}{}",
                     source_words(filter.source, filter.tag),
+                    self.unsent(filter.source),
                     self.near_misses(rank, filter)
                 );
             }
@@ -253,8 +242,11 @@ impl Engine<'_> {
                     bytes,
                     comm: chan.comm,
                     send_wait: Some(send_wait),
-                    dep: on_rank(*dest, label(chan.collective, format!("to {dest}, tag {tag}, {b} bytes"))),
-                    what: format!("send to rank {dest}, tag {tag}, {b} bytes"),
+                    dep: on_rank(
+                        *dest,
+                        label(chan.collective, format!("to {dest}, tag {tag}, {}", crate::words::bytes(b))),
+                    ),
+                    what: format!("send to rank {dest}, tag {tag}, {}", crate::words::bytes(b)),
                     why: format!("{why} waits for rank {dest} to post a matching receive"),
                     brief: format!("{brief}: waits for rank {dest} to post a matching receive"),
                 }
@@ -270,16 +262,44 @@ impl Engine<'_> {
                     label(filter.chan.collective, format!("from {}", source_words(filter.source, filter.tag))),
                 ),
                 what: format!("receive from {}", source_words(filter.source, filter.tag)),
-                why: format!("no matching message was sent{}", self.near_misses(rank, filter)),
-                brief: format!("no matching message was sent{}", self.near_misses(rank, filter)),
+                why: format!("{}{}", self.unsent(filter.source), self.near_misses(rank, filter)),
+                brief: format!("{}{}", self.unsent(filter.source), self.near_misses(rank, filter)),
             },
             ReqOp::Collective { .. } => unreachable!("a collective's steps are described, not the collective"),
         }
     }
 
+    /// Why a receive from `source` has nothing to take, as the run saw it when it ended: the
+    /// source is blocked before it sent a match, or finished without one.
+    fn unsent(&self, source: Option<Rank>) -> String {
+        let Some(s) = source else { return "no matching message has been sent".into() };
+        match &self.ranks[s].state {
+            RankState::Blocked { kind, site, .. } => match self.ranks[s].collective.last() {
+                // Inside a collective's algorithm: the call its user made.
+                Some(open) => format!(
+                    "no matching message has been sent: rank {s} is blocked in {} on {}, at {}",
+                    open.kind.mpi_name(),
+                    self.comm_name(open.comm),
+                    open.site.site()
+                ),
+                None => format!(
+                    "no matching message has been sent: rank {s} is blocked in {} at {}",
+                    kind.mpi_name(),
+                    site.site()
+                ),
+            },
+            RankState::Done => format!("no matching message was sent: rank {s} finished"),
+            RankState::Ready => "no matching message has been sent".into(),
+        }
+    }
+
     /// Messages waiting at `rank` that `filter` just misses (right source or right tag),
-    /// as a clause for a sentence; empty if none.
+    /// as a clause for a sentence; empty if none, and for a step of a collective (its
+    /// messages are the algorithm's, not the user's).
     fn near_misses(&self, rank: Rank, filter: &RecvArgs) -> String {
+        if filter.chan.collective {
+            return String::new();
+        }
         let source_ok = |e: &&Envelope| filter.source.is_none_or(|s| s == e.src);
         let tag_ok = |e: &&Envelope| filter.tag.is_none_or(|t| t == e.tag);
         let waiting = || self.mailboxes[rank].unexpected().filter(|e| e.chan.collective == filter.chan.collective);
@@ -292,13 +312,14 @@ impl Engine<'_> {
         let elsewhere: Vec<String> = waiting()
             .filter(|e| e.chan != filter.chan && source_ok(e) && tag_ok(e))
             .take(3)
-            .map(|e| format!("rank {} with tag {} on {}", e.src, e.tag, comm_name(e.chan.comm)))
+            .map(|e| format!("rank {} with tag {} on {}", e.src, e.tag, self.comm_name(e.chan.comm)))
             .collect();
         if !elsewhere.is_empty() {
             format!(
-                " on {} (a message from {} did arrive: a receive matches only messages of its own communicator)",
-                comm_name(filter.chan.comm),
-                elsewhere.join(", and from ")
+                " (a message from {} did arrive; this receive is on {}, and a receive matches only messages of its \
+                 own communicator)",
+                elsewhere.join(", and from "),
+                self.comm_name(filter.chan.comm)
             )
         } else if near.is_empty() {
             String::new()

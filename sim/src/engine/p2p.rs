@@ -36,6 +36,17 @@ pub(super) struct Message {
     pub cancelled: bool,
 }
 
+/// Where a matched message found its receive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Arrived {
+    /// It waited in the unexpected queue until the receive was posted.
+    Unexpected,
+    /// At a receive already posted when it was sent.
+    Expected,
+    /// At a posted receive, but one posted after it was sent (it was still in flight).
+    InFlight,
+}
+
 impl Engine<'_> {
     /// Whether a send goes out eagerly (the cost model's eager rule).
     pub(super) fn sends_eagerly(&self, args: &SendArgs) -> bool {
@@ -94,8 +105,7 @@ impl Engine<'_> {
         if filter.source.is_none() && !filter.chan.collective {
             self.ranks[owner].last_wildcard = Some((env.src, site));
         }
-        self.note_if_buffered(env.msg, true);
-        self.matched(env.msg, id, true);
+        self.matched(env.msg, id, Arrived::Unexpected);
     }
 
     /// Puts a message on the wire and schedules its envelope at the receiver.
@@ -171,8 +181,8 @@ impl Engine<'_> {
                 let site = self.requests.get(posted.req).expect("posted receives exist").site;
                 self.ranks[dst].last_wildcard = Some((src, site));
             }
-            self.note_if_buffered(slot, posted.after_msgs > id);
-            self.matched(slot, posted.req, false);
+            let arrived = if posted.after_msgs > id { Arrived::InFlight } else { Arrived::Expected };
+            self.matched(slot, posted.req, arrived);
             return;
         }
         if mode == SendMode::Ready {
@@ -193,23 +203,21 @@ impl Engine<'_> {
         }
     }
 
-    /// Counts the eager standard send of the message in `slot` as buffered if its receive
-    /// was posted only after it was sent (`late`): with no buffer it would have waited. A
-    /// collective's own messages do not count: its algorithm posts each round's receives
-    /// with its sends, so only a collective that returned early (counted when it does)
-    /// can wait differently without buffers.
-    fn note_if_buffered(&mut self, slot: u32, late: bool) {
-        let m = self.messages.get(self.messages.id_of(slot)).expect("matched messages exist");
-        if late && m.protocol == Protocol::Eager && m.mode != SendMode::Buffered && !m.chan.collective {
+    /// A receive request takes a message: data moves (rendezvous) and both sides complete.
+    /// An eager standard send whose receive was posted only after it was sent counts as
+    /// buffered: with no buffer it would have waited. A collective's own messages do not
+    /// count: its algorithm posts each round's receives with its sends, so only a
+    /// collective that returned early (counted when it does) can wait differently.
+    fn matched(&mut self, slot: u32, recv: ReqId, arrived: Arrived) {
+        let m = self.messages.remove(self.messages.id_of(slot)).expect("matched messages exist");
+        if arrived != Arrived::Expected
+            && m.protocol == Protocol::Eager
+            && m.mode != SendMode::Buffered
+            && !m.chan.collective
+        {
             self.reliance.buffered_sends += 1;
         }
-    }
-
-    /// A receive request takes a message: data moves (rendezvous) and both sides complete.
-    /// `unexpected`: the message was waiting in the unexpected queue (else the receive
-    /// was waiting in the posted queue).
-    fn matched(&mut self, slot: u32, recv: ReqId, unexpected: bool) {
-        let m = self.messages.remove(self.messages.id_of(slot)).expect("matched messages exist");
+        let unexpected = arrived == Arrived::Unexpected;
         let bytes = m.payload.len();
         let (comm, recv_id) = match self.requests.get(recv).map(|r| &r.op) {
             Some(ReqOp::Recv { filter, id }) => (filter.chan.comm, *id),
@@ -310,6 +318,7 @@ impl Engine<'_> {
                     call: m.kind,
                     location: m.site.site(),
                     comm: env.chan.comm,
+                    comm_name: Some(self.comm_name(env.chan.comm)),
                 });
             }
         }

@@ -835,7 +835,7 @@ fn check_combinations(seen: &[Flag], replay_from: ReplayFrom) -> Result<(), Usag
 /// The help of the run flags: one line a flag (two for long ones), as `mpisim help` and a
 /// program's `--help` print them; `--tui` and `--mouse` only when `viewer` is linked in.
 pub fn run_flags(viewer: bool) -> String {
-    let presets: Vec<&str> = PRESETS.iter().map(|p| p.0).collect();
+    let presets: Vec<&str> = PRESETS.iter().map(|p| p.name).collect();
     let mut out = Vec::new();
     for spec in FLAGS.iter().filter(|s| viewer || !s.viewer) {
         let help = spec.help.replace("{presets}", &presets.join(", "));

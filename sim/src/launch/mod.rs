@@ -23,7 +23,7 @@ use serde::Serialize;
 
 /// Shows a finished run before its report is printed: the terminal UI of the
 /// `mpisim-tui` crate (`--tui`). The engine has no UI of its own.
-pub type Viewer<'a> = &'a dyn Fn(&Trace, Option<&SimError>, &RunHeader, &RunOptions) -> Result<(), String>;
+pub type Viewer<'a> = &'a dyn Fn(&Trace, Option<&SimError>, &[Warning], &RunHeader, &RunOptions) -> Result<(), String>;
 
 impl RunOptions {
     /// The world these options describe, with `default_ranks` if `-n` was not given.
@@ -59,6 +59,7 @@ impl RunOptions {
     /// Simulates `program` on `world` as the options ask: one run, or with `--explore N`
     /// up to N schedules until one fails (that run is returned, and `header` says which).
     pub fn simulate_on<R, F: Fn(&Comm) -> R>(&self, world: World, header: &mut RunHeader, program: F) -> Simulation<R> {
+        let world = world.describe(&header.program, &header.params);
         let format = self.format;
         let _watchdog = self.wall_limit.map(|limit| {
             crate::watchdog::Watchdog::start(limit, move |stuck| {
@@ -85,7 +86,7 @@ impl RunOptions {
             (None, Some(first)) => (first, None),
             (None, None) => unreachable!("an exploration runs at least once"),
         };
-        header.exploration = Some(Explored { runs: found.runs, failed });
+        header.exploration = Some(Explored { runs: found.runs, limit: runs, failed });
         sim
     }
 
@@ -103,7 +104,7 @@ impl RunOptions {
         let mut failed = Vec::new();
         if let Some(out) = &mut outputs.trace {
             let text = match self.trace_format {
-                TraceFormat::Json => sim.trace.to_json_with_outcome(sim.outcome.as_ref().err()),
+                TraceFormat::Json => sim.trace.to_json_with_outcome(sim.outcome.as_ref().err(), &sim.warnings),
                 TraceFormat::Chrome => crate::chrome::to_string(&sim.trace),
             };
             failed.extend(out.write(&text).err());
@@ -271,7 +272,7 @@ pub fn fits(world: &World) -> Result<(), UsageError> {
 }
 
 /// `--tui` needs a viewer: the engine has none.
-fn check_viewer(opts: &RunOptions, viewer: Option<Viewer>) -> Result<(), UsageError> {
+pub(crate) fn check_viewer(opts: &RunOptions, viewer: Option<Viewer>) -> Result<(), UsageError> {
     if opts.tui && viewer.is_none() {
         return Err(UsageError::NoViewer);
     }
@@ -280,7 +281,7 @@ fn check_viewer(opts: &RunOptions, viewer: Option<Viewer>) -> Result<(), UsageEr
 
 /// Shows the run if `--tui` asked for it, then prints the report (also when the viewer
 /// failed); returns the exit code.
-fn finish<R: Serialize>(
+pub(crate) fn finish<R: Serialize>(
     opts: &RunOptions,
     sim: &Simulation<R>,
     header: &RunHeader,
@@ -288,7 +289,7 @@ fn finish<R: Serialize>(
     outputs: Outputs,
 ) -> i32 {
     let viewed = match (opts.tui, viewer) {
-        (true, Some(view)) => view(&sim.trace, sim.outcome.as_ref().err(), header, opts),
+        (true, Some(view)) => view(&sim.trace, sim.outcome.as_ref().err(), &sim.warnings, header, opts),
         _ => Ok(()),
     };
     let code = opts.report(sim, header, outputs);

@@ -1217,6 +1217,7 @@ impl Inner {
                 call: sent.0,
                 location: sent.1,
                 comm: env.chan.comm,
+                comm_name: None,
             }));
         }
         warnings

@@ -111,7 +111,8 @@ pub fn find(choice: Option<&str>) -> Result<PathBuf, LauncherError> {
     }
 }
 
-fn on_path(name: &str) -> Option<PathBuf> {
+/// The executable `name` in a directory of `PATH`.
+pub(crate) fn on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path).map(|dir| dir.join(name)).find(|p| is_executable(p))
 }
@@ -122,7 +123,7 @@ fn is_executable(path: &Path) -> bool {
 }
 
 /// Whether `launcher` is Open MPI's (`mpiexec --version` says so).
-fn is_open_mpi(launcher: &Path) -> bool {
+pub(crate) fn is_open_mpi(launcher: &Path) -> bool {
     Command::new(launcher).arg("--version").output().is_ok_and(|out| {
         let text = String::from_utf8_lossy(&out.stdout);
         text.contains("Open MPI") || text.contains("OpenRTE")
@@ -169,11 +170,10 @@ fn running_as_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
-/// The command that runs `job`: the launcher, its arguments, then this binary with the
-/// arguments it was given.
-pub fn command(job: &Job) -> Result<Command, LauncherError> {
+/// The launcher's part of the command that runs `job`: `LAUNCHER -n N [ARGS…]` with the
+/// job's environment, to which the program and its arguments are added.
+pub(crate) fn launcher_command(job: &Job) -> Result<Command, LauncherError> {
     let launcher = find(job.launcher.as_deref())?;
-    let exe = std::env::current_exe().map_err(|e| LauncherError::OwnBinary { reason: e.to_string() })?;
     let mut cmd = Command::new(&launcher);
     cmd.arg("-n").arg(job.ranks.to_string());
     let open_mpi = is_open_mpi(&launcher);
@@ -194,7 +194,16 @@ pub fn command(job: &Job) -> Result<Command, LauncherError> {
         cmd.envs(OPEN_MPI_ROOT.map(|v| (v, "1")));
     }
     cmd.envs(job.env.iter().map(|(k, v)| (k, v)));
-    cmd.args(&job.launcher_args).arg(exe).args(std::env::args_os().skip(1));
+    cmd.args(&job.launcher_args);
+    Ok(cmd)
+}
+
+/// The command that runs `job`: the launcher, its arguments, then this binary with the
+/// arguments it was given.
+pub fn command(job: &Job) -> Result<Command, LauncherError> {
+    let exe = std::env::current_exe().map_err(|e| LauncherError::OwnBinary { reason: e.to_string() })?;
+    let mut cmd = launcher_command(job)?;
+    cmd.arg(exe).args(std::env::args_os().skip(1));
     Ok(cmd)
 }
 
@@ -207,27 +216,43 @@ pub fn relaunch(job: &Job) -> Result<Outcome, LauncherError> {
 /// and then stops it. SIGINT (Ctrl-C) stops it too, without `before_stop`: the launcher
 /// has had the same signal and is stopping the job already.
 pub fn relaunch_with(job: &Job, before_stop: impl FnOnce()) -> Result<Outcome, LauncherError> {
-    let mut cmd = command(job)?;
+    run_with(command(job)?, job.timeout, before_stop).map(|(outcome, _)| outcome)
+}
+
+/// Runs a job's command and waits for it, at most `timeout`: how it ended, and after how
+/// long (wall time).
+pub(crate) fn run_timed(cmd: Command, timeout: Option<Duration>) -> Result<(Outcome, Duration), LauncherError> {
+    run_with(cmd, timeout, || {})
+}
+
+fn run_with(
+    mut cmd: Command,
+    timeout: Option<Duration>,
+    before_stop: impl FnOnce(),
+) -> Result<(Outcome, Duration), LauncherError> {
     let name =
         Path::new(cmd.get_program()).file_name().map_or("the launcher".into(), |n| n.to_string_lossy().into_owned());
     let interrupt = Interrupt::catch();
+    // The launching process measures wall time by design: it is no part of a simulation.
+    #[allow(clippy::disallowed_methods)]
+    let started = std::time::Instant::now();
     let mut child = cmd.spawn().map_err(|e| LauncherError::Start { launcher: name.clone(), reason: e.to_string() })?;
-    let waited = wait_for(&mut child, job.timeout, &interrupt)
+    let waited = wait_for(&mut child, timeout, &interrupt)
         .map_err(|e| LauncherError::Wait { launcher: name.clone(), reason: e.to_string() })?;
     let status = match waited {
         Waited::Exited(status) if !interrupt.caught() => status,
         Waited::Exited(_) | Waited::Interrupted => {
             stop(&mut child);
-            return Ok(Outcome::Interrupted { launcher: name });
+            return Ok((Outcome::Interrupted { launcher: name }, started.elapsed()));
         }
         Waited::TimedOut => {
             before_stop();
             stop(&mut child);
-            return Ok(Outcome::TimedOut { launcher: name });
+            return Ok((Outcome::TimedOut { launcher: name }, started.elapsed()));
         }
     };
     match status.code() {
-        Some(code) => Ok(Outcome::Exited(code)),
+        Some(code) => Ok((Outcome::Exited(code), started.elapsed())),
         None => Err(LauncherError::Killed { launcher: name, status: status.to_string() }),
     }
 }
@@ -254,9 +279,11 @@ impl Interrupt {
     }
 
     /// One that never catches anything.
-    #[cfg(feature = "mpi")]
     fn none() -> Interrupt {
-        Interrupt { flag: Default::default(), id: None }
+        #[cfg(feature = "mpi")]
+        return Interrupt { flag: Default::default(), id: None };
+        #[cfg(not(feature = "mpi"))]
+        Interrupt {}
     }
 
     fn caught(&self) -> bool {
@@ -312,17 +339,13 @@ fn wait_for(
 /// Stops a launcher: SIGTERM, which launchers pass on to their processes, then SIGKILL if
 /// it has not gone after a grace period.
 fn stop(child: &mut std::process::Child) {
-    #[cfg(feature = "mpi")]
-    {
-        if let Ok(Some(_)) = child.try_wait() {
-            return;
-        }
-        // SAFETY: plain call; the pid is our child's, which we have not reaped yet.
-        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
-        let no_interrupt = Interrupt::none();
-        if let Ok(Waited::Exited(_)) = wait_for(child, Some(Duration::from_secs(5)), &no_interrupt) {
-            return;
-        }
+    if let Ok(Some(_)) = child.try_wait() {
+        return;
+    }
+    // SAFETY: plain call; the pid is our child's, which we have not reaped yet.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    if let Ok(Waited::Exited(_)) = wait_for(child, Some(Duration::from_secs(5)), &Interrupt::none()) {
+        return;
     }
     let _ = child.kill();
     let _ = child.wait();

@@ -370,6 +370,8 @@ pub(crate) mod job {
     fn empty_trace(opts: &RunOptions, ranks: usize) -> Trace {
         Trace {
             schema: TRACE_SCHEMA,
+            program: String::new(),
+            params: Vec::new(),
             ranks,
             seed: opts.seed,
             strict: opts.strict,
@@ -452,7 +454,7 @@ pub(crate) mod job {
         // "Open MPI v4.1.4, package: …" or "MPICH Version: 4.0.2\nMPICH Release date: …".
         let library = library.lines().next().and_then(|l| l.split(',').next()).unwrap_or_default().trim().to_string();
         let header = RunHeader { backend: Backend::Real { library: library.clone() }, ..header.clone() };
-        let trace = empty_trace(opts, size);
+        let trace = Trace { program: header.program.clone(), params: header.params.clone(), ..empty_trace(opts, size) };
         let format = opts.format;
         let failure_header = header.clone();
         let failure_trace = trace.clone();
@@ -658,4 +660,39 @@ fn thread_cpu_ns() -> u64 {
     // SAFETY: plain call with a valid out-pointer; this clock exists on every Linux and BSD.
     unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// Reports a real run that `--timeout` stopped (a deadlock, or a run longer than the
+/// timeout) and returns its exit code, as a deadlock's.
+pub(crate) fn report_hung(
+    format: crate::launch::Format,
+    header: &RunHeader,
+    ranks: usize,
+    launcher: &str,
+    timeout: Option<std::time::Duration>,
+) -> i32 {
+    use crate::launch::Format;
+    use serde_json::{json, Value};
+    let seconds = timeout.map_or(0.0, |t| t.as_secs_f64());
+    let params: String = header.params.iter().map(|(k, v)| format!(" --{k} {v}")).collect();
+    let setup = format!("{}{params} on {ranks} rank{}, real MPI", header.program, crate::words::plural(ranks));
+    let text = match format {
+        Format::Text => format!(
+            "hung: {setup}\n  no result after {seconds} s: {launcher} was stopped; a deadlock, or a run longer than \
+             --timeout (simulate it to find out: the simulator reports deadlocks)\n"
+        ),
+        Format::Json => format!(
+            "{}\n",
+            json!({
+                "outcome": "hung",
+                "backend": "real",
+                "program": header.program,
+                "params": header.params.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect::<serde_json::Map<_, _>>(),
+                "size": ranks,
+                "timeout_s": seconds,
+            })
+        ),
+    };
+    crate::launch::emit(&text);
+    crate::report::EXIT_DEADLOCK
 }

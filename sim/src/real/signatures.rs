@@ -128,7 +128,7 @@ impl Drop for Checks {
 /// communicator, so every record reads back.
 fn compare(c: &Check, rank: Rank) -> Option<Mismatch> {
     let theirs = decode(&c.buffer[..])?;
-    let error = c.mine.check(c.comm, c.position, rank, c.first, &theirs.sig, &theirs.site)?;
+    let error = c.mine.check(&crate::words::comm_name(c.comm), c.position, rank, c.first, &theirs.sig, &theirs.site)?;
     Some(Mismatch { kind: c.mine.kind, site: c.site, error })
 }
 

@@ -14,8 +14,8 @@ use super::snapshot::{
     request_path, snapshot_path, Activity, CommFacts, InCollective, Pending, PendingOp, RankSnapshot, Wait,
 };
 use crate::call::CallKind;
-use crate::deadlock::graph::{any_of_edges, on_rank, WaitForGraph};
-use crate::deadlock::{hint, BlockedCall, DeadlockReport, Peer, SendWait, WaitsOn};
+use crate::deadlock::graph::{any_of_edges, on_rank};
+use crate::deadlock::{BlockedCall, DeadlockReport, Peer, SendWait, Stuck, WaitsOn};
 use crate::error::SimError;
 use crate::time::Time;
 use crate::words::{comm_name, list, plural};
@@ -225,26 +225,8 @@ fn deadlock(last: &[Option<&RankSnapshot>], comms: &Comms, time: Time, eager_lim
             _ => finished.push(snap.rank),
         }
     }
-    let mut communicators = BTreeMap::new();
-    for id in blocked.iter().flat_map(|b| b.waits_on.iter().flat_map(|w| w.any_of.iter().copied())) {
-        communicators.entry(id).or_insert_with(|| comms.members(id).to_vec());
-    }
-    let analysis = WaitForGraph::new(&blocked, &finished, &communicators).analyse();
-    let mut report = DeadlockReport {
-        time,
-        cycle: analysis.cycles.first().cloned().unwrap_or_default(),
-        core: analysis.core,
-        knot: analysis.knot,
-        blocked,
-        finished,
-        communicators,
-        unreceived: Vec::new(),
-        eager_limit,
-        strict: false,
-        hint: String::new(),
-    };
-    report.hint = hint(&report);
-    report
+    let stuck = Stuck { time, blocked, finished, unreceived: Vec::new(), eager_limit, strict: false };
+    DeadlockReport::analyse(stuck, |id| comms.members(id).to_vec())
 }
 
 /// The communicators of a job, named alike on every rank: each rank numbers its own in
@@ -389,6 +371,7 @@ fn describe(rank: Rank, wait: &Wait, comms: &Comms) -> BlockedCall {
         tag: None,
         bytes: None,
         comm: first.map(|p| comms.id(rank, p.comm)),
+        comm_name: None,
         root: None,
         location: wait.location.clone().unwrap_or_else(|| crate::trace::Site {
             file: "an unknown site".into(),

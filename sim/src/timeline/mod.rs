@@ -256,32 +256,97 @@ pub struct RankSnapshot {
     pub exited: bool,
 }
 
+/// Messages and their bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Traffic {
+    /// Bytes, summed (saturating: a hand-made trace may claim sizes near 2^64).
+    pub bytes: u64,
+    /// Messages.
+    pub messages: u64,
+}
+
+impl Traffic {
+    fn add(&mut self, bytes: u64) {
+        self.sum(Traffic { bytes, messages: 1 });
+    }
+
+    fn sum(&mut self, other: Traffic) {
+        self.bytes = self.bytes.saturating_add(other.bytes);
+        self.messages += other.messages;
+    }
+}
+
+/// What went from one rank to another.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PairTraffic {
+    /// Messages a receive took.
+    pub received: Traffic,
+    /// Messages sent that no receive took by the end of the trace (a rendezvous request
+    /// to send whose data never moved, or an eager message left in a queue).
+    pub unreceived: Traffic,
+}
+
 /// Bytes and messages between ordered pairs of ranks.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CommMatrix {
     /// Number of ranks.
     pub ranks: usize,
-    /// `(src, dst)` to `(bytes, messages)`; pairs that exchanged nothing are absent.
-    pub pairs: BTreeMap<(Rank, Rank), (u64, u64)>,
+    /// `(src, dst)` to what went between them; pairs that exchanged nothing are absent.
+    pub pairs: BTreeMap<(Rank, Rank), PairTraffic>,
 }
 
 impl CommMatrix {
-    /// Sums over blocks of ranks: cell `(i, j)` holds the bytes from ranks
-    /// `i*group..(i+1)*group` to ranks `j*group..(j+1)*group`.
+    /// Received bytes summed over blocks of ranks: cell `(i, j)` holds the bytes from ranks
+    /// `i*group..(i+1)*group` to ranks `j*group..(j+1)*group` that a receive took.
     pub fn grouped(&self, group: usize) -> Vec<Vec<u64>> {
         let group = group.max(1);
         let n = self.ranks.div_ceil(group);
         let mut cells = vec![vec![0u64; n]; n];
-        for (&(s, d), &(bytes, _)) in &self.pairs {
-            cells[s / group][d / group] += bytes;
+        for (&(s, d), pair) in &self.pairs {
+            let cell = &mut cells[s / group][d / group];
+            *cell = cell.saturating_add(pair.received.bytes);
         }
         cells
     }
 
-    /// The largest byte count of one pair.
-    pub fn max_bytes(&self) -> u64 {
-        self.pairs.values().map(|&(b, _)| b).max().unwrap_or(0)
+    /// Per rank: what it sent that was received, and what it received.
+    pub fn totals(&self) -> Vec<RankTraffic> {
+        let mut out = vec![RankTraffic::default(); self.ranks];
+        for (&(s, d), pair) in &self.pairs {
+            let from = &mut out[s];
+            from.sent.sum(pair.received);
+            from.unreceived.sum(pair.unreceived);
+            from.sent_to += usize::from(pair.received.messages > 0);
+            let to = &mut out[d];
+            to.received.sum(pair.received);
+            to.received_from += usize::from(pair.received.messages > 0);
+        }
+        out
     }
+
+    /// Everything no receive took, summed over all pairs.
+    pub fn unreceived(&self) -> Traffic {
+        let mut all = Traffic::default();
+        for pair in self.pairs.values() {
+            all.sum(pair.unreceived);
+        }
+        all
+    }
+}
+
+/// One rank's row and column of a [`CommMatrix`], summed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RankTraffic {
+    /// What it sent that a receive took.
+    pub sent: Traffic,
+    /// Ranks that received something from it.
+    pub sent_to: usize,
+    /// What it received.
+    pub received: Traffic,
+    /// Ranks it received something from.
+    pub received_from: usize,
+    /// What it sent that no receive took.
+    pub unreceived: Traffic,
 }
 
 /// A trace indexed for viewing. Build it with [`Timeline::new`].

@@ -182,9 +182,10 @@ impl Timeline {
             for c in column_of(a)..=column_of(b) {
                 let overlap = b.min(column_start(c + 1)).saturating_sub(a.max(column_start(c)));
                 // One unit for touching a column at all keeps instants visible on their own.
-                cover[c][state.index()] += overlap.saturating_mul(4) + 1;
+                let w = &mut cover[c][state.index()];
+                *w = w.saturating_add(overlap.saturating_mul(4).saturating_add(1));
                 if state != State::Run {
-                    covered[c] += overlap;
+                    covered[c] = covered[c].saturating_add(overlap);
                 }
             }
         };
@@ -219,7 +220,8 @@ impl Timeline {
                 let span = alive_until.min(column_start(c + 1)).saturating_sub(column_start(c).max(from));
                 let free = span.saturating_sub(covered[c]);
                 if free > 0 || cover[c].iter().all(|&w| w == 0) {
-                    cover[c][State::Run.index()] += free.saturating_mul(4) + 1;
+                    let w = &mut cover[c][State::Run.index()];
+                    *w = w.saturating_add(free.saturating_mul(4).saturating_add(1));
                 }
             }
         }
@@ -232,13 +234,16 @@ impl Timeline {
             .collect()
     }
 
-    /// Bytes and messages between every pair of ranks, over the whole run.
+    /// Bytes and messages between every pair of ranks over the whole run, those a receive
+    /// took apart from those it never did.
     pub fn comm_matrix(&self) -> CommMatrix {
         let mut m = CommMatrix { ranks: self.ranks, pairs: BTreeMap::new() };
         for msg in &self.messages {
-            let cell = m.pairs.entry((msg.src, msg.dst)).or_insert((0, 0));
-            cell.0 += msg.bytes;
-            cell.1 += 1;
+            let pair = m.pairs.entry((msg.src, msg.dst)).or_default();
+            match msg.match_event {
+                Some(_) => pair.received.add(msg.bytes),
+                None => pair.unreceived.add(msg.bytes),
+            }
         }
         m
     }

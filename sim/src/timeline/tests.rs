@@ -123,7 +123,29 @@ fn matrix_counts_bytes_per_pair() {
     let trace = trace_of(World::new(4), |c| catalogue::ring(c, 100, RingOrder::Naive));
     let m = Timeline::new(&trace).comm_matrix();
     assert_eq!(m.pairs.len(), 4);
-    assert_eq!(m.pairs[&(3, 0)].1, 1);
+    assert_eq!(m.pairs[&(3, 0)].received, Traffic { bytes: 100, messages: 1 });
+    assert_eq!(m.unreceived(), Traffic::default());
     let grouped = m.grouped(2);
-    assert_eq!(grouped[0][0] + grouped[0][1] + grouped[1][0] + grouped[1][1], 4 * m.pairs[&(0, 1)].0);
+    assert_eq!(grouped[0][0] + grouped[0][1] + grouped[1][0] + grouped[1][1], 4 * m.pairs[&(0, 1)].received.bytes);
+    let totals = m.totals();
+    assert_eq!(
+        (totals[2].sent.bytes, totals[2].sent_to, totals[2].received.bytes, totals[2].received_from),
+        (100, 1, 100, 1)
+    );
+}
+
+/// The deadlocked ring's requests to send never became data: nothing is received, and the
+/// matrix says what was left unreceived instead.
+#[test]
+fn matrix_of_a_deadlock_counts_nothing_received() {
+    let trace = trace_of(World::new(4), |c| catalogue::ring(c, 1 << 20, RingOrder::Naive));
+    let m = Timeline::new(&trace).comm_matrix();
+    assert!(m.pairs.values().all(|p| p.received == Traffic::default()), "{m:?}");
+    assert_eq!(m.unreceived(), Traffic { bytes: 4 << 20, messages: 4 });
+    assert!(m.grouped(1).iter().flatten().all(|&b| b == 0));
+    let totals = m.totals();
+    assert_eq!(
+        (totals[0].sent, totals[0].received, totals[0].unreceived.bytes),
+        (Traffic::default(), Traffic::default(), 1 << 20)
+    );
 }

@@ -1,11 +1,14 @@
 //! The deadlock: what each blocked rank waits for, the wait-for edges, and the engine's
 //! hint. A live run has the engine's report; a saved trace without one still shows the
-//! calls that never returned, with their file:line and peers.
+//! calls that never returned, with their file:line and peers. A run that completed only
+//! thanks to buffering shows the same for the deadlock of its strict re-run, and any other
+//! warning of the run.
 
-use super::text::{call_text, short_time};
-use crate::app::{App, Outcome};
+use super::text::{blocked_text, call_text, short_time, wrap_path};
+use crate::app::{escape_lines, App, Outcome};
 use crate::theme::Theme;
-use mpisim::{Peer, Rank};
+use mpisim::escape::escape_control;
+use mpisim::{DeadlockReport, Peer, Rank, Warning};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -16,7 +19,8 @@ use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
 pub struct Blocked {
     /// The rank.
     pub rank: Rank,
-    /// The call it is blocked in (for a collective's step, the collective).
+    /// The call it is blocked in, in a few words (`MPI_Send → 1 tag 0 1 MiB`; for a
+    /// collective's step, the collective).
     pub call: String,
     /// What it waits for, in words.
     pub waiting_for: String,
@@ -46,26 +50,7 @@ impl Deadlock {
     pub fn of(app: &App) -> Option<Deadlock> {
         let tl = &app.tl;
         match &app.outcome {
-            Outcome::Deadlock(report) => Some(Deadlock {
-                time: report.time,
-                blocked: report
-                    .blocked
-                    .iter()
-                    .map(|b| Blocked {
-                        rank: b.rank,
-                        call: b.call.mpi_name().to_string(),
-                        waiting_for: b.waiting_for.clone(),
-                        location: b.location.to_string(),
-                        peer: match b.peer {
-                            Some(Peer::Rank(p)) => Some(p),
-                            _ => None,
-                        },
-                    })
-                    .collect(),
-                finished: report.finished.clone(),
-                hint: Some(report.hint.clone()),
-                cycle: report.cycle.clone(),
-            }),
+            Outcome::Deadlock(report) => Some(Deadlock::from_report(report)),
             Outcome::Unfinished => Some(Deadlock {
                 time: tl.end,
                 blocked: tl
@@ -76,7 +61,7 @@ impl Deadlock {
                         let inner = tl.innermost_unfinished(call.rank).unwrap_or(outer);
                         Blocked {
                             rank: call.rank,
-                            call: call.call.mpi_name().to_string(),
+                            call: call_text(tl, outer),
                             waiting_for: format!("{} never returned", call_text(tl, inner)),
                             location: call.site.to_string(),
                             peer: tl.calls[inner].peer.filter(|&p| p < tl.ranks),
@@ -88,6 +73,31 @@ impl Deadlock {
                 cycle: Vec::new(),
             }),
             _ => None,
+        }
+    }
+
+    /// A deadlock as the engine reported it (its strings escaped: a saved report may hold
+    /// anything).
+    pub fn from_report(report: &DeadlockReport) -> Deadlock {
+        Deadlock {
+            time: report.time,
+            blocked: report
+                .blocked
+                .iter()
+                .map(|b| Blocked {
+                    rank: b.rank,
+                    call: blocked_text(b),
+                    waiting_for: escape_control(&b.waiting_for).into_owned(),
+                    location: escape_control(&b.location.to_string()).into_owned(),
+                    peer: match b.peer {
+                        Some(Peer::Rank(p)) => Some(p),
+                        _ => None,
+                    },
+                })
+                .collect(),
+            finished: report.finished.clone(),
+            hint: Some(escape_control(&report.hint).into_owned()),
+            cycle: report.cycle.clone(),
         }
     }
 
@@ -118,17 +128,67 @@ impl Deadlock {
     }
 }
 
+/// The buffering hazard of a completed run: what it relied on, and the deadlock of its
+/// strict re-run.
+pub fn hazard(app: &App) -> Option<(String, Deadlock)> {
+    app.warnings.iter().find_map(|w| match w {
+        Warning::BufferingHazard { reliance, deadlock } => {
+            Some((escape_control(reliance).into_owned(), Deadlock::from_report(deadlock)))
+        }
+        _ => None,
+    })
+}
+
+/// The run's warnings in one line, for the banner: `buffering hazard: with --strict it
+/// deadlocks, 0 → 1 → 2 → 3 → 0`, `2 messages never received`.
+pub fn warnings_line(app: &App) -> Option<String> {
+    let mut parts = Vec::new();
+    if let Some((_, dl)) = hazard(app) {
+        let cycle = match dl.cycle.first() {
+            Some(first) => {
+                let ring: Vec<String> = dl.cycle.iter().chain([first]).map(|r| r.to_string()).collect();
+                format!(", {}", ring.join(" → "))
+            }
+            None => String::new(),
+        };
+        parts.push(format!("buffering hazard: with --strict it deadlocks{cycle}"));
+    }
+    let count = |f: fn(&Warning) -> bool| app.warnings.iter().filter(|w| f(w)).count();
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    match count(|w| matches!(w, Warning::Unreceived(_))) {
+        0 => {}
+        n => parts.push(format!("{n} message{} never received", plural(n))),
+    }
+    match count(|w| matches!(w, Warning::DanglingRequest { .. })) {
+        0 => {}
+        n => parts.push(format!("{n} request{} never completed", plural(n))),
+    }
+    for w in &app.warnings {
+        if let Warning::TraceTruncated { events } = w {
+            parts.push(format!("the trace keeps only its first {events} events"));
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
 /// The compact pane under the diagram at the end of a deadlocked run.
 pub fn pane(app: &App, dl: &Deadlock, area: Rect, theme: Theme, buf: &mut Buffer) {
-    let inner_lines = area.height.saturating_sub(2) as usize;
+    let room = area.height.saturating_sub(2) as usize;
+    let width = area.width.saturating_sub(2) as usize;
     let mut lines = vec![dl.wait_line(theme)];
-    let room = inner_lines.saturating_sub(1);
-    let shown = if dl.blocked.len() > room { room.saturating_sub(1) } else { room };
-    for b in dl.blocked.iter().take(shown) {
-        lines.push(blocked_line(app, b, theme, area.width.saturating_sub(2) as usize));
+    let entries: Vec<Vec<Line>> = dl.blocked.iter().map(|b| blocked_lines(app, b, theme, width)).collect();
+    let mut shown = 0;
+    for entry in &entries {
+        // Keep a line for "… and N more" unless this is the last entry.
+        let more = usize::from(shown + 1 < entries.len());
+        if lines.len() + entry.len() + more > room {
+            break;
+        }
+        lines.extend(entry.iter().cloned());
+        shown += 1;
     }
-    if dl.blocked.len() > shown {
-        lines.push(Line::styled(format!("… and {} more: press 2 for all", dl.blocked.len() - shown), theme.dim()));
+    if shown < entries.len() {
+        lines.push(Line::styled(format!("… and {} more: press 2 for all", entries.len() - shown), theme.dim()));
     }
     Paragraph::new(lines)
         .block(
@@ -140,47 +200,93 @@ pub fn pane(app: &App, dl: &Deadlock, area: Rect, theme: Theme, buf: &mut Buffer
         .render(area, buf);
 }
 
-/// One blocked rank in one line: its call on the left, its file:line on the right.
-fn blocked_line<'a>(app: &App, b: &Blocked, theme: Theme, width: usize) -> Line<'a> {
-    let call = blocked_call_text(app, b);
+/// One blocked rank: its call on the left, its file:line on the right of the same line if
+/// it fits, else on lines of its own, wrapped after a `/`.
+fn blocked_lines(app: &App, b: &Blocked, theme: Theme, width: usize) -> Vec<Line<'static>> {
     let label = format!("r{:<w$} ", b.rank, w = app.tl.ranks.saturating_sub(1).max(1).to_string().len());
-    let used = label.chars().count() + call.chars().count();
-    let gap = width.saturating_sub(used + b.location.chars().count()).max(2);
+    let used = label.chars().count() + b.call.chars().count();
     let style = if b.rank == app.selected { theme.selected() } else { theme.alert() };
-    Line::from(vec![
-        Span::styled(label, style),
-        Span::raw(call),
-        Span::raw(" ".repeat(gap)),
-        Span::styled(b.location.clone(), theme.dim()),
-    ])
-}
-
-/// The blocked call of `b` in a few words, from the trace when it has the call.
-fn blocked_call_text(app: &App, b: &Blocked) -> String {
-    match app.tl.unfinished().into_iter().find(|&c| app.tl.calls[c].rank == b.rank) {
-        Some(c) => call_text(&app.tl, c),
-        None => b.call.clone(),
+    let first = vec![Span::styled(label.clone(), style), Span::raw(b.call.clone())];
+    let location = b.location.chars().count();
+    if used + 2 + location <= width {
+        let gap = width - used - location;
+        let mut spans = first;
+        spans.push(Span::raw(" ".repeat(gap)));
+        spans.push(Span::styled(b.location.clone(), theme.dim()));
+        return vec![Line::from(spans)];
     }
+    let indent = " ".repeat(label.chars().count());
+    let at = format!("{indent}at ");
+    let mut lines = vec![Line::from(first)];
+    lines.extend(
+        wrap_path(&b.location, width, &at, &format!("{indent}   ")).into_iter().map(|l| Line::styled(l, theme.dim())),
+    );
+    lines
 }
 
-/// The deadlock screen: the edges, the hint, and every blocked call with what it waits for.
+/// The deadlock screen: the edges, the hint, and every blocked call with what it waits for;
+/// for a completed run, its buffering hazard's strict deadlock and its other warnings.
 pub fn screen(app: &App, area: Rect, theme: Theme, buf: &mut Buffer) {
-    let Some(dl) = Deadlock::of(app) else {
-        let text = match &app.outcome {
-            Outcome::Completed => "The run completed: every rank returned, nothing is blocked.".to_string(),
-            Outcome::Failed(e) => format!("The run stopped with an error, not a deadlock:\n\n{e}"),
-            _ => String::new(),
-        };
-        Paragraph::new(text)
-            .wrap(Wrap { trim: false })
-            .block(Block::default().borders(Borders::ALL).title(" Deadlock "))
-            .render(area, buf);
-        return;
+    if let Some(dl) = Deadlock::of(app) {
+        return report(app, &dl, Vec::new(), dl.headline(), area, theme, buf);
+    }
+    // Warnings other than the hazard, which has the rest of the screen.
+    let warnings: Vec<Line> = app
+        .warnings
+        .iter()
+        .filter(|w| !matches!(w, Warning::BufferingHazard { .. }))
+        .map(|w| Line::from(vec![Span::styled("warning ", theme.alert()), Span::raw(escape_lines(&w.to_string()))]))
+        .collect();
+    if let Some((reliance, dl)) = hazard(app) {
+        let mut intro = vec![Line::styled(
+            format!(
+                "The run completed, but only because {reliance}. MPI promises neither: with zero buffering \
+                 (--strict), as another MPI library or message size may run it, it deadlocks:"
+            ),
+            theme.alert(),
+        )];
+        intro.extend(warnings);
+        let n = dl.blocked.len();
+        let title = format!(" Buffering hazard: with --strict, {n} rank{} deadlock ", if n == 1 { "" } else { "s" });
+        return report(app, &dl, intro, title, area, theme, buf);
+    }
+    let lines = match &app.outcome {
+        Outcome::Completed if warnings.is_empty() => {
+            vec![Line::raw("The run completed: every rank returned, nothing is blocked.")]
+        }
+        Outcome::Completed => {
+            let mut lines = vec![Line::raw("The run completed: every rank returned, nothing is blocked. But:")];
+            lines.extend(warnings);
+            lines
+        }
+        Outcome::Failed(e) => {
+            let mut lines = vec![Line::raw("The run stopped with an error, not a deadlock:"), Line::raw("")];
+            lines.extend(e.lines().map(|l| Line::raw(l.to_string())));
+            lines
+        }
+        Outcome::Deadlock(_) | Outcome::Unfinished => Vec::new(),
     };
+    let title = if app.warnings.is_empty() { " Deadlock " } else { " Warnings " };
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .block(Block::default().borders(Borders::ALL).title(title))
+        .render(area, buf);
+}
+
+/// A deadlock report under `intro`: the cycle or edges, the hint, the finished ranks, and
+/// one entry per blocked rank, scrolled to keep the selected rank in view.
+fn report(
+    app: &App,
+    dl: &Deadlock,
+    intro: Vec<Line<'static>>,
+    title: String,
+    area: Rect,
+    theme: Theme,
+    buf: &mut Buffer,
+) {
     let width = area.width.saturating_sub(2) as usize;
-    // Advice first, then one entry per blocked rank (its call, then what it waits for),
-    // scrolled to keep the selected rank in view.
-    let mut lines = vec![dl.wait_line(theme)];
+    let mut lines = intro;
+    lines.push(dl.wait_line(theme));
     // Ranks outside the cycle (waiting on it) show only in the edges.
     if !dl.cycle.is_empty() && dl.blocked.len() > dl.cycle.len() {
         lines.push(Line::from(vec![Span::styled("wait-for edges  ", theme.dim()), Span::raw(dl.edges())]));
@@ -195,14 +301,25 @@ pub fn screen(app: &App, area: Rect, theme: Theme, buf: &mut Buffer) {
     }
     let used: usize = lines.iter().map(|l| l.width().div_ceil(width.max(1)).max(1)).sum::<usize>() + 1;
     lines.push(Line::raw(""));
-    let per_entry =
-        1 + dl.blocked.iter().map(|b| (b.waiting_for.chars().count() + 2).div_ceil(width.max(1))).max().unwrap_or(1);
-    let room = ((area.height.saturating_sub(2) as usize).saturating_sub(used + 1) / per_entry).max(1);
+    let entries: Vec<Vec<Line>> = dl
+        .blocked
+        .iter()
+        .map(|b| {
+            let mut entry = blocked_lines(app, b, theme, width);
+            entry.push(Line::raw(format!("  {}", b.waiting_for)));
+            entry
+        })
+        .collect();
+    let per_entry = entries
+        .iter()
+        .map(|e| e.iter().map(|l| l.width().div_ceil(width.max(1)).max(1)).sum::<usize>())
+        .max()
+        .unwrap_or(1);
+    let room = ((area.height.saturating_sub(2) as usize).saturating_sub(used + 1) / per_entry.max(1)).max(1);
     let first = dl.blocked.iter().position(|b| b.rank == app.selected).unwrap_or(0);
     let start = first.saturating_sub(room.saturating_sub(1)).min(dl.blocked.len().saturating_sub(room));
-    for b in dl.blocked.iter().skip(start).take(room) {
-        lines.push(blocked_line(app, b, theme, width));
-        lines.push(Line::raw(format!("  {}", b.waiting_for)));
+    for entry in entries.into_iter().skip(start).take(room) {
+        lines.extend(entry);
     }
     if dl.blocked.len() > room {
         let last = (start + room).min(dl.blocked.len());
@@ -213,6 +330,6 @@ pub fn screen(app: &App, area: Rect, theme: Theme, buf: &mut Buffer) {
     }
     Paragraph::new(lines)
         .wrap(Wrap { trim: false })
-        .block(Block::default().borders(Borders::ALL).title(Span::styled(dl.headline(), theme.alert())))
+        .block(Block::default().borders(Borders::ALL).title(Span::styled(title, theme.alert())))
         .render(area, buf);
 }

@@ -25,10 +25,16 @@ pub fn render(app: &App, areas: &Areas, theme: Theme, buf: &mut Buffer) {
         Axis::Time => " Space-time ",
         Axis::Events => " Event order ",
     };
-    let title = Line::from(vec![
-        Span::styled(name, theme.title()),
-        Span::raw(format!("{} – {} · {shown} ", label(app.axis, t0), label(app.axis, t1))),
-    ]);
+    // The window as people count: event `i` of the trace is event number i + 1, and the
+    // room after the last one holds no event.
+    let range = match app.axis {
+        Axis::Time => format!("{} – {}", short_time(Time(t0)), short_time(Time(t1))),
+        Axis::Events => {
+            let last = t1.min(app.tl.event_count as u64).max(t0 + 1);
+            format!("#{} – #{last} of {}", t0 + 1, app.tl.event_count)
+        }
+    };
+    let title = Line::from(vec![Span::styled(name, theme.title()), Span::raw(format!("{range} · {shown} "))]);
     let mut legend = vec![Span::raw(" ")];
     for state in State::ALL {
         if state == State::Run {
@@ -53,7 +59,8 @@ pub fn render(app: &App, areas: &Areas, theme: Theme, buf: &mut Buffer) {
         // On the event axis the cursor sits on the last event that happened.
         Axis::Events => app.cursor.checked_sub(1).and_then(|e| column_of(e as u64, (t0, t1), columns)),
     };
-    axis(buf, Rect::new(x0, d.y, areas.diagram_columns, areas.axis_rows), app.axis, (t0, t1), cursor_col, theme);
+    let area = Rect::new(x0, d.y, areas.diagram_columns, areas.axis_rows);
+    axis(buf, area, app.axis, (t0, t1), app.tl.event_count as u64, cursor_col, theme);
 
     let first_line = d.y + areas.axis_rows;
     let lines = d.height - areas.axis_rows;
@@ -65,6 +72,7 @@ pub fn render(app: &App, areas: &Areas, theme: Theme, buf: &mut Buffer) {
         line_of[rank] = Some((i as i64 - app.scroll as i64) * pitch as i64);
     }
     let width = app.tl.ranks.saturating_sub(1).max(1).to_string().len();
+    let mut drawn = Vec::new();
     for (i, &rank) in app.rows.iter().enumerate().skip(app.scroll) {
         let line = (i - app.scroll) * pitch;
         if line >= lines as usize {
@@ -80,6 +88,7 @@ pub fn render(app: &App, areas: &Areas, theme: Theme, buf: &mut Buffer) {
                 cell.set_symbol(Theme::glyph(state)).set_style(theme.state(state));
             }
         }
+        drawn.push((rank, y));
     }
     // The cursor: a line through the gaps, and reversed cells on the ranks' rows.
     if let Some(c) = cursor_col {
@@ -117,13 +126,66 @@ pub fn render(app: &App, areas: &Areas, theme: Theme, buf: &mut Buffer) {
         let (xs, xe) = (x_of(sent, (t0, t1), columns), x_of(target, (t0, t1), columns));
         canvas.line(buf, (xs, ys), (xe, ye), theme.selected_message(), !matched);
     }
+    // Names last, in what the messages left of each collective's glyphs.
+    for (rank, y) in drawn {
+        name_collectives(app, rank, (x0, y), columns, buf);
+    }
 }
 
-/// A point on the axis as people read it: a time, or an event number.
-fn label(axis: Axis, x: u64) -> String {
-    match axis {
-        Axis::Time => short_time(Time(x)),
-        Axis::Events => format!("#{x}"),
+/// Writes each collective's name over its span on `rank`'s row (`≡Bcast≡≡`), in the first
+/// stretch of its glyphs that no message crosses and that holds the name with a glyph on
+/// either side: a bcast and a scatter are both `≡` otherwise. Cells keep their style (the
+/// cursor's too).
+fn name_collectives(app: &App, rank: usize, (x0, y): (u16, u16), columns: usize, buf: &mut Buffer) {
+    let glyph = Theme::glyph(State::Collective);
+    let (t0, t1) = app.window;
+    let ended = app.cursor >= app.tl.event_count;
+    let now = match app.axis {
+        Axis::Time => app.position(),
+        Axis::Events => app.cursor.saturating_sub(1) as u64,
+    };
+    for &c in app.tl.top_calls(rank) {
+        let call = &app.tl.calls[c];
+        if call.enter_event >= app.cursor {
+            break;
+        }
+        if State::of(call.call) != State::Collective {
+            continue;
+        }
+        let (start, end) = match app.axis {
+            Axis::Time => (call.start.as_nanos(), call.end.map(Time::as_nanos)),
+            Axis::Events => (call.enter_event as u64, call.leave_event.map(|l| l as u64)),
+        };
+        // As the bins draw it: to its end once left, else to the cursor (to the end of
+        // the window if the trace ended inside it).
+        let end = match call.leave_event {
+            Some(l) if l < app.cursor => end.unwrap_or(now),
+            _ if ended => t1,
+            _ => now,
+        };
+        if end < t0 || start >= t1 {
+            continue;
+        }
+        let first = x_of(start.max(t0), (t0, t1), columns).max(0);
+        let last = x_of(end.min(t1.saturating_sub(1)), (t0, t1), columns).min(columns as i64 - 1);
+        let name = call.call.mpi_name().trim_start_matches("MPI_");
+        let need = name.chars().count() as i64 + 2;
+        let plain = |x: i64| x <= last && buf.cell((x0 + x as u16, y)).is_some_and(|cell| cell.symbol() == glyph);
+        let mut from = first;
+        for x in first..=last + 1 {
+            if plain(x) {
+                continue;
+            }
+            if x - from >= need {
+                for (i, ch) in name.chars().enumerate() {
+                    if let Some(cell) = buf.cell_mut((x0 + (from + 1) as u16 + i as u16, y)) {
+                        cell.set_char(ch);
+                    }
+                }
+                break;
+            }
+            from = x + 1;
+        }
     }
 }
 
@@ -136,11 +198,25 @@ fn column_of(x: u64, (t0, t1): (u64, u64), columns: usize) -> Option<usize> {
 fn x_of(x: u64, (t0, t1): (u64, u64), columns: usize) -> i64 {
     let width = i128::from(t1.saturating_sub(t0).max(1));
     let dx = i128::from(x) - i128::from(t0);
-    (dx * columns as i128).div_euclid(width) as i64
+    // Far off screen, a column is only a direction: held to ±2^40, so that interpolating
+    // between two columns cannot overflow and what is on screen is drawn as it was.
+    (dx * columns as i128).div_euclid(width).clamp(-FAR, FAR) as i64
 }
 
-/// Tick labels on the first line, tick marks on the second.
-fn axis(buf: &mut Buffer, area: Rect, kind: Axis, window: (u64, u64), cursor: Option<usize>, theme: Theme) {
+/// How far off screen a column may be (see `x_of`).
+const FAR: i128 = 1 << 40;
+
+/// Tick labels on the first line, tick marks on the second: at round times, or at round
+/// event numbers up to the last of the `events`.
+fn axis(
+    buf: &mut Buffer,
+    area: Rect,
+    kind: Axis,
+    window: (u64, u64),
+    events: u64,
+    cursor: Option<usize>,
+    theme: Theme,
+) {
     let columns = area.width as usize;
     if columns == 0 || area.height < 2 {
         return;
@@ -152,14 +228,31 @@ fn axis(buf: &mut Buffer, area: Rect, kind: Axis, window: (u64, u64), cursor: Op
     let step = nice_step(wanted);
     let mut marks: Vec<&str> = vec!["─"; columns];
     let mut labels: Vec<(usize, String)> = Vec::new();
-    let mut t = t0.div_ceil(step) * step;
-    while t < t1 {
-        let c = x_of(t, window, columns) as usize;
+    // Ticks at round times, or at round event numbers (event number k is at k - 1).
+    let (mut k, offset) = match kind {
+        Axis::Time => (t0.div_ceil(step) * step, 0),
+        Axis::Events => ((t0 + 1).div_ceil(step) * step, 1),
+    };
+    // Event 1 is labelled where the window starts with it, unless a round number is close.
+    let first_label = kind == Axis::Events && t0 == 0 && x_of(k - offset, window, columns) >= 8;
+    if first_label {
+        labels.push((0, "#1".to_string()));
+        marks[0] = "┬";
+    }
+    while k - offset < t1 && (kind == Axis::Time || k <= events) {
+        let c = x_of(k - offset, window, columns) as usize;
         if c < columns {
             marks[c] = "┬";
-            labels.push((c, label(kind, t)));
+            labels.push((
+                c,
+                match kind {
+                    Axis::Time => short_time(Time(k)),
+                    Axis::Events => format!("#{k}"),
+                },
+            ));
         }
-        t += step;
+        let Some(next) = k.checked_add(step) else { break };
+        k = next;
     }
     buf.set_stringn(area.x, area.y + 1, marks.concat(), columns, theme.dim());
     let mut free_from = 0;
@@ -223,7 +316,8 @@ impl Canvas {
             let gap = line.rem_euclid(self.pitch) != 0;
             let (a, b) = if gap { (x_at(k - 1), x_at(k + 1)) } else { (x_at(k), x_at(k)) };
             if b - a >= 2 {
-                for x in a..=b {
+                // Only the columns on screen: a message from far off screen spans 2^40.
+                for x in a.max(0)..=b.min(self.columns) {
                     self.put(buf, x, line, if pending { "╌" } else { "─" }, style);
                 }
             } else {
@@ -259,5 +353,20 @@ mod tests {
         assert_eq!(x_of(199, w, 10), 9);
         assert_eq!(x_of(50, w, 10), -5);
         assert_eq!(column_of(200, w, 10), None);
+    }
+
+    /// A message whose times lie at the ends of u64 (a damaged trace) is drawn where it
+    /// crosses the screen, at once: found by `tests/fuzz.rs`, it once ran for 2^60 columns.
+    #[test]
+    fn a_message_from_far_off_screen_is_clipped() {
+        let w = (100, 200);
+        assert_eq!(x_of(u64::MAX, w, 10), FAR as i64);
+        assert_eq!(x_of(0, (u64::MAX - 1, u64::MAX), 10), -FAR as i64);
+        let mut buf = Buffer::empty(Rect::new(0, 0, 10, 5));
+        let canvas = Canvas { x0: 0, y0: 0, columns: 10, lines: 5, pitch: 4 };
+        canvas.line(&mut buf, (x_of(0, (u64::MAX - 1, u64::MAX), 10), 0), (3, 4), Style::default(), false);
+        let row = |y: u16| (0..10).map(|x| buf[(x, y)].symbol().to_string()).collect::<String>();
+        assert_eq!(row(4), "   ▼      ");
+        assert_eq!(row(3), "────      ", "the gap line above the receiver runs in from the left edge");
     }
 }

@@ -3,7 +3,6 @@
 //! deadlock) at the right.
 
 use super::status;
-use crate::app::Outcome;
 use crate::browser::{Browser, Input, LessonScreen, View, TEXT_WIDTH};
 use crate::keys::{KEYS, LESSON_KEYS, LESSON_OVERRIDES, LIST_KEYS};
 use crate::theme::Theme;
@@ -157,13 +156,7 @@ fn lesson(b: &Browser, s: &LessonScreen, theme: Theme, area: Rect, buf: &mut Buf
     Paragraph::new(Line::styled(title, theme.title())).render(line_at(area, 0), buf);
     // What runs and how it ended, and the viewer's cursor.
     let app = &s.app;
-    let (word, style) = match &app.outcome {
-        Outcome::Completed if !step_hazard(s) => ("completed".to_string(), theme.good()),
-        Outcome::Completed => ("completed, buffering hazard".to_string(), theme.alert()),
-        Outcome::Deadlock(_) => ("DEADLOCK".to_string(), theme.alert()),
-        Outcome::Failed(_) => ("ERROR".to_string(), theme.alert()),
-        Outcome::Unfinished => ("unfinished".to_string(), theme.alert()),
-    };
+    let (word, style) = super::outcome_word(app, theme);
     let shown = s.variant.as_ref().map_or(&step.run, |v| &v.spec);
     let rerun = if s.variant.is_some() { "re-run: " } else { "" };
     let state = status(app);
@@ -211,12 +204,6 @@ fn lesson(b: &Browser, s: &LessonScreen, theme: Theme, area: Rect, buf: &mut Buf
         }
         None => footer(b, hints, theme, footer_area, buf),
     }
-}
-
-/// Whether the run shown completed only thanks to buffering.
-fn step_hazard(s: &LessonScreen) -> bool {
-    let run = s.variant.as_ref().unwrap_or(&s.runs[s.step]);
-    run.sim.warnings.iter().any(|w| matches!(w, mpisim::Warning::BufferingHazard { .. }))
 }
 
 fn text_pane(b: &Browser, s: &LessonScreen, theme: Theme, area: Rect, buf: &mut Buffer) {

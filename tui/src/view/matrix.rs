@@ -1,9 +1,11 @@
-//! The communication matrix: bytes from each rank (rows) to each rank (columns). Small runs
-//! get numbers; large ones a heat map over blocks of ranks.
+//! The communication matrix: bytes received by each rank (columns) from each rank (rows).
+//! Small runs get numbers; large ones a heat map over blocks of ranks. What was sent but
+//! never received (a deadlocked rendezvous moves no data) is shown apart, in parentheses.
 
 use super::text::bytes;
 use crate::app::App;
 use crate::theme::Theme;
+use mpisim::timeline::{PairTraffic, Traffic};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -19,17 +21,11 @@ pub fn screen(app: &App, area: Rect, theme: Theme, buf: &mut Buffer) {
     let n = app.tl.ranks;
     let width = area.width.saturating_sub(2) as usize;
     let height = area.height.saturating_sub(2) as usize;
+    let totals = m.totals();
+    let unreceived = m.unreceived();
+    let note = unreceived.messages > 0;
     let mut lines: Vec<Line> = Vec::new();
-    let mut sent = vec![0u64; n];
-    let mut received = vec![0u64; n];
-    let (mut to, mut from) = (vec![0usize; n], vec![0usize; n]);
-    for (&(s, d), &(b, _)) in &m.pairs {
-        sent[s] += b;
-        received[d] += b;
-        to[s] += 1;
-        from[d] += 1;
-    }
-    let numeric = n * CELL + 6 + CELL <= width && n + 3 <= height;
+    let numeric = n * CELL + 6 + CELL <= width && n + 3 + usize::from(note) <= height;
     if numeric {
         let mut header = format!("{:<6}", "");
         for d in 0..n {
@@ -37,24 +33,24 @@ pub fn screen(app: &App, area: Rect, theme: Theme, buf: &mut Buffer) {
         }
         header += &format!("{:>CELL$}", "sent");
         lines.push(Line::styled(header, theme.dim()));
-        for (s, total) in sent.iter().enumerate() {
+        for (s, total) in totals.iter().enumerate() {
             let style = if s == app.selected { theme.selected() } else { Style::new() };
             let mut spans = vec![Span::styled(format!("{:<6}", format!("r{s}")), style)];
             for d in 0..n {
-                let text = m.pairs.get(&(s, d)).map_or("·".to_string(), |&(b, _)| bytes(b));
-                spans.push(Span::raw(format!("{text:>CELL$}")));
+                let cell = m.pairs.get(&(s, d)).map_or("·".to_string(), cell_text);
+                spans.push(Span::raw(format!("{cell:>CELL$}")));
             }
-            spans.push(Span::styled(format!("{:>CELL$}", bytes(*total)), theme.dim()));
+            spans.push(Span::styled(format!("{:>CELL$}", bytes(total.sent.bytes)), theme.dim()));
             lines.push(Line::from(spans));
         }
         let mut footer = format!("{:<6}", "recv");
-        for r in &received {
-            footer += &format!("{:>CELL$}", bytes(*r));
+        for t in &totals {
+            footer += &format!("{:>CELL$}", bytes(t.received.bytes));
         }
         lines.push(Line::styled(footer, theme.dim()));
     } else {
         // A heat map: each cell two columns wide, summing a block of ranks.
-        let cells = (width.saturating_sub(8) / 2).min(height.saturating_sub(4)).max(1);
+        let cells = (width.saturating_sub(8) / 2).min(height.saturating_sub(4 + usize::from(note))).max(1);
         let group = n.div_ceil(cells).max(1);
         let grid = m.grouped(group);
         let max = grid.iter().flatten().copied().max().unwrap_or(0);
@@ -86,20 +82,45 @@ pub fn screen(app: &App, area: Rect, theme: Theme, buf: &mut Buffer) {
             theme.dim(),
         ));
     }
-    let s = app.selected;
+    if note {
+        lines.push(Line::styled(
+            format!("( ) sent, never received: {} (no receive took them)", messages(unreceived)),
+            theme.alert(),
+        ));
+    }
+    let t = totals.get(app.selected).copied().unwrap_or_default();
     let plural = |k: usize| if k == 1 { "" } else { "s" };
+    let sent = match t.sent.messages {
+        0 => "sent nothing received".to_string(),
+        _ => format!("sent {} to {} rank{}", bytes(t.sent.bytes), t.sent_to, plural(t.sent_to)),
+    };
+    let lost = match t.unreceived.messages {
+        0 => String::new(),
+        _ => format!(" ({} never received)", bytes(t.unreceived.bytes)),
+    };
+    let received = match t.received.messages {
+        0 => "received nothing".to_string(),
+        _ => format!("received {} from {} rank{}", bytes(t.received.bytes), t.received_from, plural(t.received_from)),
+    };
     lines.push(Line::from(vec![
-        Span::styled(format!("r{s}"), theme.title()),
-        Span::raw(format!(
-            " sent {} to {} rank{}, received {} from {} rank{} (↑↓ select)",
-            bytes(sent[s]),
-            to[s],
-            plural(to[s]),
-            bytes(received[s]),
-            from[s],
-            plural(from[s])
-        )),
+        Span::styled(format!("r{}", app.selected), theme.title()),
+        Span::raw(format!(" {sent}{lost}, {received} (↑↓ select)")),
     ]));
-    let title = Span::styled(" Communication matrix: bytes from row to column, whole run ", theme.title());
+    let title = Span::styled(" Communication matrix: bytes received, from row to column, whole run ", theme.title());
     Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(title)).render(area, buf);
+}
+
+/// A cell: the bytes received, `(…)` around bytes sent that no receive took, `+` for both.
+fn cell_text(pair: &PairTraffic) -> String {
+    match (pair.received.messages, pair.unreceived.messages) {
+        (0, 0) => "·".into(),
+        (_, 0) => bytes(pair.received.bytes),
+        (0, _) => format!("({})", bytes(pair.unreceived.bytes)),
+        _ => format!("{}+", bytes(pair.received.bytes)),
+    }
+}
+
+/// `4 messages, 4 MiB`.
+fn messages(t: Traffic) -> String {
+    format!("{} message{}, {}", t.messages, if t.messages == 1 { "" } else { "s" }, bytes(t.bytes))
 }

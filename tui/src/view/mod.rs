@@ -33,6 +33,7 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     if !app.embedded {
         title(app, theme, areas.title, buf);
         tabs(app, theme, areas.tabs, buf);
+        banner(app, theme, areas.banner, buf);
     }
     match app.screen {
         Screen::Timeline => {
@@ -64,23 +65,65 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
 
 fn title(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let (word, style) = match &app.outcome {
-        Outcome::Completed => ("completed".to_string(), theme.good()),
         Outcome::Deadlock(d) => (format!("DEADLOCK at {}", short_time(d.time)), theme.alert()),
-        Outcome::Failed(_) => ("ERROR".to_string(), theme.alert()),
         Outcome::Unfinished => ("unfinished: ranks still in calls".to_string(), theme.alert()),
+        _ => outcome_word(app, theme),
+    };
+    // What ran gives way to how it ended when the line is short.
+    let room = (area.width as usize).saturating_sub(" mpisim ".len() + 3 + word.chars().count());
+    let what: String = match app.title.chars().count() > room {
+        true => app.title.chars().take(room.saturating_sub(1)).chain(['…']).collect(),
+        false => app.title.clone(),
     };
     let line = Line::from(vec![
         Span::styled(" mpisim ", theme.title()),
-        Span::raw(format!("{} · ", app.title)),
+        Span::raw(format!("{what} · ")),
         Span::styled(word, style),
     ]);
     Paragraph::new(line).render(area, buf);
 }
 
+/// How a run ended in a word or three, for titles: `completed`, `completed, buffering
+/// hazard`, `completed, 2 warnings`, `DEADLOCK`, `ERROR`, `unfinished`.
+pub fn outcome_word(app: &App, theme: Theme) -> (String, ratatui::style::Style) {
+    let n = app.warnings.len();
+    match &app.outcome {
+        Outcome::Completed if n == 0 => ("completed".to_string(), theme.good()),
+        Outcome::Completed if deadlock::hazard(app).is_some() => {
+            ("completed, buffering hazard".to_string(), theme.alert())
+        }
+        Outcome::Completed => (format!("completed, {n} warning{}", if n == 1 { "" } else { "s" }), theme.alert()),
+        Outcome::Deadlock(_) => ("DEADLOCK".to_string(), theme.alert()),
+        Outcome::Failed(_) => ("ERROR".to_string(), theme.alert()),
+        Outcome::Unfinished => ("unfinished".to_string(), theme.alert()),
+    }
+}
+
+/// The warnings of a completed run in one line, and where to read them in full.
+fn banner(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let Some(text) = deadlock::warnings_line(app) else { return };
+    let tail = " · 2: why ";
+    let room = (area.width as usize).saturating_sub(2 + tail.len());
+    let text: String = match text.chars().count() > room {
+        true => text.chars().take(room.saturating_sub(1)).chain(['…']).collect(),
+        false => text,
+    };
+    let line = Line::from(vec![Span::styled(format!(" ⚠ {text}"), theme.alert()), Span::styled(tail, theme.dim())]);
+    Paragraph::new(line).render(area, buf);
+}
+
+/// A screen's tab title: the deadlock screen tells a completed run's warnings.
+fn tab_title(app: &App, screen: Screen) -> &'static str {
+    match screen {
+        Screen::Deadlock if matches!(app.outcome, Outcome::Completed) && !app.warnings.is_empty() => "Warnings",
+        _ => screen.title(),
+    }
+}
+
 fn tabs(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let mut spans = vec![Span::raw(" ")];
     for (i, screen) in Screen::ALL.iter().enumerate() {
-        let text = format!("{} {}", i + 1, screen.title());
+        let text = format!("{} {}", i + 1, tab_title(app, *screen));
         let style = if *screen == app.screen { theme.selected() } else { theme.dim() };
         spans.push(Span::styled(text, style));
         spans.push(Span::raw(" "));

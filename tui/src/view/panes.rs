@@ -1,7 +1,7 @@
 //! The panes under the diagram: the event and message at the cursor, and the selected
 //! rank's pending call and queues.
 
-use super::text::{bytes, call_text, short_time};
+use super::text::{bytes, call_text, short_time, wrap_path};
 use crate::app::App;
 use crate::theme::Theme;
 use mpisim::timeline::{Filter, State};
@@ -24,12 +24,14 @@ pub fn inspector(app: &App, area: Rect, theme: Theme, buf: &mut Buffer) {
         let event = &app.trace.events[index];
         let who = format!("r{}", event.rank);
         let text = match &event.kind {
-            EventKind::Enter { .. } => {
-                let c = tl.call_of_event(index).expect("every enter starts a call");
-                format!("{who} enters {}", call_text(tl, c))
-            }
+            EventKind::Enter { call, .. } => match tl.call_of_event(index) {
+                Some(c) => format!("{who} enters {}", call_text(tl, c)),
+                None => format!("{who} enters {}", call.mpi_name()),
+            },
             EventKind::Leave { call } => {
-                let took = tl.call_of_event(index).map(|c| tl.calls[c].end.unwrap_or(event.time) - tl.calls[c].start);
+                let took = tl
+                    .call_of_event(index)
+                    .map(|c| tl.calls[c].end.unwrap_or(event.time).saturating_sub(tl.calls[c].start));
                 format!("{who} returns from {} after {}", call.mpi_name(), short_time(took.unwrap_or_default()))
             }
             EventKind::Send { dst, protocol, .. } => format!("{who} sends a message to r{dst} ({protocol})"),
@@ -48,7 +50,8 @@ pub fn inspector(app: &App, area: Rect, theme: Theme, buf: &mut Buffer) {
         };
         lines.push(Line::styled(text, theme.title()));
         if let EventKind::Enter { site, .. } = &event.kind {
-            lines.push(Line::raw(format!("  at {site}")));
+            let width = area.width.saturating_sub(2) as usize;
+            lines.extend(wrap_path(&site.to_string(), width, "  at ", "     ").into_iter().map(Line::raw));
         }
         format!(" Event {} of {} · {} ", app.cursor, tl.event_count, short_time(event.time))
     };
@@ -117,7 +120,9 @@ pub fn rank_state(app: &App, area: Rect, theme: Theme, buf: &mut Buffer) {
             if let Some(&inner) = snap.open.last().filter(|&&i| i != outer) {
                 lines.push(Line::raw(format!("  step {}", call_text(tl, inner))));
             }
-            lines.push(Line::styled(format!("  at {}", tl.calls[outer].site), theme.dim()));
+            let width = area.width.saturating_sub(2) as usize;
+            let site = tl.calls[outer].site.to_string();
+            lines.extend(wrap_path(&site, width, "  at ", "     ").into_iter().map(|l| Line::styled(l, theme.dim())));
         }
         None if snap.exited => lines.push(Line::raw("its program has returned")),
         None => lines.push(Line::raw("running its own code")),

@@ -1,0 +1,219 @@
+//! mpi4py scripts on the simulator: `mpisim run ring.py -n 4`.
+//!
+//! Each rank of a script is its own `python3` process, so module globals and random state
+//! are per rank as under `mpiexec`. The process imports mpisim's `mpi4py` (python/mpi4py,
+//! embedded here and put first on its module path), which forwards every MPI call, with
+//! the caller's file:line, over a pipe to a proxy rank in the engine ([`proxy`]); the proxy
+//! makes the call through the ordinary [`Comm`], so matching, collectives' algorithms and
+//! the cost model are the engine's. Only one rank runs at a time (the engine resumes one
+//! proxy; the other processes wait in a read of their pipe), so a run is as deterministic
+//! as a Rust program's: same script, platform and seed, same trace and output. The
+//! script's printed lines become the run's output lines, at the rank's virtual time;
+//! `time.sleep(s)` computes for `s` of virtual time.
+//!
+//! Messages are what mpi4py sends: a pickle for the lowercase methods, a buffer's bytes
+//! for the uppercase ones (each with the engine's 1–4 byte length prefix; buffer
+//! reductions and v-collectives move exactly the bytes). A reduction of Python objects
+//! applies the operator in the rank's own process, as mpi4py does.
+
+mod process;
+mod proxy;
+mod real;
+mod shim;
+mod values;
+mod wire;
+
+use crate::catalogue::{self, ParamArg};
+use crate::comm::Comm;
+use crate::launch::{self, RunOptions, Viewer};
+use crate::platform::Platform;
+use crate::report::{RunHeader, EXIT_USAGE};
+use process::{Interpreter, Launch, Pool};
+use std::path::{Path, PathBuf};
+
+/// Ranks of a script run without `-n`.
+pub const DEFAULT_RANKS: usize = 4;
+
+/// Whether `program`, a PROGRAM of `mpisim run`, names a Python script: it ends in `.py`,
+/// or it is an existing file (not a catalogue name) whose first line runs Python.
+pub fn is_script(program: &str) -> bool {
+    if process::is_python_file(Path::new(program)) {
+        return true;
+    }
+    catalogue::find(program).is_none()
+        && std::fs::read(program).is_ok_and(|text| {
+            let first = text.split(|&b| b == b'\n').next().unwrap_or_default();
+            first.starts_with(b"#!") && String::from_utf8_lossy(first).contains("python")
+        })
+}
+
+/// An mpi4py script ready to run: its path and arguments, the interpreter of its ranks,
+/// and the installed shim.
+#[derive(Clone, Debug)]
+pub struct Script {
+    path: String,
+    args: Vec<String>,
+    python: Interpreter,
+    shim: PathBuf,
+    measure: bool,
+}
+
+impl Script {
+    /// Checks that `path` can be read, finds the interpreter (`python`, else
+    /// `MPISIM_PYTHON`, else `python3` on `PATH`) and installs the shim. `args` are the
+    /// script's own (its `sys.argv[1:]`).
+    pub fn new(path: &str, args: &[String], python: Option<&str>) -> Result<Script, String> {
+        std::fs::metadata(path).map_err(|e| format!("cannot read the script {path}: {e}")).and_then(|m| {
+            if m.is_file() {
+                Ok(())
+            } else {
+                Err(format!("{path} is not a file"))
+            }
+        })?;
+        let python = Interpreter::find(python)?;
+        let shim = shim::install()?;
+        Ok(Script { path: path.to_string(), args: args.to_vec(), python, shim, measure: false })
+    }
+
+    /// With `on`, each call of a rank first charges the CPU time the rank's process spent
+    /// since its previous call (`--measure`): Python's own computation takes virtual time,
+    /// as measured, so such a run is not deterministic.
+    pub fn measured(mut self, on: bool) -> Script {
+        self.measure = on;
+        self
+    }
+
+    /// The script's path, as given.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The interpreter that runs the ranks.
+    pub fn interpreter(&self) -> &Path {
+        &self.python.path
+    }
+
+    /// The interpreter's version, e.g. `3.11.7`.
+    pub fn python_version(&self) -> &str {
+        &self.python.version
+    }
+
+    /// The program of every rank, for [`World::simulate`](crate::World::simulate) or
+    /// [`World::explore`](crate::World::explore) on `platform` with `seed` (which seeds
+    /// each rank's `random`). Each run starts one Python process per rank; all of them are
+    /// reaped by the end of the run, whatever its outcome.
+    pub fn program(&self, platform: &Platform, seed: u64) -> impl Fn(&Comm) + '_ {
+        let pool = Pool::new(Launch {
+            python: self.python.path.clone(),
+            shim: self.shim.clone(),
+            script: self.path.clone(),
+            args: self.args.clone(),
+            ranks_per_node: platform.ranks_per_node,
+            seed,
+            measure: self.measure,
+        });
+        move |comm: &Comm| proxy::serve(&pool, comm)
+    }
+
+    /// How reports name the run: the script and its arguments (and, measured, that the run
+    /// is not deterministic: every report says so).
+    pub fn title(&self) -> String {
+        let mut title = std::iter::once(self.path.as_str())
+            .chain(self.args.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(" ");
+        if self.measure {
+            title += " [--measure: Python's CPU time charged as measured; not deterministic]";
+        }
+        title
+    }
+}
+
+/// A script's command line after its path, as `mpisim run SCRIPT.py` and `mpisim scale
+/// SCRIPT.py` take it: the run flags, `--python PATH`, `--measure`, and the script's own
+/// arguments after `--`.
+#[derive(Debug)]
+pub struct ScriptArgs {
+    /// The run flags.
+    pub opts: RunOptions,
+    /// `--python PATH`.
+    pub python: Option<String>,
+    /// `--measure`.
+    pub measure: bool,
+    /// The script's own arguments (after `--`).
+    pub script_args: Vec<String>,
+}
+
+impl ScriptArgs {
+    /// Parses `args`; an unknown flag is an error naming the script `path`.
+    pub fn parse(path: &str, args: &[String]) -> Result<ScriptArgs, String> {
+        // `--measure` takes no value, unlike the program parameters RunOptions passes on.
+        let flags_end = args.iter().position(|a| a == "--").unwrap_or(args.len());
+        let measure = args[..flags_end].iter().any(|a| a == "--measure");
+        let args: Vec<String> = args
+            .iter()
+            .enumerate()
+            .filter(|(i, a)| *i >= flags_end || *a != "--measure")
+            .map(|(_, a)| a.clone())
+            .collect();
+        let (mut opts, rest) = RunOptions::parse(&args).map_err(|e| e.to_string())?;
+        let mut python = None;
+        for ParamArg { name, value } in rest {
+            match (name.as_str(), value) {
+                ("python", Some(value)) => python = Some(value),
+                ("python", None) => return Err("--python needs the path of a Python interpreter".to_string()),
+                (other, _) => {
+                    return Err(format!(
+                        "unknown flag --{other} for the script {path}: a script takes the run flags, --python PATH \
+                         and --measure; its own arguments go after --"
+                    ))
+                }
+            }
+        }
+        let script_args = std::mem::take(&mut opts.launcher_args);
+        Ok(ScriptArgs { opts, python, measure, script_args })
+    }
+
+    /// The script at `path` with these arguments, interpreter and `--measure`.
+    pub fn script(&self, path: &str) -> Result<Script, String> {
+        Script::new(path, &self.script_args, self.python.as_deref()).map(|script| script.measured(self.measure))
+    }
+}
+
+/// `mpisim run SCRIPT.py [flags] [-- ARGS]`: runs the script with the run flags (every one
+/// of a catalogue program's, `--python PATH` and `--measure`); the arguments after `--`
+/// are the script's. Prints the report and returns the exit code.
+pub fn run_script(path: &str, args: &[String], viewer: Option<Viewer>) -> i32 {
+    let parsed = match ScriptArgs::parse(path, args) {
+        Ok(parsed) => parsed,
+        Err(e) => return usage(&e),
+    };
+    let opts = &parsed.opts;
+    if opts.real {
+        if parsed.measure {
+            return usage("--measure charges measured time in a simulated run; a real run's time is measured anyway");
+        }
+        let ranks = opts.ranks.unwrap_or(DEFAULT_RANKS);
+        return real::run(opts, path, &parsed.script_args, parsed.python.as_deref(), ranks);
+    }
+    let ready = parsed.script(path).and_then(|script| {
+        launch::check_viewer(opts, viewer).map_err(|e| e.to_string())?;
+        // Opened before the run, so that a path that cannot be written costs nothing.
+        let outputs = opts.outputs().map_err(|e| e.to_string())?;
+        Ok((script, outputs))
+    });
+    match ready {
+        Ok((script, outputs)) => {
+            let mut header = RunHeader { program: script.title(), ..Default::default() };
+            let program = script.program(&opts.platform, opts.seed);
+            let sim = opts.simulate(DEFAULT_RANKS, &mut header, program);
+            launch::finish(opts, &sim, &header, viewer, outputs)
+        }
+        Err(e) => usage(&e),
+    }
+}
+
+fn usage(message: &str) -> i32 {
+    eprintln!("error: {message}\n(`mpisim help` lists the flags of a run)");
+    EXIT_USAGE
+}
