@@ -8,7 +8,7 @@
 //! [`Footprint`]); the trace costs [`TRACE_BYTES_PER_MESSAGE`] per message when it is
 //! recorded. A run is refused only when that estimate is above what is available.
 
-use crate::words::bytes;
+use crate::words::approx_bytes;
 use std::fmt;
 use std::sync::Arc;
 
@@ -372,18 +372,18 @@ impl fmt::Display for MemoryError {
                     f,
                     "\n  {ranks} rank{rank_word} need about {} of memory ({} for the ranks' stacks and engine state, {} \
                      for the program's data and trace), and {} is available ({source})",
-                    bytes(*needs),
-                    bytes(needs - data),
-                    bytes(*data),
-                    bytes(*available)
+                    approx_bytes(*needs),
+                    approx_bytes(needs - data),
+                    approx_bytes(*data),
+                    approx_bytes(*available)
                 )?,
                 Shortfall::AddressSpace { needs, limit, used } => write!(
                     f,
                     "\n  {ranks} rank{rank_word} map about {} of address space (every stack whole, and the data), and \
                      the limit (ulimit -v) leaves {} of its {}",
-                    bytes(*needs),
-                    bytes(limit.saturating_sub(*used)),
-                    bytes(*limit)
+                    approx_bytes(*needs),
+                    approx_bytes(limit.saturating_sub(*used)),
+                    approx_bytes(*limit)
                 )?,
                 Shortfall::Maps { needs, limit, used } => {
                     write!(
@@ -391,7 +391,7 @@ impl fmt::Display for MemoryError {
                         "\n  {ranks} rank{rank_word} need {needs} memory maps ({MAPS_PER_RANK} per rank's stack, one \
                          per buffer of {} or more), and the kernel allows {limit} (vm.max_map_count), of which this \
                          process uses {used}",
-                        bytes(LARGE_BUFFER)
+                        approx_bytes(LARGE_BUFFER)
                     )?;
                     let wanted = needs + used + MAP_MARGIN;
                     raise_maps = Some((wanted + wanted / 4).next_multiple_of(1024));

@@ -109,6 +109,23 @@ pub(crate) fn bytes(n: u64) -> String {
     }
 }
 
+/// A byte count as an estimate reads, to three figures or so: `512 bytes`, `1.5 MiB`,
+/// `64.0 GiB` (an estimate's exact count, `67061424 KiB`, says more than is known).
+pub(crate) fn approx_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    match unit {
+        0 => bytes(n),
+        _ if value.fract() == 0.0 => format!("{value} {}", UNITS[unit]),
+        _ => format!("{value:.1} {}", UNITS[unit]),
+    }
+}
+
 /// A bandwidth in bytes per second as networks are quoted (SI): `1 GB/s`, `117.587 MB/s`,
 /// `infinite`.
 pub(crate) fn bandwidth(bytes_per_second: u64) -> String {
@@ -152,6 +169,21 @@ mod tests {
         for n in [0, 1, 1023, 1 << 20, 3 << 30] {
             let flag = bytes(n).replace(' ', "");
             assert_eq!(crate::catalogue::parse_bytes(flag.trim_end_matches("bytes").trim_end_matches("byte")), Some(n));
+        }
+    }
+
+    #[test]
+    fn estimates_read_to_a_tenth_of_their_unit() {
+        let cases: &[(u64, &str)] = &[
+            (1, "1 byte"),
+            (1023, "1023 bytes"),
+            (1536, "1.5 KiB"),
+            (2 << 20, "2 MiB"),
+            (67_061_424 << 10, "64.0 GiB"),
+            (519_856 << 10, "507.7 MiB"),
+        ];
+        for &(n, text) in cases {
+            assert_eq!(approx_bytes(n), text, "{n}");
         }
     }
 

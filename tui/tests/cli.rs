@@ -48,7 +48,7 @@ fn refused_with(args: &str, env: &[(&str, &str)], says: &[&str]) {
 
 #[test]
 fn sizes_that_cannot_fit_are_refused_before_anything_is_allocated() {
-    refused("run ring --bytes 1024GiB", &["ring --bytes: 1024GiB is outside the range 0 B to 64 GiB"]);
+    refused("run ring --bytes 1024GiB", &["ring --bytes: 1024GiB is outside the range 0 bytes to 64 GiB"]);
     // 4 ranks of two 40 GiB buffers each: no test machine has 320 GiB to spare.
     refused(
         "run ring --bytes 40GiB",
@@ -64,7 +64,7 @@ fn sizes_that_cannot_fit_are_refused_before_anything_is_allocated() {
         "run ring -n 32491 --bytes 1MiB",
         &["the run does not fit on this machine", "32491 ranks need", "run at most"],
     );
-    refused("run ring --platform /dev/zero", &["/dev/zero", "larger than 1 MiB"]);
+    refused("run ring --platform /dev/zero", &["/dev/zero", "it is not text (byte 0 is NUL"]);
     refused("run ring --stack-size 1TiB", &["--stack-size: `1TiB` is not a stack size from 16KiB to 1GiB"]);
 }
 

@@ -153,7 +153,7 @@ pub enum ParamError {
         param: String,
         /// What was given.
         given: String,
-        /// The range accepted: `1 to 10`, `1 B to 1 GiB`.
+        /// The range accepted: `1 to 10`, `1 byte to 1 GiB`.
         accepted: String,
     },
     /// The parameter was given without its value.

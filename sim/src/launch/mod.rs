@@ -509,8 +509,8 @@ mod tests {
             r#"[("bytes", "1048576"), ("order", "parity"), ("rounds", "3")] n=Some(6) strict=true"#,
         );
         check("--rounds 11", "error: prog --rounds: 11 is outside the range 1 to 10");
-        check("--bytes 0", "error: prog --bytes: 0 is outside the range 1 B to 1 GiB");
-        check("--bytes 2GiB", "error: prog --bytes: 2GiB is outside the range 1 B to 1 GiB");
+        check("--bytes 0", "error: prog --bytes: 0 is outside the range 1 byte to 1 GiB");
+        check("--bytes 2GiB", "error: prog --bytes: 2GiB is outside the range 1 byte to 1 GiB");
         check("--rounds many", "error: prog --rounds: `many` is not a whole number");
         check("--colour red", "error: program `prog` has no parameter --colour; it takes --bytes, --rounds, --order");
         check("--order sideways", "error: prog --order: `sideways` is not one of naive, parity");
@@ -545,7 +545,7 @@ mod tests {
     fn help_lists_the_parameters_and_offers_the_viewer_only_when_linked_in() {
         let text = help("prog", DECLARED, false);
         assert!(text.starts_with("usage: prog [-n N] [--PARAM VALUE ...] [flags]\n\nparameters:\n"), "{text}");
-        assert!(text.contains("  --bytes BYTES         message size (default 8; 1 B to 1 GiB)\n"), "{text}");
+        assert!(text.contains("  --bytes BYTES         message size (default 8; 1 byte to 1 GiB)\n"), "{text}");
         assert!(text.contains("  --order naive|parity  call order (default naive)\n"), "{text}");
         assert!(text.contains("\n  -n, --ranks N "), "{text}");
         assert!(!text.contains("--tui") && !text.contains("--mouse"), "{text}");

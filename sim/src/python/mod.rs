@@ -147,16 +147,16 @@ pub struct ScriptArgs {
 impl ScriptArgs {
     /// Parses `args`; an unknown flag is an error naming the script `path`.
     pub fn parse(path: &str, args: &[String]) -> Result<ScriptArgs, String> {
+        // The script's own arguments follow `--`: split off here, as `--` before them is no
+        // launcher's (RunOptions would refuse it without --real).
+        let (flags, script_args) = match args.iter().position(|a| a == "--") {
+            Some(at) => (&args[..at], args[at + 1..].to_vec()),
+            None => (args, Vec::new()),
+        };
         // `--measure` takes no value, unlike the program parameters RunOptions passes on.
-        let flags_end = args.iter().position(|a| a == "--").unwrap_or(args.len());
-        let measure = args[..flags_end].iter().any(|a| a == "--measure");
-        let args: Vec<String> = args
-            .iter()
-            .enumerate()
-            .filter(|(i, a)| *i >= flags_end || *a != "--measure")
-            .map(|(_, a)| a.clone())
-            .collect();
-        let (mut opts, rest) = RunOptions::parse(&args).map_err(|e| e.to_string())?;
+        let measure = flags.iter().any(|a| a == "--measure");
+        let flags: Vec<String> = flags.iter().filter(|a| *a != "--measure").cloned().collect();
+        let (opts, rest) = RunOptions::parse(&flags).map_err(|e| e.to_string())?;
         let mut python = None;
         for ParamArg { name, value } in rest {
             match (name.as_str(), value) {
@@ -170,7 +170,6 @@ impl ScriptArgs {
                 }
             }
         }
-        let script_args = std::mem::take(&mut opts.launcher_args);
         Ok(ScriptArgs { opts, python, measure, script_args })
     }
 
