@@ -68,6 +68,8 @@ pub struct Explored {
     pub limit: usize,
     /// The run that failed (0 is the default schedule) and its schedule, if one did.
     pub failed: Option<(usize, Schedule)>,
+    /// Ctrl-C stopped it after `runs` of `limit`.
+    pub interrupted: bool,
 }
 
 /// The run as text: printed lines, then the outcome, time and counts.
@@ -142,6 +144,13 @@ pub fn text<R: Serialize>(sim: &Simulation<R>, header: &RunHeader) -> String {
                 "explore: run {} failed (of up to {limit}), under schedule {schedule}\n  replay: add --replay \
                  {schedule} to this command, or set MPISIM_SEED={schedule}",
                 run + 1
+            );
+        }
+        Some(Explored { runs, limit, failed: None, interrupted: true }) => {
+            let _ = writeln!(
+                out,
+                "explore: stopped by Ctrl-C after {runs} of up to {limit} schedules, all of which completed; another \
+                 --seed explores other schedules"
             );
         }
         Some(Explored { runs, failed: None, .. }) => {
@@ -263,6 +272,8 @@ pub fn json<R: Serialize>(sim: &Simulation<R>, header: &RunHeader) -> Value {
     if let Some(e) = header.exploration {
         report["explore"] = json!({
             "runs": e.runs,
+            "limit": e.limit,
+            "interrupted": e.interrupted,
             "failed_run": e.failed.map(|(run, _)| run),
             "replay": e.failed.map(|(_, schedule)| schedule.to_string()),
         });

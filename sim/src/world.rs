@@ -11,6 +11,7 @@ use crate::task::Tasks;
 use crate::time::Time;
 use crate::trace::{Site, Trace, TRACE_SCHEMA};
 use crate::{CallKind, Rank};
+use std::ops::ControlFlow;
 
 /// Default size of each rank's stack: ample for ordinary programs; lower it for runs with
 /// hundreds of thousands of ranks, raise it for deep recursion.
@@ -298,6 +299,21 @@ impl World {
     where
         F: Fn(&Comm) -> R,
     {
+        self.explore_watched(runs, program, &mut |_| ControlFlow::Continue(()))
+    }
+
+    /// [`World::explore`], telling `watch` how many schedules have run after each one that
+    /// completed; if it answers [`ControlFlow::Break`] (Ctrl-C, a progress bar's cancel),
+    /// the exploration stops there with [`Exploration::stopped`] set.
+    pub fn explore_watched<R, F>(
+        &self,
+        runs: usize,
+        program: F,
+        watch: &mut dyn FnMut(usize) -> ControlFlow<()>,
+    ) -> Exploration<R>
+    where
+        F: Fn(&Comm) -> R,
+    {
         let replay = std::env::var("MPISIM_SEED").ok().and_then(|v| v.parse::<Schedule>().ok());
         let schedules: Box<dyn Iterator<Item = Schedule>> = match replay {
             Some(token) => Box::new(std::iter::once(token)),
@@ -316,13 +332,17 @@ impl World {
                     runs: done,
                     first,
                     failure: Some(Box::new(ExploreFailure { schedule, run, simulation: sim })),
+                    stopped: false,
                 };
             }
             if first.is_none() {
                 first = Some(sim);
             }
+            if watch(done).is_break() {
+                return Exploration { runs: done, first, failure: None, stopped: true };
+            }
         }
-        Exploration { runs: done, first, failure: None }
+        Exploration { runs: done, first, failure: None, stopped: false }
     }
 
     /// Simulates on `platform`.
@@ -585,6 +605,8 @@ pub struct Exploration<R> {
     pub first: Option<Simulation<R>>,
     /// The first run that did not complete.
     pub failure: Option<Box<ExploreFailure<R>>>,
+    /// Whether the watcher of [`World::explore_watched`] stopped it before its last run.
+    pub stopped: bool,
 }
 
 impl<R> Exploration<R> {

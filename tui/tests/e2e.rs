@@ -228,3 +228,18 @@ fn signals_restore_the_terminal() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn exploring_shows_its_progress_and_ctrl_c_ends_it_with_a_summary() {
+    let bin = env!("CARGO_BIN_EXE_mpisim");
+    // A ring that completes under every schedule, a million of them: minutes of work.
+    let command = format!("{bin} run ring -n 4 --order sendrecv --explore 1000000");
+    let Some(tmux) = Tmux::start("explore", &command) else { return };
+    let screen = tmux.wait_for_all(&["exploring", "/1000000 schedules", "left; Ctrl-C stops"]);
+    assert_eq!(screen.lines().filter(|l| l.contains("exploring")).count(), 1, "one bar, redrawn:\n{screen}");
+    tmux.keys(&["C-c"]);
+    let screen = tmux.wait_for_all(&["EXIT=130", "explore: stopped by Ctrl-C after"]);
+    assert!(!screen.contains("exploring"), "the bar is cleared:\n{screen}");
+    assert!(screen.contains("completed: ring"), "the report of the default schedule's run:\n{screen}");
+    assert!(screen.contains("of up to 1000000 schedules, all of which"), "{screen}");
+}

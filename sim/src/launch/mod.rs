@@ -5,6 +5,7 @@
 
 mod flags;
 mod outputs;
+mod progress;
 
 pub use crate::catalogue::{Param, ParamArg, ParamError, ParamKind, Params};
 pub use flags::{
@@ -77,7 +78,10 @@ impl RunOptions {
         let Some(runs) = self.explore.filter(|_| self.replay.is_none()) else {
             return world.simulate(program);
         };
-        let found = world.explore(runs, program);
+        let found = {
+            let watch = progress::ExploreWatch::start(runs);
+            world.explore_watched(runs, program, &mut |done| watch.ran(done))
+        };
         let (sim, failed) = match (found.failure, found.first) {
             (Some(f), _) => {
                 header.schedule = f.schedule;
@@ -86,7 +90,7 @@ impl RunOptions {
             (None, Some(first)) => (first, None),
             (None, None) => unreachable!("an exploration runs at least once"),
         };
-        header.exploration = Some(Explored { runs: found.runs, limit: runs, failed });
+        header.exploration = Some(Explored { runs: found.runs, limit: runs, failed, interrupted: found.stopped });
         sim
     }
 
@@ -130,7 +134,10 @@ impl RunOptions {
         for e in &failed {
             eprintln!("error: {e}");
         }
-        let code = report::exit_code(sim);
+        let mut code = report::exit_code(sim);
+        if header.exploration.is_some_and(|e| e.interrupted) {
+            code = code.max(report::EXIT_INTERRUPTED);
+        }
         if failed.is_empty() {
             code
         } else {
