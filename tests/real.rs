@@ -297,13 +297,13 @@ fn naive_ring_text() -> Result<(), String> {
         ": 4 ranks blocked, none can proceed".into(),
         "  cycle: 0 → 1 → 2 → 3 → 0".into(),
         "every blocked rank is sending and none is receiving".into(),
-        "4 messages, 4194304 bytes before it stopped".into(),
+        "4 messages, 4 MiB before it stopped".into(),
         "found when --timeout stopped the job after 5 s".into(),
     ];
     for r in 0..4 {
         let next = (r + 1) % 4;
         want.push(format!(
-            "  rank   {r}  MPI_Send to rank {next}, tag 0, 1048576 bytes on COMM_WORLD\n            the library did \
+            "  rank   {r}  MPI_Send to rank {next}, tag 0, 1 MiB on COMM_WORLD\n            the library did \
              not buffer it: it waits for rank {next} to post a matching receive\n            at \
              sim/src/catalogue/ring.rs:"
         ));

@@ -4,7 +4,7 @@
 //! A real deadlock is a job that hangs: no rank returns to say where it is. So the engine
 //! publishes, before each wait that may block, what the wait is for (its call and site,
 //! and each pending operation with its peer as a world rank, tag, size and communicator),
-//! and a helper thread of the rank's process writes that out when asked:
+//! and helper threads of the rank's process write that out when asked:
 //! - when the launching `mpisim` creates `request-N` in the directory it named in
 //!   [`REPORTS_ENV`] (it does so at `--timeout`, twice, to see whether anything moved),
 //!   as `rank-R.N.json`;
@@ -308,32 +308,38 @@ pub(crate) fn write_json(path: &Path, value: &impl Serialize) -> std::io::Result
 pub(crate) fn spawn_helper(
     watch: Arc<Watch>,
     me: Identity,
-    now: impl Fn() -> Time + Send + 'static,
+    now: impl Fn() -> Time + Send + Sync + 'static,
 ) -> std::io::Result<()> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT])?;
     let dir = std::env::var_os(REPORTS_ENV).map(PathBuf::from).filter(|d| d.is_dir());
+    let now = Arc::new(now);
+    // The signal's thread blocks until one comes, so it answers at once, however busy the
+    // rank's own thread is: the launcher kills a rank that has not gone a second after
+    // SIGTERM (Open MPI's odls_base_sigkill_timeout), on a loaded machine too.
+    let (final_watch, final_me, final_now, final_dir) = (watch.clone(), me.clone(), now.clone(), dir.clone());
+    std::thread::Builder::new().name("mpisim-final".into()).spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            let snap = final_watch.snapshot(&final_me, final_now());
+            match &final_dir {
+                Some(dir) => {
+                    let _ = write_json(&snapshot_path(dir, final_me.rank, "final"), &snap);
+                }
+                None => eprintln!("{}", stopped_line(&snap)),
+            }
+            // What the signal would have done had the helper not caught it.
+            let _ = signal_hook::low_level::emulate_default_handler(signal);
+            std::process::abort();
+        }
+    })?;
+    let Some(dir) = dir else { return Ok(()) };
     std::thread::Builder::new().name("mpisim-snapshot".into()).spawn(move || {
         let mut round = 1;
         loop {
-            if let Some(signal) = signals.pending().next() {
-                let snap = watch.snapshot(&me, now());
-                match &dir {
-                    Some(dir) => {
-                        let _ = write_json(&snapshot_path(dir, me.rank, "final"), &snap);
-                    }
-                    None => eprintln!("{}", stopped_line(&snap)),
-                }
-                // What the signal would have done had the helper not caught it.
-                let _ = signal_hook::low_level::emulate_default_handler(signal);
-                std::process::abort();
-            }
-            if let Some(dir) = &dir {
-                if request_path(dir, round).exists() {
-                    let _ = write_json(&snapshot_path(dir, me.rank, &round.to_string()), &watch.snapshot(&me, now()));
-                    round += 1;
-                    continue;
-                }
+            if request_path(&dir, round).exists() {
+                let _ = write_json(&snapshot_path(&dir, me.rank, &round.to_string()), &watch.snapshot(&me, now()));
+                round += 1;
+                continue;
             }
             std::thread::sleep(POLL);
         }
