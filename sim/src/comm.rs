@@ -384,7 +384,7 @@ impl Comm {
         let payload = self.encode(CallKind::Sendrecv, value);
         let send = SendArgs { chan: self.channel(false), dest, tag: send_tag, mode: SendMode::Standard, payload };
         let reply = self.ctx.call(CallKind::Sendrecv, Op::Sendrecv { send, recv: self.filter(source, recv_tag) });
-        let c = reply.into_completions().into_iter().find(|c| c.index == 1).expect("sendrecv completes its receive");
+        let c = reply.into_completion(1).expect("sendrecv completes its receive");
         (self.decode(CallKind::Sendrecv, &c), c.status)
     }
 

@@ -313,6 +313,16 @@ impl Reply {
         }
     }
 
+    /// The completion of the call's request number `index` (a sendrecv's receive is 1),
+    /// taken without a vector.
+    pub(crate) fn into_completion(self, index: usize) -> Option<Completion> {
+        match self {
+            Reply::One(c) => (c.index == index).then_some(c),
+            Reply::Completed(c) => c.into_iter().find(|c| c.index == index),
+            other => unreachable!("a completing call got {other:?}"),
+        }
+    }
+
     /// The one completion of a blocking single-request call.
     pub(crate) fn into_single(self) -> Completion {
         match self {

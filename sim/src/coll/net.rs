@@ -19,6 +19,22 @@ pub(crate) trait Transport {
     /// Posts the receives and the sends of a round and returns, once all are complete,
     /// the received payloads in the order of `recvs`.
     fn round(&mut self, sends: Vec<(Rank, Payload)>, recvs: Vec<Rank>) -> Vec<Payload>;
+
+    /// A round of one send.
+    fn send(&mut self, to: Rank, data: Payload) {
+        self.round(vec![(to, data)], Vec::new());
+    }
+
+    /// A round of one receive.
+    fn recv(&mut self, from: Rank) -> Payload {
+        self.round(Vec::new(), vec![from]).pop().expect("a round returns what it received")
+    }
+
+    /// A round of one send and one receive, the step of most algorithms: a transport that
+    /// can carries it out without the vectors of a general round.
+    fn sendrecv(&mut self, to: Rank, data: Payload, from: Rank) -> Payload {
+        self.round(vec![(to, data)], vec![from]).pop().expect("a round returns what it received")
+    }
 }
 
 /// What an algorithm sees: its rank, the communicator's size, and rounds of messages.
@@ -40,17 +56,17 @@ impl<'t> Net<'t> {
 
     /// A blocking send.
     pub fn send(&mut self, to: Rank, data: Payload) {
-        self.round(vec![(to, data)], Vec::new());
+        self.transport.send(to, data)
     }
 
     /// A blocking receive.
     pub fn recv(&mut self, from: Rank) -> Payload {
-        self.round(Vec::new(), vec![from]).pop().expect("a round returns what it received")
+        self.transport.recv(from)
     }
 
     /// A send and a receive at once (`MPI_Sendrecv`).
     pub fn sendrecv(&mut self, to: Rank, data: Payload, from: Rank) -> Payload {
-        self.round(vec![(to, data)], vec![from]).pop().expect("a round returns what it received")
+        self.transport.sendrecv(to, data, from)
     }
 }
 
@@ -86,6 +102,21 @@ pub(crate) fn request(reply: Reply) -> crate::call::ReqId {
 }
 
 impl Transport for Direct<'_> {
+    fn send(&mut self, to: Rank, data: Payload) {
+        let op = Op::Send { args: self.send_args(to, data), block: true };
+        self.ctx.call_at(CallKind::Send, self.site, op);
+    }
+
+    fn recv(&mut self, from: Rank) -> Payload {
+        let op = Op::Recv { args: self.recv_args(from), block: true };
+        received(self.ctx.call_at(CallKind::Recv, self.site, op).into_single())
+    }
+
+    fn sendrecv(&mut self, to: Rank, data: Payload, from: Rank) -> Payload {
+        let op = Op::Sendrecv { send: self.send_args(to, data), recv: self.recv_args(from) };
+        received(self.ctx.call_at(CallKind::Sendrecv, self.site, op).into_completion(1).expect("sendrecv receives"))
+    }
+
     fn round(&mut self, mut sends: Vec<(Rank, Payload)>, recvs: Vec<Rank>) -> Vec<Payload> {
         let (ctx, site) = (self.ctx, self.site);
         // One call where one will do, so the trace reads like hand-written MPI.
@@ -93,18 +124,13 @@ impl Transport for Direct<'_> {
             (0, 0) => Vec::new(),
             (1, 0) => {
                 let (to, data) = sends.pop().expect("one send");
-                ctx.call_at(CallKind::Send, site, Op::Send { args: self.send_args(to, data), block: true });
+                self.send(to, data);
                 Vec::new()
             }
-            (0, 1) => {
-                let op = Op::Recv { args: self.recv_args(recvs[0]), block: true };
-                vec![received(ctx.call_at(CallKind::Recv, site, op).into_single())]
-            }
+            (0, 1) => vec![self.recv(recvs[0])],
             (1, 1) => {
                 let (to, data) = sends.pop().expect("one send");
-                let op = Op::Sendrecv { send: self.send_args(to, data), recv: self.recv_args(recvs[0]) };
-                let done = ctx.call_at(CallKind::Sendrecv, site, op).into_completions();
-                done.into_iter().filter(|c| c.index == 1).map(received).collect()
+                vec![self.sendrecv(to, data, recvs[0])]
             }
             _ => {
                 let mut reqs = Vec::with_capacity(recvs.len() + sends.len());

@@ -305,7 +305,7 @@ impl<'o> Engine<'o> {
                 let r = self.new_request(rank, kind, site, requests::recv_op(recv), false);
                 self.start(s);
                 self.start(r);
-                self.wait(rank, kind, site, &[Some(s), Some(r)], crate::call::WaitHow::All)
+                self.wait(rank, kind, site, rank::ReqList::Sendrecv([Some(s), Some(r)]), crate::call::WaitHow::All)
             }
             Op::Probe { args, block } => self.probe_call(rank, kind, site, args, block, streak),
             Op::SendInit { args } => {

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 #[derive(Debug)]
 pub(super) enum Wait {
     Requests {
-        reqs: Vec<Option<ReqId>>,
+        reqs: ReqList,
         how: WaitHow,
     },
     Probe {
@@ -27,6 +27,51 @@ pub(super) enum Wait {
         comm: u32,
         position: u64,
     },
+}
+
+/// The requests a wait is on. A blocking call's one request or a sendrecv's two are kept in
+/// place: blocking is the hot path of every message, and a vector there was an allocation
+/// and a free per call.
+#[derive(Debug)]
+pub(super) enum ReqList {
+    /// Up to two requests: the first `len` entries.
+    Inline { reqs: [Option<ReqId>; 2], len: u8 },
+    /// A sendrecv's send and receive. Its reply is the receive's completion alone, as
+    /// `MPI_Sendrecv` returns one status: a reply of two completions would need a vector,
+    /// or a `Reply` twice the size, copied on every call.
+    Sendrecv([Option<ReqId>; 2]),
+    /// A program's list (`MPI_Waitall` and its kin), as it gave it.
+    Heap(Vec<Option<ReqId>>),
+}
+
+impl ReqList {
+    /// The list of `reqs`, in place when there are at most two.
+    pub fn of(reqs: &[Option<ReqId>]) -> ReqList {
+        match *reqs {
+            [] => ReqList::Inline { reqs: [None; 2], len: 0 },
+            [a] => ReqList::Inline { reqs: [a, None], len: 1 },
+            [a, b] => ReqList::Inline { reqs: [a, b], len: 2 },
+            _ => ReqList::Heap(reqs.to_vec()),
+        }
+    }
+}
+
+impl From<Vec<Option<ReqId>>> for ReqList {
+    fn from(reqs: Vec<Option<ReqId>>) -> ReqList {
+        ReqList::Heap(reqs)
+    }
+}
+
+impl std::ops::Deref for ReqList {
+    type Target = [Option<ReqId>];
+
+    fn deref(&self) -> &[Option<ReqId>] {
+        match self {
+            ReqList::Inline { reqs, len } => &reqs[..usize::from(*len)],
+            ReqList::Sendrecv(reqs) => reqs,
+            ReqList::Heap(reqs) => reqs,
+        }
+    }
 }
 
 #[derive(Debug)]

@@ -8,7 +8,7 @@
 //! handed those completions ([`Reply::Progress`]): its blocking call is *parked*, the rank
 //! advances its collectives, and `Op::Resume` takes the call up again.
 
-use super::rank::{Parked, RankState, Wait};
+use super::rank::{Parked, RankState, ReqList, Wait};
 use super::{Engine, Flow};
 use crate::call::{
     is_satisfied, satisfying, stale_request, Background, CallKind, Channel, Completion, ErrorClass, MpiError, RecvArgs,
@@ -166,7 +166,7 @@ impl Engine<'_> {
         let req = self.new_request(rank, kind, site, op, false);
         self.start(req);
         if block {
-            self.wait(rank, kind, site, &[Some(req)], WaitHow::All)
+            self.wait(rank, kind, site, ReqList::of(&[Some(req)]), WaitHow::All)
         } else {
             Flow::Reply(Reply::Request(req), self.now)
         }
@@ -233,10 +233,11 @@ impl Engine<'_> {
         if let Some(done) = self.try_complete(rank, &reqs, how) {
             Flow::Reply(Reply::Completed(done), self.now)
         } else if block {
-            self.ranks[rank].state = RankState::Blocked { kind, site, wait: Wait::Requests { reqs, how } };
+            self.ranks[rank].state = RankState::Blocked { kind, site, wait: Wait::Requests { reqs: reqs.into(), how } };
             Flow::Block
         } else {
-            self.poll_in_vain(rank, kind, site, Wait::Requests { reqs, how }, streak, Reply::Completed(Vec::new()))
+            let wait = Wait::Requests { reqs: reqs.into(), how };
+            self.poll_in_vain(rank, kind, site, wait, streak, Reply::Completed(Vec::new()))
         }
     }
 
@@ -382,18 +383,10 @@ impl Engine<'_> {
     }
 
     /// Blocks `rank` until its requests satisfy `how`, or replies at once if they do.
-    pub(super) fn wait(
-        &mut self,
-        rank: Rank,
-        kind: CallKind,
-        site: CallSite,
-        reqs: &[Option<ReqId>],
-        how: WaitHow,
-    ) -> Flow {
-        match self.completion_reply(rank, reqs, how) {
+    pub(super) fn wait(&mut self, rank: Rank, kind: CallKind, site: CallSite, reqs: ReqList, how: WaitHow) -> Flow {
+        match self.completion_reply(rank, &reqs, how) {
             Some(reply) => Flow::Reply(reply, self.now),
             None => {
-                let reqs = reqs.to_vec();
                 self.ranks[rank].state = RankState::Blocked { kind, site, wait: Wait::Requests { reqs, how } };
                 Flow::Block
             }
@@ -419,17 +412,43 @@ impl Engine<'_> {
         is_satisfied(active, done, how)
     }
 
-    /// The reply to a wait on `reqs` if they satisfy `how`; a single request's completion
+    /// The reply to a wait on `reqs` if they satisfy `how`. Waiting for all of them (a
+    /// blocking call, a sendrecv, a blocked `MPI_Waitall`), finding that they are not all
+    /// done allocates nothing, and a single completion (a sendrecv's is its receive's)
     /// travels without a vector.
-    fn completion_reply(&mut self, rank: Rank, reqs: &[Option<ReqId>], how: WaitHow) -> Option<Reply> {
-        if let [Some(id)] = reqs {
-            match self.requests.get(*id).map(|r| &r.state) {
-                Some(ReqState::Done(..)) => return Some(Reply::One(self.take_completion(0, *id))),
+    fn completion_reply(&mut self, rank: Rank, reqs: &ReqList, how: WaitHow) -> Option<Reply> {
+        if let [Some(id)] = **reqs {
+            match self.requests.get(id).map(|r| &r.state) {
+                Some(ReqState::Done(..)) => return Some(Reply::One(self.take_completion(0, id))),
                 Some(ReqState::Active | ReqState::Completing(..)) => return None,
                 _ => {}
             }
         }
-        self.try_complete(rank, reqs, how).map(Reply::Completed)
+        if how != WaitHow::All {
+            return self.try_complete(rank, reqs, how).map(Reply::Completed);
+        }
+        if !self.satisfied(reqs, how) {
+            return None;
+        }
+        // Every active request is done: each completes, in the order of `reqs`.
+        let (mut first, mut count) = ([None; 2], 0);
+        for (index, &id) in reqs.iter().enumerate() {
+            if let Some(id) = id.filter(|&id| self.standing(Some(id)) == Some(Standing::Done)) {
+                if let Some(place) = first.get_mut(count) {
+                    *place = Some((index, id));
+                }
+                count += 1;
+            }
+        }
+        Some(match (count, first) {
+            (0, _) => Reply::Completed(Vec::new()),
+            (1, [Some((i, a)), _]) => Reply::One(self.take_completion(i, a)),
+            (2, [Some((0, send)), Some((1, recv))]) if matches!(reqs, ReqList::Sendrecv(_)) => {
+                self.take_completion(0, send);
+                Reply::One(self.take_completion(1, recv))
+            }
+            _ => Reply::Completed(self.try_complete(rank, reqs, how).expect("every active request is done")),
+        })
     }
 
     /// If `reqs` satisfy `how`, completes them (taking their status and data) and returns
