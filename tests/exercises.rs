@@ -5,11 +5,11 @@
 //! files a student's project holds, run by `launch::simulate_program` as their binaries
 //! would run: no cargo build (tui/tests/exercises.rs builds real projects).
 
-use mpisim::exercise::{self, Grade, Observed, RunSpec};
+use mpisim::exercise::{self, Grade, ObserveError, Observed, RunSpec};
 use mpisim::launch::{Param, Params};
 use mpisim::{op, Comm};
 
-type Run = fn(&RunSpec) -> Result<Observed, String>;
+type Run = fn(&RunSpec) -> Result<Observed, ObserveError>;
 
 /// A program file as a module, with `graded`: its run under a check's spec.
 macro_rules! program {
@@ -18,7 +18,9 @@ macro_rules! program {
         mod $module {
             include!($file);
 
-            pub fn graded(spec: &mpisim::exercise::RunSpec) -> Result<mpisim::exercise::Observed, String> {
+            pub fn graded(
+                spec: &mpisim::exercise::RunSpec,
+            ) -> Result<mpisim::exercise::Observed, mpisim::exercise::ObserveError> {
                 mpisim::exercise::Observed::in_process(stringify!($function), PARAMS, $function, spec)
             }
         }
@@ -80,12 +82,12 @@ fn every_starter_fails_and_the_grader_says_why() {
 fn graded<R: serde::Serialize>(
     declared: &'static [Param],
     program: fn(&Comm, &Params) -> R,
-) -> impl Fn(&RunSpec) -> Result<Observed, String> {
+) -> impl Fn(&RunSpec) -> Result<Observed, ObserveError> {
     move |spec| Observed::in_process("wrong", declared, program, spec)
 }
 
 #[track_caller]
-fn check_wrong(name: &str, run: impl Fn(&RunSpec) -> Result<Observed, String>, failing: &[&str]) -> Grade {
+fn check_wrong(name: &str, run: impl Fn(&RunSpec) -> Result<Observed, ObserveError>, failing: &[&str]) -> Grade {
     let exercise = exercise::find(name).unwrap();
     let grade = exercise.grade(&mut |spec| run(spec)).unwrap();
     let failed: Vec<&str> = grade.verdicts.iter().filter(|v| !v.passed).map(|v| v.check.as_str()).collect();

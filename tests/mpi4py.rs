@@ -238,7 +238,7 @@ fn simulate(path: &str, flags: &[String]) -> Result<Simulation<()>, String> {
     assert!(rest.is_empty(), "corpus headers give run flags only");
     // The checks read the trace (sites, messages, the same trace twice).
     opts.record_trace = true;
-    let script = Script::new(path, &opts.launcher_args, None)?;
+    let script = Script::new(path, &opts.launcher_args, None).map_err(|e| e.to_string())?;
     Ok(opts.world(mpisim::python::DEFAULT_RANKS).simulate(script.program(&opts.platform, opts.seed)))
 }
 
@@ -439,7 +439,7 @@ fn kmeans_in_the_terminal_ui() -> Result<(), String> {
 
 fn explore_finds_the_race_and_replay_replays_it() -> Result<(), String> {
     let path = format!("{CORPUS}/wildcard_race.py");
-    let script = Script::new(&path, &[], None)?;
+    let script = Script::new(&path, &[], None).map_err(|e| e.to_string())?;
     let world = World::new(3);
     let found = world.explore(50, script.program(world.platform_ref(), 0));
     let failure = found.failure.ok_or_else(|| format!("50 schedules of {path} found no failure"))?;

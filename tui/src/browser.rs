@@ -187,7 +187,7 @@ impl Browser {
             (0..questions).find(|&q| self.store.answer(&lesson.id, step, q).is_none_or(|a| !a.correct)).unwrap_or(0);
         let run = &screen.runs[step];
         screen.app = viewer(run, self.size);
-        screen.pointer = lesson.steps[step].look_at.resolve(run);
+        screen.pointer = lesson.steps[step].look_at.resolve(run).map_err(|e| e.to_string());
         if let Ok(p) = &screen.pointer {
             screen.app.look_at(p.cursor, p.rank, p.message);
         }

@@ -5,7 +5,7 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use mpisim::exercise::{self, Exercise, ExerciseError, Grade, Observed, RunSpec};
+use mpisim::exercise::{self, Exercise, ExerciseError, Grade, ObserveError, Observed, RunSpec};
 use mpisim::launch::emit;
 use mpisim::report::EXIT_USAGE;
 use serde::{Deserialize, Serialize};
@@ -575,10 +575,11 @@ fn build(dir: &Path, exercise: &Exercise, target: Option<&Path>) -> Result<PathB
 const MAX_OUTPUT: u64 = 256 << 20;
 
 /// Runs the student's binary under `spec`, with `--format json` and a trace in `scratch`.
-fn run(binary: &Path, spec: &RunSpec, timeout: Duration, scratch: &Path) -> Result<Observed, String> {
-    std::fs::create_dir_all(scratch).map_err(|e| format!("cannot make {}: {e}", scratch.display()))?;
+fn run(binary: &Path, spec: &RunSpec, timeout: Duration, scratch: &Path) -> Result<Observed, ObserveError> {
+    std::fs::create_dir_all(scratch).map_err(|source| ObserveError::Scratch { path: scratch.to_path_buf(), source })?;
     let (out, err, trace) = (scratch.join("stdout"), scratch.join("stderr"), scratch.join("trace.json"));
-    let file = |p: &Path| std::fs::File::create(p).map_err(|e| format!("cannot write {}: {e}", p.display()));
+    let file =
+        |p: &Path| std::fs::File::create(p).map_err(|source| ObserveError::Capture { path: p.to_path_buf(), source });
     let mut child = Command::new(binary)
         .args(spec.args())
         .args(["--format", "json", "--trace"])
@@ -588,23 +589,21 @@ fn run(binary: &Path, spec: &RunSpec, timeout: Duration, scratch: &Path) -> Resu
         .stdout(file(&out)?)
         .stderr(file(&err)?)
         .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+        .map_err(|source| ObserveError::Start { program: binary.to_path_buf(), source })?;
     let status = wait(&mut child, timeout, &out)?;
     let stdout = std::fs::read_to_string(&out).unwrap_or_default();
     let stderr = std::fs::read_to_string(&err).unwrap_or_default();
     let first_lines = |text: &str| text.lines().filter(|l| !l.trim().is_empty()).take(3).collect::<Vec<_>>().join("; ");
     match status.code() {
         Some(0 | 3 | 4) => {}
-        Some(code) if code == EXIT_USAGE => return Err(first_lines(&stderr)),
-        Some(code) => return Err(format!("it exited with code {code}: {}", first_lines(&stderr))),
-        None => return Err(format!("it was killed by a signal ({status}): {}", first_lines(&stderr))),
+        Some(code) if code == EXIT_USAGE => return Err(ObserveError::Refused { stderr: first_lines(&stderr) }),
+        Some(code) => return Err(ObserveError::Exited { code, stderr: first_lines(&stderr) }),
+        None => return Err(ObserveError::Killed { status, stderr: first_lines(&stderr) }),
     }
     let trace = match std::fs::read_to_string(&trace) {
-        Ok(text) => Some(
-            mpisim::Trace::from_json_with_outcome(&text)
-                .map(|saved| saved.trace)
-                .map_err(|e| format!("its trace does not read: {e}"))?,
-        ),
+        Ok(text) => {
+            Some(mpisim::Trace::from_json_with_outcome(&text).map(|saved| saved.trace).map_err(ObserveError::Trace)?)
+        }
         Err(_) => None,
     };
     Observed::from_output(&stdout, trace)
@@ -614,13 +613,17 @@ fn run(binary: &Path, spec: &RunSpec, timeout: Duration, scratch: &Path) -> Resu
 /// [`MAX_OUTPUT`]. The grader's only wall-clock reading: runs of a student's program are
 /// real processes.
 #[allow(clippy::disallowed_methods)]
-fn wait(child: &mut std::process::Child, timeout: Duration, out: &Path) -> Result<std::process::ExitStatus, String> {
+fn wait(
+    child: &mut std::process::Child,
+    timeout: Duration,
+    out: &Path,
+) -> Result<std::process::ExitStatus, ObserveError> {
     let started = std::time::Instant::now();
     loop {
         match child.try_wait() {
             Ok(Some(status)) => return Ok(status),
             Ok(None) => {}
-            Err(e) => return Err(format!("cannot wait for it: {e}")),
+            Err(e) => return Err(ObserveError::Wait(e)),
         }
         let too_long = started.elapsed() > timeout;
         let too_much = std::fs::metadata(out).is_ok_and(|m| m.len() > MAX_OUTPUT);
@@ -628,13 +631,9 @@ fn wait(child: &mut std::process::Child, timeout: Duration, out: &Path) -> Resul
             let _ = child.kill();
             let _ = child.wait();
             return Err(if too_long {
-                format!(
-                    "it ran for more than {} s and was stopped (a loop that never calls MPI? `mpisim grade --timeout` \
-                     gives it longer)",
-                    timeout.as_secs_f64()
-                )
+                ObserveError::TimedOut { after: timeout }
             } else {
-                format!("it printed more than {} MiB and was stopped", MAX_OUTPUT >> 20)
+                ObserveError::TooMuchOutput { limit: MAX_OUTPUT }
             });
         }
         std::thread::sleep(Duration::from_millis(2));

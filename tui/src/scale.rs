@@ -297,7 +297,7 @@ fn refuse_run_flags(opts: &RunOptions) -> Result<(), Parsed> {
 fn parse_script(flags: Flags, rest: &[String]) -> Result<Sweep, Parsed> {
     let usage = Parsed::Usage;
     let sizes = parse_sizes(&flags.sizes).map_err(usage)?;
-    let parsed = ScriptArgs::parse(&flags.program, rest).map_err(usage)?;
+    let parsed = ScriptArgs::parse(&flags.program, rest).map_err(|e| usage(e.to_string()))?;
     refuse_run_flags(&parsed.opts)?;
     if let Some(name) = &flags.weak {
         return Err(usage(format!(
@@ -306,7 +306,7 @@ fn parse_script(flags: Flags, rest: &[String]) -> Result<Sweep, Parsed> {
             flags.program
         )));
     }
-    let script = parsed.script(&flags.program).map_err(usage)?;
+    let script = parsed.script(&flags.program).map_err(|e| usage(e.to_string()))?;
     // The real runs measure Python's time anyway (`mpisim run --real` refuses --measure).
     let run_args = rest.iter().take_while(|a| *a != "--").filter(|a| *a != "--measure");
     let run_args = run_args.chain(rest.iter().skip_while(|a| *a != "--")).cloned().collect();

@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::path::PathBuf;
+use std::process::ExitStatus;
+use std::time::Duration;
 
 /// What one run of the student's program showed.
 #[derive(Clone, Debug)]
@@ -58,20 +61,15 @@ struct Blocked {
 impl Observed {
     /// A run from its JSON report (the last line of the program's standard output that is
     /// one) and, if one was saved, its trace.
-    pub fn from_output(stdout: &str, trace: Option<Trace>) -> Result<Observed, String> {
-        let line = stdout
-            .lines()
-            .rev()
-            .find(|l| l.trim_start().starts_with('{'))
-            .ok_or("it printed no JSON report; does its main call mpisim::launch::main_with_params?")?;
-        let report: Report =
-            serde_json::from_str(line).map_err(|e| format!("its JSON report does not read as mpisim's: {e}"))?;
+    pub fn from_output(stdout: &str, trace: Option<Trace>) -> Result<Observed, ObserveError> {
+        let line = stdout.lines().rev().find(|l| l.trim_start().starts_with('{')).ok_or(ObserveError::NoReport)?;
+        let report: Report = serde_json::from_str(line).map_err(ObserveError::PrintedReport)?;
         Ok(Observed { report, trace })
     }
 
     /// A run from its report as a JSON value, with its trace.
-    pub fn from_report(report: &Value, trace: Option<Trace>) -> Result<Observed, String> {
-        let report = Report::deserialize(report).map_err(|e| format!("the report does not read as mpisim's: {e}"))?;
+    pub fn from_report(report: &Value, trace: Option<Trace>) -> Result<Observed, ObserveError> {
+        let report = Report::deserialize(report).map_err(ObserveError::Report)?;
         Ok(Observed { report, trace })
     }
 
@@ -82,9 +80,9 @@ impl Observed {
         declared: &[crate::launch::Param],
         program: F,
         spec: &RunSpec,
-    ) -> Result<Observed, String> {
+    ) -> Result<Observed, ObserveError> {
         let (sim, header) =
-            crate::launch::simulate_program(name, declared, program, &spec.args()).map_err(|e| e.to_string())?;
+            crate::launch::simulate_program(name, declared, program, &spec.args()).map_err(ObserveError::Usage)?;
         let report = crate::report::json(&sim, &header);
         Observed::from_report(&report, Some(sim.trace))
     }
@@ -139,6 +137,121 @@ impl Observed {
     }
 }
 
+/// Why a run of the student's program shows nothing to grade: it did not start, did not
+/// end by itself, failed outside MPI, or printed no report that reads. `Display` gives
+/// what a failed check's "seen" line says after "the program did not run: ".
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ObserveError {
+    /// No line of its standard output is a JSON report.
+    NoReport,
+    /// Its last JSON line does not read as mpisim's report.
+    PrintedReport(serde_json::Error),
+    /// A report value does not read as mpisim's.
+    Report(serde_json::Error),
+    /// Its command line was refused (an in-process run).
+    Usage(crate::launch::UsageError),
+    /// A folder for the run's files could not be made.
+    Scratch {
+        /// The folder.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A file for the run's output could not be written.
+    Capture {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The program could not be started.
+    Start {
+        /// The program.
+        program: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The program's end could not be waited for.
+    Wait(std::io::Error),
+    /// It ran longer than the grader allows and was stopped.
+    TimedOut {
+        /// The time it was given.
+        after: Duration,
+    },
+    /// It printed more than the grader reads and was stopped.
+    TooMuchOutput {
+        /// The limit, in bytes.
+        limit: u64,
+    },
+    /// It refused its command line (a usage error's exit code).
+    Refused {
+        /// The first lines of its standard error.
+        stderr: String,
+    },
+    /// It exited with a code that no finished run has.
+    Exited {
+        /// The exit code.
+        code: i32,
+        /// The first lines of its standard error.
+        stderr: String,
+    },
+    /// A signal killed it.
+    Killed {
+        /// How it ended.
+        status: ExitStatus,
+        /// The first lines of its standard error.
+        stderr: String,
+    },
+    /// The trace it saved does not read.
+    Trace(crate::trace::TraceError),
+}
+
+impl fmt::Display for ObserveError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ObserveError::NoReport => {
+                f.write_str("it printed no JSON report; does its main call mpisim::launch::main_with_params?")
+            }
+            ObserveError::PrintedReport(e) => write!(f, "its JSON report does not read as mpisim's: {e}"),
+            ObserveError::Report(e) => write!(f, "the report does not read as mpisim's: {e}"),
+            ObserveError::Usage(e) => write!(f, "{e}"),
+            ObserveError::Scratch { path, source } => write!(f, "cannot make {}: {source}", path.display()),
+            ObserveError::Capture { path, source } => write!(f, "cannot write {}: {source}", path.display()),
+            ObserveError::Start { program, source } => write!(f, "cannot start {}: {source}", program.display()),
+            ObserveError::Wait(e) => write!(f, "cannot wait for it: {e}"),
+            ObserveError::TimedOut { after } => write!(
+                f,
+                "it ran for more than {} s and was stopped (a loop that never calls MPI? `mpisim grade --timeout` \
+                 gives it longer)",
+                after.as_secs_f64()
+            ),
+            ObserveError::TooMuchOutput { limit } => {
+                write!(f, "it printed more than {} MiB and was stopped", limit >> 20)
+            }
+            ObserveError::Refused { stderr } => f.write_str(stderr),
+            ObserveError::Exited { code, stderr } => write!(f, "it exited with code {code}: {stderr}"),
+            ObserveError::Killed { status, stderr } => write!(f, "it was killed by a signal ({status}): {stderr}"),
+            ObserveError::Trace(e) => write!(f, "its trace does not read: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ObserveError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ObserveError::PrintedReport(e) | ObserveError::Report(e) => Some(e),
+            ObserveError::Usage(e) => Some(e),
+            ObserveError::Scratch { source, .. }
+            | ObserveError::Capture { source, .. }
+            | ObserveError::Start { source, .. }
+            | ObserveError::Wait(source) => Some(source),
+            ObserveError::Trace(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// One check's outcome.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Verdict {
@@ -169,8 +282,11 @@ impl Exercise {
     /// Grades the student's program: `observe` makes each distinct run (once) and says what
     /// it showed, or why it could not run; the reference runs in-process. An error is the
     /// exercise's own (its reference does not complete), not the student's.
-    pub fn grade(&self, observe: &mut dyn FnMut(&RunSpec) -> Result<Observed, String>) -> Result<Grade, ExerciseError> {
-        let mut student: BTreeMap<&RunSpec, Result<Observed, String>> = BTreeMap::new();
+    pub fn grade(
+        &self,
+        observe: &mut dyn FnMut(&RunSpec) -> Result<Observed, ObserveError>,
+    ) -> Result<Grade, ExerciseError> {
+        let mut student: BTreeMap<&RunSpec, Result<Observed, ObserveError>> = BTreeMap::new();
         let mut references: BTreeMap<&RunSpec, Observed> = BTreeMap::new();
         let mut verdicts = Vec::new();
         for check in &self.checks {
@@ -200,7 +316,8 @@ impl Exercise {
         let error = |message: String| ExerciseError { origin: self.origin.clone(), position: None, message };
         let (sim, header) = crate::launch::simulate_catalogue(self.reference_program(), &self.reference_args(spec))
             .map_err(|e| error(format!("the reference cannot run `{spec}`: {e}")))?;
-        let observed = Observed::from_report(&crate::report::json(&sim, &header), None).map_err(error)?;
+        let observed =
+            Observed::from_report(&crate::report::json(&sim, &header), None).map_err(|e| error(e.to_string()))?;
         if !observed.completed() {
             return Err(error(format!(
                 "the reference `{}` does not complete with `{spec}`: {}",
@@ -351,5 +468,32 @@ fn brief(value: &Value) -> String {
     match text.char_indices().nth(60) {
         Some((at, _)) => format!("{}…", &text[..at]),
         None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_that_shows_nothing_is_a_typed_error() {
+        let err = Observed::from_output("hello\nworld\n", None).unwrap_err();
+        assert!(matches!(err, ObserveError::NoReport), "{err:?}");
+        let err = Observed::from_output("{\"outcome\": 3}\n", None).unwrap_err();
+        assert!(matches!(err, ObserveError::PrintedReport(_)), "{err:?}");
+        assert!(err.to_string().starts_with("its JSON report does not read as mpisim's: "), "{err}");
+        assert!(std::error::Error::source(&err).is_some());
+        let err = Observed::from_report(&serde_json::json!([]), None).unwrap_err();
+        assert!(matches!(err, ObserveError::Report(_)), "{err:?}");
+
+        // A student's run that failed outside MPI fails every check it was for, saying why.
+        let ring = super::super::find("ring").unwrap();
+        let grade = ring
+            .grade(&mut |_| Err(ObserveError::Exited { code: 101, stderr: "thread 'main' panicked".into() }))
+            .unwrap();
+        assert_eq!(grade.passed, 0);
+        assert_eq!(grade.verdicts[0].seen, "the program did not run: it exited with code 101: thread 'main' panicked");
+        let err = ObserveError::TimedOut { after: Duration::from_millis(1500) };
+        assert!(err.to_string().starts_with("it ran for more than 1.5 s and was stopped"), "{err}");
     }
 }

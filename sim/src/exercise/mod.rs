@@ -15,7 +15,7 @@
 mod grade;
 mod rounds;
 
-pub use grade::{Grade, Observed, Verdict};
+pub use grade::{Grade, ObserveError, Observed, Verdict};
 pub use rounds::rounds;
 
 use crate::call::CallKind;

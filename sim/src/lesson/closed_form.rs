@@ -11,22 +11,118 @@
 use crate::coll::{Algorithm, Collective};
 use crate::platform::Platform;
 use crate::time::Time;
+use std::fmt;
 
 /// The collective and algorithm a lesson names, if a closed form of it is known here.
-pub fn parse(collective: &str, algorithm: &str) -> Result<(Collective, Algorithm), String> {
-    let coll = Collective::from_name(collective).ok_or_else(|| {
-        let names: Vec<&str> = Collective::ALL.iter().map(|c| c.name()).collect();
-        format!("`{collective}` is not a collective; collectives are {}", names.join(", "))
-    })?;
-    let alg = Algorithm::from_name(algorithm).filter(|a| coll.algorithms().contains(a)).ok_or_else(|| {
-        let names: Vec<&str> = coll.algorithms().iter().map(|a| a.name()).collect();
-        format!("`{algorithm}` is not an algorithm of {coll}; {coll} has {}", names.join(", "))
-    })?;
+pub fn parse(collective: &str, algorithm: &str) -> Result<(Collective, Algorithm), ClosedFormError> {
+    let coll = Collective::from_name(collective)
+        .ok_or_else(|| ClosedFormError::NotACollective { given: collective.to_string() })?;
+    let alg = Algorithm::from_name(algorithm)
+        .filter(|a| coll.algorithms().contains(a))
+        .ok_or_else(|| ClosedFormError::NotAnAlgorithm { collective: coll, given: algorithm.to_string() })?;
     if form(coll, alg, 4, 4, false).is_none() {
-        return Err(format!("no closed form of {coll} by {alg} is known; README's table lists the known ones"));
+        return Err(ClosedFormError::Unlisted { collective: coll, algorithm: alg });
     }
     Ok((coll, alg))
 }
+
+/// Why a closed form is not there to compare a run with: a name a lesson gives is not
+/// known, or the form does not hold on the run's platform, ranks or size.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClosedFormError {
+    /// The lesson's collective has no such name.
+    NotACollective {
+        /// The name given.
+        given: String,
+    },
+    /// The collective has no algorithm of that name.
+    NotAnAlgorithm {
+        /// The collective.
+        collective: Collective,
+        /// The name given.
+        given: String,
+    },
+    /// A lesson names an algorithm whose closed form is not known here (README's table
+    /// lists the known ones).
+    Unlisted {
+        /// The collective.
+        collective: Collective,
+        /// The algorithm.
+        algorithm: Algorithm,
+    },
+    /// No closed form of the algorithm is known.
+    Unknown {
+        /// The collective.
+        collective: Collective,
+        /// The algorithm.
+        algorithm: Algorithm,
+    },
+    /// A collective on no ranks.
+    NoRanks,
+    /// The run spans nodes of a platform whose links differ within and between nodes.
+    MixedLinks {
+        /// The platform's name.
+        platform: String,
+        /// Its ranks per node.
+        ranks_per_node: u32,
+    },
+    /// The platform has overheads, gaps or a rendezvous handshake.
+    Overheads {
+        /// The platform's name.
+        platform: String,
+    },
+    /// The form holds only for other numbers of ranks or sizes.
+    OtherSizes {
+        /// The collective.
+        collective: Collective,
+        /// The algorithm.
+        algorithm: Algorithm,
+        /// Which sizes it holds for: `powers of two`.
+        holds_for: &'static str,
+        /// The run's ranks.
+        ranks: u64,
+        /// The run's bytes.
+        bytes: u64,
+    },
+}
+
+impl fmt::Display for ClosedFormError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClosedFormError::NotACollective { given } => {
+                let names: Vec<&str> = Collective::ALL.iter().map(|c| c.name()).collect();
+                write!(f, "`{given}` is not a collective; collectives are {}", names.join(", "))
+            }
+            ClosedFormError::NotAnAlgorithm { collective: coll, given } => {
+                let names: Vec<&str> = coll.algorithms().iter().map(|a| a.name()).collect();
+                write!(f, "`{given}` is not an algorithm of {coll}; {coll} has {}", names.join(", "))
+            }
+            ClosedFormError::Unlisted { collective, algorithm } => {
+                write!(f, "no closed form of {collective} by {algorithm} is known; README's table lists the known ones")
+            }
+            ClosedFormError::Unknown { collective, algorithm } => {
+                write!(f, "no closed form of {collective} by {algorithm} is known")
+            }
+            ClosedFormError::NoRanks => f.write_str("a collective needs at least one rank"),
+            ClosedFormError::MixedLinks { platform, ranks_per_node } => write!(
+                f,
+                "the closed forms assume one kind of link, and platform {platform} mixes links within and between \
+                 its nodes of {ranks_per_node} ranks"
+            ),
+            ClosedFormError::Overheads { platform } => {
+                write!(f, "the closed forms assume no overheads, gaps or handshake, and platform {platform} has them")
+            }
+            ClosedFormError::OtherSizes { collective, algorithm, holds_for, ranks, bytes } => write!(
+                f,
+                "the closed form of {collective} by {algorithm} holds for {holds_for}; this run has {ranks} ranks \
+                 and {bytes} bytes"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ClosedFormError {}
 
 /// `⌈lg p⌉`.
 fn lg(p: u64) -> u64 {
@@ -123,31 +219,37 @@ fn form(coll: Collective, alg: Algorithm, p: u64, bytes: u64, eager: bool) -> Op
 /// The closed-form time of `alg` for `coll` on `ranks` ranks of `platform`, moving `bytes`
 /// (see the module's doc for what `bytes` means). `Err` says why the form does not apply:
 /// the platform has overheads or mixed links, or the form holds only for other sizes.
-pub fn time(coll: Collective, alg: Algorithm, ranks: usize, bytes: u64, platform: &Platform) -> Result<Time, String> {
+pub fn time(
+    coll: Collective,
+    alg: Algorithm,
+    ranks: usize,
+    bytes: u64,
+    platform: &Platform,
+) -> Result<Time, ClosedFormError> {
     let p = ranks as u64;
     if p == 0 {
-        return Err("a collective needs at least one rank".into());
+        return Err(ClosedFormError::NoRanks);
     }
     let one_node = ranks <= platform.ranks_per_node as usize;
     if !one_node && platform.ranks_per_node != 1 {
-        return Err(format!(
-            "the closed forms assume one kind of link, and platform {} mixes links within and between its \
-             nodes of {} ranks",
-            platform.name, platform.ranks_per_node
-        ));
+        return Err(ClosedFormError::MixedLinks {
+            platform: platform.name.clone(),
+            ranks_per_node: platform.ranks_per_node,
+        });
     }
     let link = if one_node { &platform.intra } else { &platform.inter };
     if link.send_overhead_ns + link.recv_overhead_ns + link.gap_ns + platform.handshake_ns > 0 {
-        return Err(format!(
-            "the closed forms assume no overheads, gaps or handshake, and platform {} has them",
-            platform.name
-        ));
+        return Err(ClosedFormError::Overheads { platform: platform.name.clone() });
     }
     let eager = platform.is_eager(bytes);
     let f = form(coll, alg, p, bytes, eager)
-        .ok_or_else(|| format!("no closed form of {coll} by {alg} is known"))?
-        .map_err(|when| {
-            format!("the closed form of {coll} by {alg} holds for {when}; this run has {p} ranks and {bytes} bytes")
+        .ok_or(ClosedFormError::Unknown { collective: coll, algorithm: alg })?
+        .map_err(|holds_for| ClosedFormError::OtherSizes {
+            collective: coll,
+            algorithm: alg,
+            holds_for,
+            ranks: p,
+            bytes,
         })?;
     let (alphas, messages) = f;
     let wire: u64 = messages.iter().map(|&(count, b)| count * link.wire_time(b).as_nanos()).sum();
@@ -164,7 +266,7 @@ mod tests {
         let got = time(c, a, p, bytes, &Platform::default());
         match (want, got) {
             (Ok(w), Ok(t)) => assert_eq!(t.as_nanos(), w, "{coll} {alg} p={p} n={bytes}"),
-            (Err(words), Err(e)) => assert!(e.contains(words), "{coll} {alg}: {e}"),
+            (Err(words), Err(e)) => assert!(e.to_string().contains(words), "{coll} {alg}: {e}"),
             (want, got) => panic!("{coll} {alg} p={p}: want {want:?}, got {got:?}"),
         }
     }
@@ -188,13 +290,25 @@ mod tests {
 
     #[test]
     fn names_and_platforms_are_checked() {
-        assert!(parse("bcast", "ring").unwrap_err().contains("bcast has binomial"));
-        assert!(parse("broadcast", "binomial").unwrap_err().contains("not a collective"));
+        let err = parse("bcast", "ring").unwrap_err();
+        assert_eq!(err, ClosedFormError::NotAnAlgorithm { collective: Collective::Bcast, given: "ring".into() });
+        assert!(err.to_string().contains("bcast has binomial"), "{err}");
+        let err = parse("broadcast", "binomial").unwrap_err();
+        assert!(matches!(&err, ClosedFormError::NotACollective { given } if given == "broadcast"));
+        assert!(err.to_string().contains("not a collective"), "{err}");
         let busy = Platform { ranks_per_node: 2, ..Platform::default() };
         let err = time(Collective::Bcast, Algorithm::Binomial, 4, 8, &busy).unwrap_err();
-        assert!(err.contains("mixes links"), "{err}");
+        assert!(matches!(err, ClosedFormError::MixedLinks { ranks_per_node: 2, .. }), "{err:?}");
+        assert!(err.to_string().contains("mixes links"), "{err}");
         let mut slow = Platform::default();
         slow.inter.gap_ns = 5;
-        assert!(time(Collective::Bcast, Algorithm::Binomial, 4, 8, &slow).unwrap_err().contains("gaps"));
+        let err = time(Collective::Bcast, Algorithm::Binomial, 4, 8, &slow).unwrap_err();
+        assert!(matches!(err, ClosedFormError::Overheads { .. }) && err.to_string().contains("gaps"), "{err}");
+        let err = time(Collective::Scatter, Algorithm::Binomial, 6, 10, &Platform::default()).unwrap_err();
+        assert!(matches!(err, ClosedFormError::OtherSizes { ranks: 6, bytes: 10, holds_for: "powers of two", .. }));
+        assert_eq!(
+            time(Collective::Bcast, Algorithm::Binomial, 0, 8, &Platform::default()),
+            Err(ClosedFormError::NoRanks)
+        );
     }
 }

@@ -31,7 +31,7 @@ mod run;
 
 pub use check::{check, CheckReport, Problem};
 pub use handout::{handout, wrap};
-pub use look::{LookAt, Pointer};
+pub use look::{LookAt, LookError, Pointer};
 pub use query::{Query, QueryError, Value};
 pub use run::{RunSpec, StepRun};
 
@@ -427,12 +427,28 @@ pub(crate) fn ron_options() -> ron::Options {
 }
 
 /// The name of a call as a lesson gives it (`MPI_Bcast`, `bcast`, `Send_init`).
-pub(crate) fn call_kind(name: &str) -> Result<crate::CallKind, String> {
+pub(crate) fn call_kind(name: &str) -> Result<crate::CallKind, UnknownCall> {
     let lower = name.trim().to_ascii_lowercase();
     let short = lower.strip_prefix("mpi_").unwrap_or(&lower);
     serde_json::from_value(serde_json::Value::String(short.to_string()))
-        .map_err(|_| format!("`{name}` is not an MPI call mpisim knows (e.g. MPI_Send, MPI_Bcast, MPI_Waitall)"))
+        .map_err(|_| UnknownCall { name: name.to_string() })
 }
+
+/// A lesson names a call that mpisim does not know.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UnknownCall {
+    /// The name as the lesson gives it.
+    pub name: String,
+}
+
+impl fmt::Display for UnknownCall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}` is not an MPI call mpisim knows (e.g. MPI_Send, MPI_Bcast, MPI_Waitall)", self.name)
+    }
+}
+
+impl std::error::Error for UnknownCall {}
 
 #[cfg(test)]
 mod tests {
@@ -521,6 +537,8 @@ Lesson(
     fn call_names_are_read_as_mpi_writes_them() {
         assert_eq!(call_kind("MPI_Bcast"), Ok(crate::CallKind::Bcast));
         assert_eq!(call_kind("send_init"), Ok(crate::CallKind::SendInit));
-        assert!(call_kind("MPI_Frobnicate").unwrap_err().contains("not an MPI call"));
+        let unknown = call_kind("MPI_Frobnicate").unwrap_err();
+        assert_eq!(unknown.name, "MPI_Frobnicate");
+        assert!(unknown.to_string().contains("not an MPI call"), "{unknown}");
     }
 }

@@ -348,13 +348,13 @@ impl Query {
                 state_named(state)?;
             }
             Query::CollectiveTime { call } | Query::CollectiveMessages { call } => {
-                let kind = super::call_kind(call)?;
+                let kind = super::call_kind(call).map_err(|e| e.to_string())?;
                 if !kind.is_collective() {
                     return Err(format!("{} needs a collective, and {call} is not one", self.name()));
                 }
             }
             Query::ClosedForm { collective, algorithm, .. } => {
-                closed_form::parse(collective, algorithm)?;
+                closed_form::parse(collective, algorithm).map_err(|e| e.to_string())?;
             }
             _ => {}
         }
@@ -401,7 +401,7 @@ impl Query {
             })
         };
         let first_collective = |call: &str| {
-            let kind = super::call_kind(call).map_err(QueryError)?;
+            let kind = super::call_kind(call).map_err(|e| QueryError(e.to_string()))?;
             let calls: Vec<usize> =
                 (0..tl.calls.len()).filter(|&c| tl.calls[c].call == kind && tl.calls[c].instance == Some(0)).collect();
             if calls.is_empty() {
@@ -535,12 +535,13 @@ impl Query {
             }
             Query::CollectiveMessages { call } => num(tl.collective_messages(first_collective(call)?[0]).len() as u64),
             Query::ClosedForm { collective, algorithm, bytes } => {
-                let (coll, alg) = closed_form::parse(collective, algorithm).map_err(QueryError)?;
+                let (coll, alg) = closed_form::parse(collective, algorithm).map_err(|e| QueryError(e.to_string()))?;
                 let n = bytes.eval(run, earlier)?.number("ClosedForm's bytes")?;
                 if n < 0.0 || n.fract() != 0.0 {
                     return err(format!("ClosedForm's bytes must be a whole number of bytes, not {n}"));
                 }
-                let t = closed_form::time(coll, alg, tl.ranks, n as u64, &sim.trace.platform).map_err(QueryError)?;
+                let t = closed_form::time(coll, alg, tl.ranks, n as u64, &sim.trace.platform)
+                    .map_err(|e| QueryError(e.to_string()))?;
                 num(t.as_nanos())
             }
             Query::Step(n, q) => match earlier.get(n.wrapping_sub(1)) {

@@ -25,10 +25,13 @@ mod wire;
 
 use crate::catalogue::{self, ParamArg};
 use crate::comm::Comm;
-use crate::launch::{self, RunOptions, Viewer};
+use crate::launch::{self, RunOptions, UsageError, Viewer};
 use crate::platform::Platform;
 use crate::report::{RunHeader, EXIT_USAGE};
 use process::{Interpreter, Launch, Pool};
+pub use process::{InterpreterError, SpawnError};
+pub use shim::ShimError;
+use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// Ranks of a script run without `-n`.
@@ -62,16 +65,14 @@ impl Script {
     /// Checks that `path` can be read, finds the interpreter (`python`, else
     /// `MPISIM_PYTHON`, else `python3` on `PATH`) and installs the shim. `args` are the
     /// script's own (its `sys.argv[1:]`).
-    pub fn new(path: &str, args: &[String], python: Option<&str>) -> Result<Script, String> {
-        std::fs::metadata(path).map_err(|e| format!("cannot read the script {path}: {e}")).and_then(|m| {
-            if m.is_file() {
-                Ok(())
-            } else {
-                Err(format!("{path} is not a file"))
-            }
-        })?;
-        let python = Interpreter::find(python)?;
-        let shim = shim::install()?;
+    pub fn new(path: &str, args: &[String], python: Option<&str>) -> Result<Script, ScriptError> {
+        match std::fs::metadata(path) {
+            Err(source) => return Err(ScriptError::Unreadable { path: path.to_string(), source }),
+            Ok(m) if !m.is_file() => return Err(ScriptError::NotAFile { path: path.to_string() }),
+            Ok(_) => {}
+        }
+        let python = Interpreter::find(python).map_err(ScriptError::Interpreter)?;
+        let shim = shim::install().map_err(ScriptError::Shim)?;
         Ok(Script { path: path.to_string(), args: args.to_vec(), python, shim, measure: false })
     }
 
@@ -146,7 +147,7 @@ pub struct ScriptArgs {
 
 impl ScriptArgs {
     /// Parses `args`; an unknown flag is an error naming the script `path`.
-    pub fn parse(path: &str, args: &[String]) -> Result<ScriptArgs, String> {
+    pub fn parse(path: &str, args: &[String]) -> Result<ScriptArgs, ScriptError> {
         // The script's own arguments follow `--`: split off here, as `--` before them is no
         // launcher's (RunOptions would refuse it without --real).
         let (flags, script_args) = match args.iter().position(|a| a == "--") {
@@ -156,25 +157,20 @@ impl ScriptArgs {
         // `--measure` takes no value, unlike the program parameters RunOptions passes on.
         let measure = flags.iter().any(|a| a == "--measure");
         let flags: Vec<String> = flags.iter().filter(|a| *a != "--measure").cloned().collect();
-        let (opts, rest) = RunOptions::parse(&flags).map_err(|e| e.to_string())?;
+        let (opts, rest) = RunOptions::parse(&flags)?;
         let mut python = None;
         for ParamArg { name, value } in rest {
             match (name.as_str(), value) {
                 ("python", Some(value)) => python = Some(value),
-                ("python", None) => return Err("--python needs the path of a Python interpreter".to_string()),
-                (other, _) => {
-                    return Err(format!(
-                        "unknown flag --{other} for the script {path}: a script takes the run flags, --python PATH \
-                         and --measure; its own arguments go after --"
-                    ))
-                }
+                ("python", None) => return Err(ScriptError::PythonNeedsPath),
+                (other, _) => return Err(ScriptError::UnknownFlag { flag: format!("--{other}"), script: path.into() }),
             }
         }
         Ok(ScriptArgs { opts, python, measure, script_args })
     }
 
     /// The script at `path` with these arguments, interpreter and `--measure`.
-    pub fn script(&self, path: &str) -> Result<Script, String> {
+    pub fn script(&self, path: &str) -> Result<Script, ScriptError> {
         Script::new(path, &self.script_args, self.python.as_deref()).map(|script| script.measured(self.measure))
     }
 }
@@ -185,7 +181,7 @@ impl ScriptArgs {
 pub fn run_script(path: &str, args: &[String], viewer: Option<Viewer>) -> i32 {
     let parsed = match ScriptArgs::parse(path, args) {
         Ok(parsed) => parsed,
-        Err(e) => return usage(&e),
+        Err(e) => return usage(&e.to_string()),
     };
     let opts = &parsed.opts;
     if opts.real {
@@ -196,9 +192,9 @@ pub fn run_script(path: &str, args: &[String], viewer: Option<Viewer>) -> i32 {
         return real::run(opts, path, &parsed.script_args, parsed.python.as_deref(), ranks);
     }
     let ready = parsed.script(path).and_then(|script| {
-        launch::check_viewer(opts, viewer).map_err(|e| e.to_string())?;
+        launch::check_viewer(opts, viewer)?;
         // Opened before the run, so that a path that cannot be written costs nothing.
-        let outputs = opts.outputs().map_err(|e| e.to_string())?;
+        let outputs = opts.outputs()?;
         Ok((script, outputs))
     });
     match ready {
@@ -208,11 +204,116 @@ pub fn run_script(path: &str, args: &[String], viewer: Option<Viewer>) -> i32 {
             let sim = opts.simulate(DEFAULT_RANKS, &mut header, program);
             launch::finish(opts, &sim, &header, viewer, outputs)
         }
-        Err(e) => usage(&e),
+        Err(e) => usage(&e.to_string()),
     }
 }
 
 fn usage(message: &str) -> i32 {
     eprintln!("error: {message}\n(`mpisim help` lists the flags of a run)");
     EXIT_USAGE
+}
+
+/// Why a script cannot run: its file, its interpreter, the shim, or its command line.
+/// `Display` gives the sentence a usage error prints.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ScriptError {
+    /// The script cannot be read.
+    Unreadable {
+        /// The script, as given.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The script's path names a directory or another file that is not a regular file.
+    NotAFile {
+        /// The path, as given.
+        path: String,
+    },
+    /// No interpreter can run the ranks.
+    Interpreter(InterpreterError),
+    /// The shim could not be installed.
+    Shim(ShimError),
+    /// A run flag is refused.
+    Usage(UsageError),
+    /// `--python` was given without a path.
+    PythonNeedsPath,
+    /// A flag that neither a run nor a script takes.
+    UnknownFlag {
+        /// The flag as typed, `--bytes`.
+        flag: String,
+        /// The script, as given.
+        script: String,
+    },
+}
+
+impl fmt::Display for ScriptError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ScriptError::Unreadable { path, source } => write!(f, "cannot read the script {path}: {source}"),
+            ScriptError::NotAFile { path } => write!(f, "{path} is not a file"),
+            ScriptError::Interpreter(e) => write!(f, "{e}"),
+            ScriptError::Shim(e) => write!(f, "{e}"),
+            ScriptError::Usage(e) => write!(f, "{e}"),
+            ScriptError::PythonNeedsPath => f.write_str("--python needs the path of a Python interpreter"),
+            ScriptError::UnknownFlag { flag, script } => write!(
+                f,
+                "unknown flag {flag} for the script {script}: a script takes the run flags, --python PATH and \
+                 --measure; its own arguments go after --"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ScriptError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ScriptError::Unreadable { source, .. } => Some(source),
+            ScriptError::Interpreter(e) => Some(e),
+            ScriptError::Shim(e) => Some(e),
+            ScriptError::Usage(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<UsageError> for ScriptError {
+    fn from(e: UsageError) -> ScriptError {
+        ScriptError::Usage(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(words: &str) -> Vec<String> {
+        words.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn script_errors_carry_their_facts() {
+        let err = ScriptArgs::parse("ring.py", &args("-n 4 --bytes 8")).unwrap_err();
+        assert!(
+            matches!(&err, ScriptError::UnknownFlag { flag, script } if flag == "--bytes" && script == "ring.py"),
+            "{err:?}"
+        );
+        assert!(err.to_string().starts_with("unknown flag --bytes for the script ring.py: "), "{err}");
+        assert!(matches!(ScriptArgs::parse("ring.py", &args("--python")).unwrap_err(), ScriptError::PythonNeedsPath));
+        let usage = ScriptArgs::parse("ring.py", &args("-n x")).unwrap_err();
+        assert!(matches!(usage, ScriptError::Usage(UsageError::Value { .. })), "{usage:?}");
+        assert!(std::error::Error::source(&usage).is_some());
+        // The script's own arguments are not flags of the run.
+        assert_eq!(ScriptArgs::parse("ring.py", &args("-n 2 -- --bytes 8")).unwrap().script_args, args("--bytes 8"));
+
+        let dir = std::env::temp_dir();
+        let dir_name = dir.display().to_string();
+        let err = Script::new(&dir_name, &[], None).unwrap_err();
+        assert!(matches!(&err, ScriptError::NotAFile { path } if *path == dir_name), "{err:?}");
+        let err = Script::new("/nonexistent/ring.py", &[], None).unwrap_err();
+        assert!(
+            matches!(&err, ScriptError::Unreadable { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
+        );
+        assert!(err.to_string().starts_with("cannot read the script /nonexistent/ring.py: "), "{err}");
+    }
 }

@@ -13,6 +13,7 @@ use super::shim;
 use super::wire::{self, Frame};
 use serde::Serialize;
 use std::cell::RefCell;
+use std::fmt;
 use std::io::{self, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
@@ -33,51 +34,143 @@ impl Interpreter {
     /// `choice` (`--python`), else `MPISIM_PYTHON`, else `python3` on `PATH`; run once to
     /// check that it is a Python 3.8 or later. The ranks run `sys.executable`, so that a
     /// wrapper (pyenv's shims are shell scripts) is not started again for each of them.
-    pub fn find(choice: Option<&str>) -> Result<Interpreter, String> {
+    pub fn find(choice: Option<&str>) -> Result<Interpreter, InterpreterError> {
         let env = std::env::var("MPISIM_PYTHON").ok().filter(|s| !s.is_empty());
         let name = choice.map(str::to_string).or(env).unwrap_or_else(|| "python3".into());
-        let install = "install Python 3 (Debian, Ubuntu: apt-get install python3 python3-numpy), or name an \
-                       interpreter with --python PATH (or MPISIM_PYTHON)";
         let path = if name.contains('/') {
             let path = PathBuf::from(&name);
             if !path.is_file() {
-                return Err(format!("the Python interpreter {name} does not exist; {install}"));
+                return Err(InterpreterError::Missing { name });
             }
             path
         } else {
-            crate::real::launcher::on_path(&name).ok_or_else(|| format!("`{name}` is not on PATH; {install}"))?
+            crate::real::launcher::on_path(&name).ok_or_else(|| InterpreterError::NotOnPath { name: name.clone() })?
         };
         let probe =
             "import sys; print('%d.%d %s' % (sys.version_info[0], sys.version_info[1], sys.version.split()[0]))";
-        let out = Command::new(&path)
-            .args(["-c", probe])
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("cannot run the Python interpreter {}: {e}; {install}", path.display()))?;
+        let out = match Command::new(&path).args(["-c", probe]).stdin(Stdio::null()).output() {
+            Ok(out) => out,
+            Err(source) => return Err(InterpreterError::CannotRun { path, source }),
+        };
         let text = String::from_utf8_lossy(&out.stdout);
         let mut lines = text.lines();
         let mut words = lines.next().unwrap_or_default().split_whitespace();
         let executable = lines.next().filter(|l| !l.is_empty());
         let (Some(major_minor), Some(version)) = (words.next(), words.next()) else {
-            return Err(format!(
-                "{} is not a working Python interpreter (it printed {:?}, and {:?} on stderr); {install}",
-                path.display(),
-                text.trim(),
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
+            return Err(InterpreterError::NotWorking {
+                stdout: text.trim().to_string(),
+                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+                path,
+            });
         };
         let parsed =
             major_minor.split_once('.').and_then(|(a, b)| Some((a.parse::<u32>().ok()?, b.parse::<u32>().ok()?)));
         if parsed.is_none_or(|v| v < OLDEST) {
-            return Err(format!(
-                "{} is Python {version}; mpisim's mpi4py needs Python {}.{} or later; {install}",
-                path.display(),
-                OLDEST.0,
-                OLDEST.1
-            ));
+            return Err(InterpreterError::TooOld { path, version: version.to_string() });
         }
         let path = executable.map(PathBuf::from).filter(|p| p.is_file()).unwrap_or(path);
         Ok(Interpreter { path, version: version.to_string() })
+    }
+}
+
+/// What to do when no interpreter fits, the end of every [`InterpreterError`].
+const INSTALL: &str = "install Python 3 (Debian, Ubuntu: apt-get install python3 python3-numpy), or name an \
+                       interpreter with --python PATH (or MPISIM_PYTHON)";
+
+/// Why no Python interpreter can run a script's ranks. Each names the interpreter tried;
+/// `Display` gives the sentence, which ends with how to install or name one.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum InterpreterError {
+    /// A path (`--python ./venv/bin/python`) names no file.
+    Missing {
+        /// The path as given.
+        name: String,
+    },
+    /// A bare name (`python3`) is not found on `PATH`.
+    NotOnPath {
+        /// The name as given.
+        name: String,
+    },
+    /// The interpreter could not be started.
+    CannotRun {
+        /// The executable.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// It ran, but did not print its version as Python does.
+    NotWorking {
+        /// The executable.
+        path: PathBuf,
+        /// What it printed on standard output, trimmed.
+        stdout: String,
+        /// What it printed on standard error, trimmed.
+        stderr: String,
+    },
+    /// It is older than the shim supports.
+    TooOld {
+        /// The executable.
+        path: PathBuf,
+        /// Its version, `3.6.9`.
+        version: String,
+    },
+}
+
+impl fmt::Display for InterpreterError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InterpreterError::Missing { name } => write!(f, "the Python interpreter {name} does not exist; {INSTALL}"),
+            InterpreterError::NotOnPath { name } => write!(f, "`{name}` is not on PATH; {INSTALL}"),
+            InterpreterError::CannotRun { path, source } => {
+                write!(f, "cannot run the Python interpreter {}: {source}; {INSTALL}", path.display())
+            }
+            InterpreterError::NotWorking { path, stdout, stderr } => write!(
+                f,
+                "{} is not a working Python interpreter (it printed {stdout:?}, and {stderr:?} on stderr); {INSTALL}",
+                path.display()
+            ),
+            InterpreterError::TooOld { path, version } => write!(
+                f,
+                "{} is Python {version}; mpisim's mpi4py needs Python {}.{} or later; {INSTALL}",
+                path.display(),
+                OLDEST.0,
+                OLDEST.1
+            ),
+        }
+    }
+}
+
+impl std::error::Error for InterpreterError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            InterpreterError::CannotRun { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// Why a rank's Python process could not be started.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct SpawnError {
+    /// The interpreter.
+    pub python: PathBuf,
+    /// The rank whose process it was.
+    pub rank: usize,
+    /// Why.
+    pub source: io::Error,
+}
+
+impl fmt::Display for SpawnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cannot start {} for rank {}: {}", self.python.display(), self.rank, self.source)
+    }
+}
+
+impl std::error::Error for SpawnError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
     }
 }
 
@@ -100,7 +193,7 @@ pub(crate) struct Launch {
 
 impl Launch {
     /// Starts rank `rank` of `size`.
-    fn spawn(&self, rank: usize, size: usize) -> Result<RankProcess, String> {
+    fn spawn(&self, rank: usize, size: usize) -> Result<RankProcess, SpawnError> {
         let node = rank / self.ranks_per_node.max(1) as usize;
         let mut cmd = Command::new(&self.python);
         cmd.arg(self.shim.join(shim::BOOT))
@@ -117,8 +210,7 @@ impl Launch {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         die_with_parent(&mut cmd);
-        let mut child =
-            cmd.spawn().map_err(|e| format!("cannot start {} for rank {rank}: {e}", self.python.display()))?;
+        let mut child = cmd.spawn().map_err(|source| SpawnError { python: self.python.clone(), rank, source })?;
         let writer = child.stdin.take().expect("piped");
         let reader = BufReader::with_capacity(1 << 16, child.stdout.take().expect("piped"));
         Ok(RankProcess { child, reader, writer, reaped: None })
@@ -214,7 +306,7 @@ pub(crate) fn describe_exit(status: Option<ExitStatus>) -> String {
 /// needs one. Dropping the pool kills and reaps any left over.
 pub(crate) struct Pool {
     launch: Launch,
-    slots: RefCell<Vec<Option<Result<RankProcess, String>>>>,
+    slots: RefCell<Vec<Option<Result<RankProcess, SpawnError>>>>,
 }
 
 impl Pool {
@@ -224,7 +316,7 @@ impl Pool {
 
     /// The process for `rank` of `size` in this run. A rank whose slot is empty starts a
     /// new run: every empty slot gets a fresh process, all started together.
-    pub fn take(&self, rank: usize, size: usize) -> Result<RankProcess, String> {
+    pub fn take(&self, rank: usize, size: usize) -> Result<RankProcess, SpawnError> {
         let mut slots = self.slots.borrow_mut();
         if slots.len() != size {
             slots.clear();
@@ -254,4 +346,32 @@ impl Pool {
 /// Whether `path` names a script mpisim runs with Python.
 pub(crate) fn is_python_file(path: &Path) -> bool {
     path.extension().is_some_and(|e| e == "py")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interpreter_and_spawn_errors_name_what_was_tried() {
+        let err = Interpreter::find(Some("/nonexistent/python3")).unwrap_err();
+        assert!(matches!(&err, InterpreterError::Missing { name } if name == "/nonexistent/python3"), "{err:?}");
+        assert!(err.to_string().starts_with("the Python interpreter /nonexistent/python3 does not exist; install"));
+        let err = Interpreter::find(Some("mpisim-no-such-python")).unwrap_err();
+        assert!(matches!(&err, InterpreterError::NotOnPath { name } if name == "mpisim-no-such-python"), "{err:?}");
+
+        let pool = Pool::new(Launch {
+            python: PathBuf::from("/nonexistent/python3"),
+            shim: PathBuf::from("/nonexistent"),
+            script: "ring.py".into(),
+            args: Vec::new(),
+            ranks_per_node: 1,
+            seed: 0,
+            measure: false,
+        });
+        let Err(err) = pool.take(1, 2) else { panic!("a missing interpreter started") };
+        assert_eq!((err.rank, err.source.kind()), (1, io::ErrorKind::NotFound));
+        assert!(err.to_string().starts_with("cannot start /nonexistent/python3 for rank 1: "), "{err}");
+        assert!(std::error::Error::source(&err).is_some());
+    }
 }

@@ -46,7 +46,7 @@ pub(crate) fn serve(pool: &Pool, comm: &Comm) {
     let start = CallSite::script(script, 0);
     let process = match pool.take(comm.rank(), comm.size()) {
         Ok(p) => p,
-        Err(e) => comm.ctx.fail_at(CallKind::Compute, start, MpiError::new(ErrorClass::Other, e)),
+        Err(e) => comm.ctx.fail_at(CallKind::Compute, start, MpiError::new(ErrorClass::Other, e.to_string())),
     };
     let mut proxy = Proxy {
         world: comm,

@@ -40,7 +40,7 @@ fn prepare(opts: &RunOptions, script: &str, python: Option<&str>) -> Result<Inte
     if !Path::new(script).is_file() {
         return Err(format!("cannot read the script {script}"));
     }
-    let python = Interpreter::find(python)?;
+    let python = Interpreter::find(python).map_err(|e| e.to_string())?;
     let probe = Command::new(&python.path)
         .args(["-c", "import mpi4py"])
         .stdin(Stdio::null())

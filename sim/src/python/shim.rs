@@ -5,6 +5,7 @@
 //! old shim, and concurrent runs share one directory (each writes its own copy and moves
 //! it into place; the first to get there wins).
 
+use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// The files, relative to the shim directory.
@@ -36,22 +37,21 @@ fn cache_root() -> PathBuf {
 }
 
 /// The shim directory, written if it is not there yet.
-pub(crate) fn install() -> Result<PathBuf, String> {
+pub(crate) fn install() -> Result<PathBuf, ShimError> {
     install_in(&cache_root())
 }
 
-fn install_in(root: &Path) -> Result<PathBuf, String> {
+fn install_in(root: &Path) -> Result<PathBuf, ShimError> {
     let dir = root.join(format!("python-{:016x}", fingerprint()));
     let intact =
         |dir: &Path| FILES.iter().all(|(name, text)| std::fs::read_to_string(dir.join(name)).is_ok_and(|t| t == *text));
     if intact(&dir) {
         return Ok(dir);
     }
-    let fail = |what: &str, path: &Path, e: std::io::Error| {
-        format!(
-            "cannot {what} {}: {e}; mpisim keeps its mpi4py module there (set XDG_CACHE_HOME to a writable directory)",
-            path.display()
-        )
+    let fail = |action: &'static str, path: &Path, source: std::io::Error| ShimError {
+        action,
+        path: path.to_path_buf(),
+        source,
     };
     let staging = root.join(format!(".python-{:016x}.{}", fingerprint(), std::process::id()));
     let _ = std::fs::remove_dir_all(&staging);
@@ -73,6 +73,36 @@ fn install_in(root: &Path) -> Result<PathBuf, String> {
         }
     }
     Ok(dir)
+}
+
+/// Why the shim could not be written to the cache directory.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct ShimError {
+    /// What failed: `create` (a directory) or `write` (a file).
+    pub action: &'static str,
+    /// The directory or file.
+    pub path: PathBuf,
+    /// Why.
+    pub source: std::io::Error,
+}
+
+impl fmt::Display for ShimError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "cannot {} {}: {}; mpisim keeps its mpi4py module there (set XDG_CACHE_HOME to a writable directory)",
+            self.action,
+            self.path.display(),
+            self.source
+        )
+    }
+}
+
+impl std::error::Error for ShimError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
 }
 
 #[cfg(test)]
