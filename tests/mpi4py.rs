@@ -75,6 +75,10 @@ fn main() {
         ("measure_charges_python_cpu_time_and_says_so", measure_charges_python_cpu_time_and_says_so),
         ("no_process_outlives_a_run", no_process_outlives_a_run),
         ("no_process_outlives_ctrl_c_or_kill", no_process_outlives_ctrl_c_or_kill),
+        (
+            "ctrl_c_ends_an_exploration_of_a_script_with_a_summary",
+            ctrl_c_ends_an_exploration_of_a_script_with_a_summary,
+        ),
         ("real_runs_of_a_hanging_script_are_stopped", real_runs_of_a_hanging_script_are_stopped),
         ("runaway_scripts_are_stopped_by_the_limits", runaway_scripts_are_stopped_by_the_limits),
         ("scale_sweeps_a_script", scale_sweeps_a_script),
@@ -748,6 +752,46 @@ fn no_process_outlives_ctrl_c_or_kill() -> Result<(), String> {
         none_left(&path)?;
     }
     Ok(())
+}
+
+/// Ctrl-C, which reaches the ranks' processes too, ends `--explore` after the run in
+/// progress: the ranks ignore it, so that run is not reported as a failure.
+fn ctrl_c_ends_an_exploration_of_a_script_with_a_summary() -> Result<(), String> {
+    use std::os::unix::process::CommandExt;
+    let exe = std::env::current_exe().expect("the test binary knows its path");
+    let path = scratch("explored.py", "from mpi4py import MPI\nMPI.COMM_WORLD.barrier()\n");
+    let child = Command::new(&exe)
+        .args(["run", &path, "-n", "2", "--explore", "1000000", "--format", "json"])
+        .env(AS_MPISIM, "1")
+        .process_group(0)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let mut started = false;
+    for _ in 0..400 {
+        if processes_of(&path).len() == 2 {
+            started = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    expect(started, || format!("the two ranks of {path} never ran: {:?}", processes_of(&path)))?;
+    let status = Command::new("kill").arg(format!("-{SIGINT}")).arg("--").arg(format!("-{}", child.id())).status();
+    expect(status.is_ok_and(|s| s.success()), || "kill(1) failed".into())?;
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report = json_report(&stdout).ok_or_else(|| format!("no JSON: {stdout}"))?;
+    let explore = &report["explore"];
+    expect(
+        out.status.code() == Some(130)
+            && report["outcome"] == "completed"
+            && explore["interrupted"] == true
+            && explore["failed_run"].is_null()
+            && explore["runs"].as_u64().is_some_and(|n| n >= 1),
+        || format!("exit {:?}: {report}", out.status.code()),
+    )?;
+    none_left(&path)
 }
 
 fn real_runs_of_a_hanging_script_are_stopped() -> Result<(), String> {

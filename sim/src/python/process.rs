@@ -209,7 +209,7 @@ impl Launch {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
-        die_with_parent(&mut cmd);
+        tie_to_parent(&mut cmd);
         let mut child = cmd.spawn().map_err(|source| SpawnError { python: self.python.clone(), rank, source })?;
         let writer = child.stdin.take().expect("piped");
         let reader = BufReader::with_capacity(1 << 16, child.stdout.take().expect("piped"));
@@ -218,14 +218,20 @@ impl Launch {
 }
 
 /// The child gets SIGKILL when the thread that started it ends, so that killing mpisim
-/// (even with SIGKILL) leaves no rank running.
+/// (even with SIGKILL) leaves no rank running; and it ignores SIGINT (Python then installs
+/// no KeyboardInterrupt handler), so that Ctrl-C, which a terminal sends to the whole
+/// group, is mpisim's to answer: a plain run dies of it and takes its ranks along, an
+/// `--explore` ends after the run in progress, which no rank has failed by being hit.
 #[cfg(target_os = "linux")]
-fn die_with_parent(cmd: &mut Command) {
+fn tie_to_parent(cmd: &mut Command) {
     use std::os::unix::process::CommandExt;
-    // SAFETY: prctl is async-signal-safe and touches only the child's own state.
+    // SAFETY: prctl and signal are async-signal-safe and touch only the child's own state.
     unsafe {
         cmd.pre_exec(|| {
             if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            if libc::signal(libc::SIGINT, libc::SIG_IGN) == libc::SIG_ERR {
                 return Err(io::Error::last_os_error());
             }
             Ok(())
@@ -234,7 +240,7 @@ fn die_with_parent(cmd: &mut Command) {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn die_with_parent(_: &mut Command) {}
+fn tie_to_parent(_: &mut Command) {}
 
 /// One rank's Python process and its end of the pipes.
 pub(crate) struct RankProcess {
