@@ -718,36 +718,45 @@ fn no_process_outlives_a_run() -> Result<(), String> {
     none_left(&explored)
 }
 
-fn no_process_outlives_ctrl_c_or_kill() -> Result<(), String> {
+/// This binary as `mpisim run ARGS…` in a process group of its own, as a terminal's
+/// foreground job (Ctrl-C signals the group), once `ranks` of `script`'s processes run.
+fn foreground_job(args: &[&str], script: &str, ranks: usize, stdout: Stdio) -> Result<std::process::Child, String> {
     use std::os::unix::process::CommandExt;
     let exe = std::env::current_exe().expect("the test binary knows its path");
+    let child = Command::new(&exe)
+        .arg("run")
+        .args(args)
+        .env(AS_MPISIM, "1")
+        .process_group(0)
+        .stdout(stdout)
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    for _ in 0..400 {
+        if processes_of(script).len() == ranks {
+            return Ok(child);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    Err(format!("the {ranks} ranks of {script} never ran: {:?}", processes_of(script)))
+}
+
+/// kill(1) `signal` to `target` (a pid, or `-PGID` for a group).
+fn kill(signal: i32, target: &str) -> Result<(), String> {
+    let status = Command::new("kill").arg(format!("-{signal}")).arg("--").arg(target).status();
+    expect(status.is_ok_and(|s| s.success()), || "kill(1) failed".into())
+}
+
+fn no_process_outlives_ctrl_c_or_kill() -> Result<(), String> {
     for (i, signal) in [(0, SIGINT), (1, SIGKILL)] {
         let path = scratch(
             &format!("spins{i}.py"),
             "from mpi4py import MPI\ncomm = MPI.COMM_WORLD\ncomm.barrier()\nif comm.rank == 0:\n    print('spinning', flush=True)\n    while True:\n        pass\ncomm.barrier()\n",
         );
-        // Its own process group, as a terminal's foreground job: Ctrl-C signals the group.
-        let mut child = Command::new(&exe)
-            .args(["run", &path, "-n", "4"])
-            .env(AS_MPISIM, "1")
-            .process_group(0)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| e.to_string())?;
-        let mut started = false;
-        for _ in 0..400 {
-            if processes_of(&path).len() == 4 {
-                started = true;
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(25));
-        }
-        expect(started, || format!("the four ranks of {path} never ran: {:?}", processes_of(&path)))?;
+        let mut child = foreground_job(&[&path, "-n", "4"], &path, 4, Stdio::null())?;
         // Ctrl-C reaches the whole group; SIGKILL only mpisim, which cannot clean up.
         let target = if signal == SIGKILL { child.id().to_string() } else { format!("-{}", child.id()) };
-        let status = Command::new("kill").arg(format!("-{signal}")).arg("--").arg(&target).status();
-        expect(status.is_ok_and(|s| s.success()), || "kill(1) failed".into())?;
+        kill(signal, &target)?;
         let _ = child.wait();
         none_left(&path)?;
     }
@@ -757,28 +766,10 @@ fn no_process_outlives_ctrl_c_or_kill() -> Result<(), String> {
 /// Ctrl-C, which reaches the ranks' processes too, ends `--explore` after the run in
 /// progress: the ranks ignore it, so that run is not reported as a failure.
 fn ctrl_c_ends_an_exploration_of_a_script_with_a_summary() -> Result<(), String> {
-    use std::os::unix::process::CommandExt;
-    let exe = std::env::current_exe().expect("the test binary knows its path");
     let path = scratch("explored.py", "from mpi4py import MPI\nMPI.COMM_WORLD.barrier()\n");
-    let child = Command::new(&exe)
-        .args(["run", &path, "-n", "2", "--explore", "1000000", "--format", "json"])
-        .env(AS_MPISIM, "1")
-        .process_group(0)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| e.to_string())?;
-    let mut started = false;
-    for _ in 0..400 {
-        if processes_of(&path).len() == 2 {
-            started = true;
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(25));
-    }
-    expect(started, || format!("the two ranks of {path} never ran: {:?}", processes_of(&path)))?;
-    let status = Command::new("kill").arg(format!("-{SIGINT}")).arg("--").arg(format!("-{}", child.id())).status();
-    expect(status.is_ok_and(|s| s.success()), || "kill(1) failed".into())?;
+    let args = [path.as_str(), "-n", "2", "--explore", "1000000", "--format", "json"];
+    let child = foreground_job(&args, &path, 2, Stdio::piped())?;
+    kill(SIGINT, &format!("-{}", child.id()))?;
     let out = child.wait_with_output().map_err(|e| e.to_string())?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     let report = json_report(&stdout).ok_or_else(|| format!("no JSON: {stdout}"))?;

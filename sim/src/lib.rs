@@ -47,6 +47,7 @@ pub mod real;
 pub mod report;
 mod request;
 pub mod sched;
+mod sigint;
 mod site;
 pub mod speedup;
 mod task;

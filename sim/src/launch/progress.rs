@@ -4,19 +4,15 @@
 //! nothing said. A second Ctrl-C ends the process at once, as Ctrl-C usually does.
 
 use crate::report::EXIT_INTERRUPTED;
+use crate::sigint::Sigint;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle, TermLike};
-use signal_hook::consts::SIGINT;
-use signal_hook::SigId;
 use std::io::IsTerminal;
 use std::ops::ControlFlow;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 /// Watches an exploration of up to `limit` schedules; stops watching when dropped.
 pub(crate) struct ExploreWatch {
     bar: ProgressBar,
-    interrupted: Arc<AtomicBool>,
-    handlers: Vec<SigId>,
+    sigint: Sigint,
 }
 
 impl ExploreWatch {
@@ -38,23 +34,13 @@ impl ExploreWatch {
     }
 
     fn with_bar(bar: ProgressBar) -> ExploreWatch {
-        let interrupted = Arc::new(AtomicBool::new(false));
-        // The order matters: the first Ctrl-C finds the flag clear and sets it, the second
-        // finds it set and exits.
-        let handlers = [
-            signal_hook::flag::register_conditional_shutdown(SIGINT, EXIT_INTERRUPTED, interrupted.clone()),
-            signal_hook::flag::register(SIGINT, interrupted.clone()),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        ExploreWatch { bar, interrupted, handlers }
+        ExploreWatch { bar, sigint: Sigint::catch(Some(EXIT_INTERRUPTED)) }
     }
 
     /// After `done` schedules: whether to go on.
     pub(crate) fn ran(&self, done: usize) -> ControlFlow<()> {
         self.bar.set_position(done as u64);
-        if self.interrupted.load(Ordering::Relaxed) {
+        if self.sigint.caught() {
             ControlFlow::Break(())
         } else {
             ControlFlow::Continue(())
@@ -109,9 +95,6 @@ impl TermLike for ShortOfTheEdge {
 impl Drop for ExploreWatch {
     fn drop(&mut self) {
         self.bar.finish_and_clear();
-        for id in self.handlers.drain(..) {
-            signal_hook::low_level::unregister(id);
-        }
     }
 }
 
@@ -124,7 +107,7 @@ mod tests {
         let watch = ExploreWatch::with_bar(ProgressBar::hidden());
         assert_eq!(watch.ran(1), ControlFlow::Continue(()));
         // One Ctrl-C: caught, so the process goes on; the exploration stops.
-        signal_hook::low_level::raise(SIGINT).unwrap();
+        signal_hook::low_level::raise(signal_hook::consts::SIGINT).unwrap();
         assert_eq!(watch.ran(2), ControlFlow::Break(()));
         assert_eq!(watch.bar.position(), 2);
     }

@@ -259,47 +259,20 @@ fn run_with(
 
 /// SIGINT caught while a job runs (with the real backend; without it, Ctrl-C ends the
 /// launching process as usual).
-struct Interrupt {
-    #[cfg(feature = "mpi")]
-    flag: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    #[cfg(feature = "mpi")]
-    id: Option<signal_hook::SigId>,
-}
+struct Interrupt(Option<crate::sigint::Sigint>);
 
 impl Interrupt {
     fn catch() -> Interrupt {
-        #[cfg(feature = "mpi")]
-        {
-            let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-            let id = signal_hook::flag::register(signal_hook::consts::SIGINT, flag.clone()).ok();
-            Interrupt { flag, id }
-        }
-        #[cfg(not(feature = "mpi"))]
-        Interrupt {}
+        Interrupt(cfg!(feature = "mpi").then(|| crate::sigint::Sigint::catch(None)))
     }
 
     /// One that never catches anything.
     fn none() -> Interrupt {
-        #[cfg(feature = "mpi")]
-        return Interrupt { flag: Default::default(), id: None };
-        #[cfg(not(feature = "mpi"))]
-        Interrupt {}
+        Interrupt(None)
     }
 
     fn caught(&self) -> bool {
-        #[cfg(feature = "mpi")]
-        return self.flag.load(std::sync::atomic::Ordering::Relaxed);
-        #[cfg(not(feature = "mpi"))]
-        false
-    }
-}
-
-impl Drop for Interrupt {
-    fn drop(&mut self) {
-        #[cfg(feature = "mpi")]
-        if let Some(id) = self.id {
-            signal_hook::low_level::unregister(id);
-        }
+        self.0.as_ref().is_some_and(crate::sigint::Sigint::caught)
     }
 }
 
