@@ -14,6 +14,12 @@
 //! sends, so a round's messages need no buffer (the algorithms' own messages are not
 //! counted as sends). Where timing could matter, any eager send or collective counts as
 //! reliance.
+//!
+//! A run that did rely on buffering or an early collective may still show by itself that a
+//! strict run completes: when no rank that went on past such a point made anyone else's
+//! wait depend on it before it was resolved. The engine follows that causality as it runs
+//! (the argument is in its `causality` module); then the check needs no re-run either
+//! ([`BufferingCheck::Proven`]).
 
 use std::fmt;
 
@@ -31,8 +37,13 @@ pub struct Reliance {
     /// Blocking collectives that some rank left before every member had begun them.
     pub early_collectives: u64,
     /// Whether the run's matches or branches can depend on timing: a wildcard receive or
-    /// probe, a test, `MPI_Waitany`/`MPI_Waitsome`, or `MPI_Wtime`.
+    /// probe, a test, `MPI_Waitany`/`MPI_Waitsome`, `MPI_Cancel` or `MPI_Wtime`.
     pub timing: bool,
+    /// Whether the run's own causality shows that a strict run completes all the same:
+    /// no rank's wait depended on a rank that had gone on past an eager send not yet
+    /// received, or past a collective not every member had begun. Never with `timing`.
+    #[serde(default)]
+    pub proven: bool,
 }
 
 impl Reliance {
@@ -41,6 +52,11 @@ impl Reliance {
         self.buffered_sends > 0
             || self.early_collectives > 0
             || (self.timing && (self.eager_sends > 0 || self.collectives > 0))
+    }
+
+    /// Whether only a strict re-run can tell whether a strict run goes otherwise.
+    pub fn needs_rerun(&self) -> bool {
+        self.relied() && !self.proven
     }
 }
 
@@ -86,6 +102,12 @@ pub enum BufferingCheck {
     /// Not needed: the run relied on no buffering and no early return of a collective, so
     /// a strict run goes the same way.
     Unneeded,
+    /// Not needed: the run relied on `reliance`, but its own causality shows that a strict
+    /// run completes too.
+    Proven {
+        /// What it relied on.
+        reliance: Reliance,
+    },
     /// The strict re-run ran because of `reliance`; `hazard`: it deadlocked (the
     /// [`crate::Warning::BufferingHazard`] says how).
     Ran {
@@ -104,6 +126,11 @@ impl fmt::Display for BufferingCheck {
                 f,
                 "buffering check: not needed (every eager send found its receive posted and every collective \
                  synchronised, so a run without buffering goes the same way)"
+            ),
+            BufferingCheck::Proven { reliance } => write!(
+                f,
+                "buffering check: not needed ({reliance}, but nothing any rank waited for came after such a point, \
+                 so a run without buffering completes too)"
             ),
             BufferingCheck::Ran { reliance, hazard: false } => {
                 write!(f, "buffering check: a run without buffering completes too (checked because {reliance})")

@@ -39,9 +39,12 @@ pub(crate) struct Posted {
     /// Messages injected (in the whole run) before this receive was posted: a message
     /// whose id is below it was on its way before the receive existed.
     pub after_msgs: u64,
+    /// Whether the receiver carried an open taint when it posted this (see the engine's
+    /// causality module): a message it matches then fires the buffering check's re-run.
+    pub tainted: bool,
 }
 
-fn accepts(filter: &RecvArgs, env: &Envelope) -> bool {
+pub(crate) fn accepts(filter: &RecvArgs, env: &Envelope) -> bool {
     filter.chan == env.chan && filter.source.is_none_or(|s| s == env.src) && filter.tag.is_none_or(|t| t == env.tag)
 }
 
@@ -335,9 +338,9 @@ mod tests {
     fn envelopes_go_to_the_earliest_posted_receive() {
         let mut mb = Mailbox::default();
         let req = |slot| ReqId { slot, generation: 0 };
-        mb.push_posted(Posted { req: req(1), filter: filter(Some(3), None), after_msgs: 0 });
-        mb.push_posted(Posted { req: req(2), filter: filter(None, None), after_msgs: 0 });
-        mb.push_posted(Posted { req: req(3), filter: filter(None, None), after_msgs: 0 });
+        mb.push_posted(Posted { req: req(1), filter: filter(Some(3), None), after_msgs: 0, tainted: false });
+        mb.push_posted(Posted { req: req(2), filter: filter(None, None), after_msgs: 0, tainted: false });
+        mb.push_posted(Posted { req: req(3), filter: filter(None, None), after_msgs: 0, tainted: false });
         assert_eq!(mb.take_posted(&env(0, 4, 0)).unwrap().req, req(2));
         assert_eq!(mb.take_posted(&env(1, 3, 0)).unwrap().req, req(1));
         assert!(mb.cancel_posted(req(3)));
@@ -408,7 +411,7 @@ mod tests {
                         }
                     }
                     Step::Post(source, tag) => {
-                        let p = Posted { req: ReqId { slot: i as u32, generation: 0 }, filter: filter(source, tag), after_msgs: 0 };
+                        let p = Posted { req: ReqId { slot: i as u32, generation: 0 }, filter: filter(source, tag), after_msgs: 0, tainted: false };
                         mb.push_posted(p);
                         model.posted.push(p);
                     }

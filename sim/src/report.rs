@@ -113,7 +113,10 @@ pub fn text<R: Serialize>(sim: &Simulation<R>, header: &RunHeader) -> String {
                 let _ = writeln!(out, "  results by rank: [{}{more}]", shown.join(", "));
             }
             // A hazard found is told by its warning below.
-            if matches!(sim.buffering_check, BufferingCheck::Unneeded | BufferingCheck::Ran { hazard: false, .. }) {
+            if matches!(
+                sim.buffering_check,
+                BufferingCheck::Unneeded | BufferingCheck::Proven { .. } | BufferingCheck::Ran { hazard: false, .. }
+            ) {
                 let _ = writeln!(out, "  {}", sim.buffering_check);
             }
         }

@@ -470,6 +470,7 @@ impl World {
         if self.check_buffering && sim.outcome.is_ok() && !self.strict {
             sim.buffering_check = match reliance {
                 None => BufferingCheck::Unneeded,
+                Some(reliance) if !reliance.needs_rerun() => BufferingCheck::Proven { reliance },
                 Some(reliance) => {
                     let hazard = self.buffering_hazard(&program);
                     let check = match &hazard {
@@ -566,6 +567,7 @@ impl World {
             time_limit: self.time_limit,
             record_trace: self.record_trace,
             trace_limit: self.trace_limit,
+            causality: self.check_buffering && !self.strict,
         };
         let mut engine = Engine::new(cfg, oracle);
         let outcome = engine.run(&mut tasks);

@@ -31,6 +31,10 @@ impl Engine<'_> {
             return Flow::Reply(Reply::Done, self.now);
         }
         self.reliance.collectives += 1;
+        if kind.is_nonblocking_collective() {
+            // Its rounds progress beside the rank's other calls: beyond the argument.
+            self.give_up_causality();
+        }
         self.coll_arrive(rank, kind, site, comm, CollSignature { kind, root, op: op.map(Into::into), count })
     }
 
@@ -43,6 +47,10 @@ impl Engine<'_> {
         let log = self.coll_logs.entry(comm).or_insert_with(|| CollLog { begun: vec![0; size], open: BTreeMap::new() });
         let position = log.begun[local];
         log.begun[local] += 1;
+        if !kind.is_nonblocking_collective() {
+            self.began_collective(rank, comm, position);
+        }
+        let log = self.coll_logs.get_mut(&comm).expect("just made");
         let at = log.open.entry(position).or_insert_with(|| CollPosition {
             first: sig.clone(),
             first_rank: rank,
@@ -80,15 +88,20 @@ impl Engine<'_> {
         let local = self.comms[open.comm as usize].local(rank);
         let Some(log) = self.coll_logs.get(&open.comm) else { return };
         let position = log.begun[local].saturating_sub(1);
-        if log.open.contains_key(&position) {
+        let early = log.open.contains_key(&position);
+        if early {
             self.reliance.early_collectives += 1;
         }
+        let size = self.comms[open.comm as usize].size;
+        self.left_collective(rank, open.comm, position, size, early);
     }
 
     /// What a run with zero buffering and synchronising collectives could do otherwise,
     /// or `None` if it is strict already or relied on nothing (see [`crate::hazard`]).
     pub fn reliance(&self) -> Option<Reliance> {
-        (!self.cfg.strict && self.reliance.relied()).then_some(self.reliance)
+        let proven = self.causality.proven() && !self.reliance.timing;
+        let reliance = Reliance { proven, ..self.reliance };
+        (!self.cfg.strict && reliance.relied()).then_some(reliance)
     }
 }
 
@@ -99,6 +112,13 @@ pub(super) struct CollLog {
     pub begun: Vec<u64>,
     /// Positions some members have reached and others not yet.
     open: BTreeMap<u64, CollPosition>,
+}
+
+impl CollLog {
+    /// Whether some member has not yet begun the collective at `position`.
+    pub fn is_open(&self, position: u64) -> bool {
+        self.open.contains_key(&position)
+    }
 }
 
 #[derive(Debug)]

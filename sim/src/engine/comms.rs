@@ -95,6 +95,7 @@ impl Engine<'_> {
         color: Option<u32>,
         key: i32,
     ) -> Flow {
+        self.split_causally(world_rank);
         let entry = &mut self.comms[comm as usize];
         let rank = entry.local(world_rank);
         let seq = entry.splits_called[rank];

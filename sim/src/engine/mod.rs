@@ -16,6 +16,7 @@
 //! position), `describe` (a deadlock as a report), `livelock` (polls in vain). What things
 //! cost is `crate::cost`.
 
+mod causality;
 mod collectives;
 mod comms;
 mod describe;
@@ -56,6 +57,9 @@ pub(crate) struct Config {
     pub record_trace: bool,
     /// Events the trace keeps at most; later ones are dropped (`truncated`).
     pub trace_limit: usize,
+    /// Whether to follow the run's causality, so that the buffering check can do without
+    /// its re-run (`causality`).
+    pub causality: bool,
 }
 
 /// How a handled call continues.
@@ -90,6 +94,8 @@ pub(crate) struct Engine<'o> {
     poll_streak: u64,
     /// What a run with zero buffering and synchronising collectives could do differently.
     reliance: Reliance,
+    /// Whether the run shows by itself that a strict run completes.
+    causality: causality::Causality,
     pub stats: RunStats,
     pub events: Vec<Event>,
     /// Whether the trace reached its limit and dropped the events after it.
@@ -104,6 +110,7 @@ pub(crate) type EngineResult<R> = Result<Vec<R>, SimError>;
 impl<'o> Engine<'o> {
     pub fn new(cfg: Config, oracle: &'o mut dyn Oracle) -> Engine<'o> {
         let n = cfg.ranks;
+        let causality = causality::Causality::new(cfg.causality, n);
         Engine {
             ranks: (0..n).map(|_| RankSlot::default()).collect(),
             mailboxes: (0..n).map(|_| Mailbox::default()).collect(),
@@ -121,6 +128,7 @@ impl<'o> Engine<'o> {
             coll_logs: BTreeMap::new(),
             poll_streak: 0,
             reliance: Reliance::default(),
+            causality,
             stats: RunStats::default(),
             events: Vec::new(),
             truncated: false,
@@ -416,6 +424,7 @@ fn depends_on_timing(kind: CallKind, op: &Op) -> bool {
     match op {
         Op::Recv { args, .. } | Op::RecvInit { args } | Op::Probe { args, .. } => wildcard(args),
         Op::Sendrecv { recv, .. } => wildcard(recv),
-        _ => matches!(kind, Iprobe | Test | Testall | Testany | Testsome | Waitany | Waitsome | Wtime),
+        // Whether a cancel succeeds depends on whether its message was matched yet.
+        _ => matches!(kind, Iprobe | Test | Testall | Testany | Testsome | Waitany | Waitsome | Wtime | Cancel),
     }
 }

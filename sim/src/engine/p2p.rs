@@ -1,6 +1,7 @@
 //! Point-to-point messages: injection, delivery to the receiver's queues, matching, and
 //! probes. The times come from the cost model (`crate::cost`).
 
+use super::causality::{AtPost, Held};
 use super::queue::{Action, Class};
 use super::rank::{RankState, Wait};
 use super::requests::ReqOp;
@@ -34,6 +35,8 @@ pub(super) struct Message {
     /// Eager: when the last byte reaches the receiver.
     pub arrival: Time,
     pub cancelled: bool,
+    /// The sender's open taints when it sent this (`super::causality`).
+    pub taints: Vec<super::causality::Taint>,
 }
 
 /// Where a matched message found its receive.
@@ -93,7 +96,8 @@ impl Engine<'_> {
         });
         let candidates = self.mailboxes[owner].candidates(&filter);
         if candidates.is_empty() {
-            self.mailboxes[owner].push_posted(Posted { req: id, filter, after_msgs: self.next_msg_id });
+            let tainted = self.posted(owner, id, &filter);
+            self.mailboxes[owner].push_posted(Posted { req: id, filter, after_msgs: self.next_msg_id, tainted });
             return;
         }
         let pick = if candidates.len() == 1 {
@@ -105,7 +109,7 @@ impl Engine<'_> {
         if filter.source.is_none() && !filter.chan.collective {
             self.ranks[owner].last_wildcard = Some((env.src, site));
         }
-        self.matched(env.msg, id, Arrived::Unexpected);
+        self.matched(env.msg, id, Arrived::Unexpected, AtPost::Now);
     }
 
     /// Puts a message on the wire and schedules its envelope at the receiver.
@@ -143,6 +147,7 @@ impl Engine<'_> {
         self.stats.messages += 1;
         self.stats.bytes += bytes;
         self.record(self.now, src, || EventKind::Send { msg: id, dst, tag, bytes, protocol, arrival });
+        let taints = self.carried(src);
         let m = self.messages.insert(Message {
             id,
             src,
@@ -157,7 +162,11 @@ impl Engine<'_> {
             site,
             arrival: arrival.unwrap_or(Time::ZERO),
             cancelled: false,
+            taints,
         });
+        if protocol == Protocol::Eager && mode != SendMode::Buffered && !chan.collective {
+            self.went_on(src, dst, m, &Envelope { msg: m.slot, src, tag, chan, bytes });
+        }
         if let (Protocol::Eager, Some(req)) = (protocol, send_req) {
             self.complete_at(req, sent, Status::EMPTY, None);
         }
@@ -182,7 +191,8 @@ impl Engine<'_> {
                 self.ranks[dst].last_wildcard = Some((src, site));
             }
             let arrived = if posted.after_msgs > id { Arrived::InFlight } else { Arrived::Expected };
-            self.matched(slot, posted.req, arrived);
+            let at_post = if posted.tainted { AtPost::Kept } else { AtPost::Nothing };
+            self.matched(slot, posted.req, arrived, at_post);
             return;
         }
         if mode == SendMode::Ready {
@@ -208,8 +218,22 @@ impl Engine<'_> {
     /// buffered: with no buffer it would have waited. A collective's own messages do not
     /// count: its algorithm posts each round's receives with its sends, so only a
     /// collective that returned early (counted when it does) can wait differently.
-    fn matched(&mut self, slot: u32, recv: ReqId, arrived: Arrived) {
-        let m = self.messages.remove(self.messages.id_of(slot)).expect("matched messages exist");
+    /// `at_post`: what the receiver carried when it posted the receive (`super::causality`).
+    fn matched(&mut self, slot: u32, recv: ReqId, arrived: Arrived, at_post: AtPost) {
+        let mid = self.messages.id_of(slot);
+        if self.following_causality() {
+            // Before the message leaves the table: until then its own taint is open.
+            let m = self.messages.get(mid).expect("matched messages exist");
+            let held = match (m.chan.collective || m.mode == SendMode::Buffered, m.protocol) {
+                (true, _) => Held::Not,
+                (false, Protocol::Rendezvous) => Held::Rendezvous,
+                (false, Protocol::Eager) if arrived == Arrived::Expected => Held::InTime,
+                (false, Protocol::Eager) => Held::Early,
+            };
+            let (ends, brought) = ((m.src, m.dst, recv), m.taints.clone());
+            self.matched_causally(ends, held, at_post, &brought);
+        }
+        let m = self.messages.remove(mid).expect("matched messages exist");
         if arrived != Arrived::Expected
             && m.protocol == Protocol::Eager
             && m.mode != SendMode::Buffered
@@ -289,12 +313,16 @@ impl Engine<'_> {
             n => self.oracle.choose(Choice::WildcardProbe { rank }, n),
         };
         let env = self.mailboxes[rank].envelope(candidates[pick]);
-        Some(Status {
+        let status = Status {
             source: self.comms[filter.chan.comm as usize].local(env.src),
             tag: env.tag,
             count: env.bytes,
             cancelled: false,
-        })
+        };
+        // What a probe sees happened before it returns, as a receive's message does.
+        let brought = self.messages.get(self.messages.id_of(env.msg)).map(|m| m.taints.clone()).unwrap_or_default();
+        self.probed(rank, &brought);
+        Some(status)
     }
 
     /// Point-to-point messages that arrived and were never received, by destination rank.
