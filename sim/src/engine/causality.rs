@@ -40,6 +40,11 @@ use crate::matching::Envelope;
 use crate::Rank;
 use std::collections::BTreeMap;
 
+/// Open taints a rank may carry before the argument gives up (and the re-run decides): each
+/// message copies its sender's, so without a bound a rank that sends many messages nobody
+/// has received yet would make the following quadratic in time and memory.
+const MOST_TAINTS: usize = 64;
+
 /// A point a rank went on past while a strict run would still hold it there.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Taint {
@@ -142,9 +147,21 @@ impl Engine<'_> {
     /// `rank` takes on the open ones of `taints`.
     fn absorb(&mut self, rank: Rank, taints: &[Taint]) {
         for &t in taints {
-            if self.is_open(t) && !self.causality.taints[rank].contains(&t) {
-                self.causality.taints[rank].push(t);
+            if !self.causality.active {
+                return;
             }
+            if self.is_open(t) && !self.causality.taints[rank].contains(&t) {
+                self.carry(rank, t);
+            }
+        }
+    }
+
+    /// `rank` carries `taint` from now on, within [`MOST_TAINTS`].
+    fn carry(&mut self, rank: Rank, taint: Taint) {
+        let taints = &mut self.causality.taints[rank];
+        taints.push(taint);
+        if taints.len() > MOST_TAINTS && self.open_taints(rank).len() > MOST_TAINTS {
+            self.give_up_causality();
         }
     }
 
@@ -182,7 +199,9 @@ impl Engine<'_> {
             }
         }
         self.absorb(src, &learnt);
-        self.causality.taints[src].push(Taint::Send(message));
+        if self.causality.active {
+            self.carry(src, Taint::Send(message));
+        }
     }
 
     /// `rank` posts receive `req`: whether it carries an open taint now, kept with the
@@ -266,8 +285,8 @@ impl Engine<'_> {
             coll.begun.clone()
         };
         self.absorb(rank, &begun);
-        if early {
-            self.causality.taints[rank].push(Taint::Collective { comm, position });
+        if early && self.causality.active {
+            self.carry(rank, Taint::Collective { comm, position });
         }
     }
 
