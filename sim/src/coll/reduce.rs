@@ -27,15 +27,22 @@ pub(crate) struct Reduction<'o, E> {
 impl<E: Serialize + DeserializeOwned + Clone> Reduction<'_, E> {
     /// `lower ∘ higher`, element by element; `other` is the rank the received side came from.
     pub fn fold(&self, lower: &[E], higher: &[E], other: Rank) -> Result<Vec<E>, MpiError> {
-        if lower.len() != higher.len() {
-            return Err(self.mismatch(lower.len(), higher.len(), other));
+        let mut out = lower.to_vec();
+        self.fold_into(&mut out, higher, true, other)?;
+        Ok(out)
+    }
+
+    /// `fold` into `acc` in place, `acc` the lower operand if `acc_lower`: the same values
+    /// without a vector for the result (one allocation less in every round of a reduction).
+    pub fn fold_into(&self, acc: &mut [E], other: &[E], acc_lower: bool, from: Rank) -> Result<(), MpiError> {
+        if acc.len() != other.len() {
+            return Err(self.mismatch(acc.len(), other.len(), from));
         }
-        lower
-            .iter()
-            .zip(higher)
-            .map(|(a, b)| (self.combine)(a, b))
-            .collect::<Result<_, _>>()
-            .map_err(|e| MpiError::new(ErrorClass::Op, e.to_string()))
+        for (a, b) in acc.iter_mut().zip(other) {
+            let folded = if acc_lower { (self.combine)(a, b) } else { (self.combine)(b, a) };
+            *a = folded.map_err(|e| MpiError::new(ErrorClass::Op, e.to_string()))?;
+        }
+        Ok(())
     }
 
     /// Operands of `a` and `b` elements met; one came from `other`.
@@ -112,7 +119,7 @@ impl Folded {
 
 fn fold_in<E: Serialize + DeserializeOwned + Clone>(
     net: &mut Net,
-    acc: &mut Vec<E>,
+    acc: &mut [E],
     red: &Reduction<E>,
 ) -> Result<Folded, MpiError> {
     let (r, p) = (net.rank, net.size);
@@ -124,7 +131,7 @@ fn fold_in<E: Serialize + DeserializeOwned + Clone>(
             None
         } else {
             let lower = red.take(&net.recv(r - 1), r - 1)?;
-            *acc = red.fold(&lower, acc, r - 1)?;
+            red.fold_into(acc, &lower, false, r - 1)?;
             Some(r / 2)
         }
     } else {
@@ -183,7 +190,7 @@ fn binomial_to<E: Serialize + DeserializeOwned + Clone>(
     let got = net.round(Vec::new(), kids.iter().map(|&(c, _)| abs(c)).collect());
     for ((child, _), msg) in kids.into_iter().zip(got) {
         let theirs = red.take(&msg, abs(child))?;
-        acc = red.fold(&acc, &theirs, abs(child))?;
+        red.fold_into(&mut acc, &theirs, true, abs(child))?;
     }
     match tree::parent(rel) {
         Some((parent, _)) => {
@@ -317,7 +324,7 @@ pub(crate) fn allreduce<E: Serialize + DeserializeOwned + Clone>(
                 let partner = nr ^ mask;
                 let to = f.old(partner);
                 let theirs = red.take(&net.sendrecv(to, red.send(&acc)?, to), to)?;
-                acc = if nr < partner { red.fold(&acc, &theirs, to)? } else { red.fold(&theirs, &acc, to)? };
+                red.fold_into(&mut acc, &theirs, nr < partner, to)?;
                 mask <<= 1;
             }
         }
@@ -464,13 +471,13 @@ pub(crate) fn scan<E: Serialize + DeserializeOwned + Clone>(
         if partner < p {
             let theirs = red.take(&net.sendrecv(partner, red.send(&partial)?, partner), partner)?;
             if partner < r {
-                partial = red.fold(&theirs, &partial, partner)?;
+                red.fold_into(&mut partial, &theirs, false, partner)?;
                 result = Some(match result {
                     Some(res) => red.fold(&theirs, &res, partner)?,
                     None => theirs,
                 });
             } else {
-                partial = red.fold(&partial, &theirs, partner)?;
+                red.fold_into(&mut partial, &theirs, true, partner)?;
             }
         }
         mask <<= 1;
