@@ -87,11 +87,22 @@ impl RankCtx {
 
     /// A rank may use only its own communicators and requests, and only while its program
     /// runs: anything else is a misuse reported on the rank that is running.
+    #[inline]
     fn check_running(&self, kind: CallKind, site: CallSite) {
         let Answerer::Simulated { world, .. } = self.answerer else { return };
+        if crate::task::running() != Some(Running { world, rank: self.world_rank }) || !self.live.get() {
+            self.misused(kind, site, world);
+        }
+    }
+
+    /// [`RankCtx::check_running`]'s failure, out of the hot path: the rank that is
+    /// running used this rank's communicator (or its own after it returned, or another
+    /// run's).
+    #[cold]
+    #[inline(never)]
+    fn misused(&self, kind: CallKind, site: CallSite, world: u64) -> ! {
         let me = Running { world, rank: self.world_rank };
         match crate::task::running() {
-            Some(running) if running == me && self.live.get() => {}
             Some(running) => {
                 let whose = match (running.world == world, running == me) {
                     (true, true) => "after its program returned, its own".to_string(),
