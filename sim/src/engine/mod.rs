@@ -276,7 +276,7 @@ impl<'o> Engine<'o> {
     }
 
     fn handle(&mut self, rank: Rank, call: Call) -> Flow {
-        let Call { kind, site, op } = call;
+        let Call { kind, site, mut op } = call;
         let now = self.now;
         // Any call but a fruitless poll is progress; the poll branches below count again.
         let streak = std::mem::take(&mut self.poll_streak);
@@ -289,7 +289,7 @@ impl<'o> Engine<'o> {
         if let Err(error) = self.validate(&op) {
             return self.fail(rank, kind, site, error);
         }
-        let op = self.to_world(op);
+        self.to_world(&mut op);
         let flow = match op {
             Op::Send { args, block: true } if args.dest != PROC_NULL && self.sends_eagerly(&args) => {
                 // A blocking eager send completes locally after the send overhead: no
@@ -365,29 +365,23 @@ impl<'o> Engine<'o> {
         Some(EventKind::Enter { call, site: site.site(), peer, tag, bytes, comm })
     }
 
-    /// Ranks in `op` are ranks of its communicator; the engine works in world ranks.
-    fn to_world(&self, op: Op) -> Op {
-        let send = |mut a: SendArgs| {
-            a.dest = self.comms[a.chan.comm as usize].world_rank(a.dest);
-            a
-        };
-        let recv = |mut a: RecvArgs| {
-            a.source = a.source.map(|s| self.comms[a.chan.comm as usize].world_rank(s));
-            a
-        };
+    /// Ranks in `op` are ranks of its communicator; the engine works in world ranks. Done
+    /// in place: an `Op` is some hundred bytes, and this is on every call's path.
+    fn to_world(&self, op: &mut Op) {
+        let send = |a: &mut SendArgs| a.dest = self.comms[a.chan.comm as usize].world_rank(a.dest);
+        let recv = |a: &mut RecvArgs| a.source = a.source.map(|s| self.comms[a.chan.comm as usize].world_rank(s));
         match op {
-            Op::Send { args, block } => Op::Send { args: send(args), block },
-            Op::SendInit { args } => Op::SendInit { args: send(args) },
-            Op::Recv { args, block } => Op::Recv { args: recv(args), block },
-            Op::RecvInit { args } => Op::RecvInit { args: recv(args) },
-            Op::Probe { args, block } => Op::Probe { args: recv(args), block },
-            Op::Sendrecv { send: s, recv: r } => Op::Sendrecv { send: send(s), recv: recv(r) },
-            Op::Post { coll, recvs, sends } => Op::Post {
-                coll,
-                recvs: recvs.into_iter().map(recv).collect(),
-                sends: sends.into_iter().map(send).collect(),
-            },
-            other => other,
+            Op::Send { args, .. } | Op::SendInit { args } => send(args),
+            Op::Recv { args, .. } | Op::RecvInit { args } | Op::Probe { args, .. } => recv(args),
+            Op::Sendrecv { send: s, recv: r } => {
+                send(s);
+                recv(r);
+            }
+            Op::Post { recvs, sends, .. } => {
+                recvs.iter_mut().for_each(recv);
+                sends.iter_mut().for_each(send);
+            }
+            _ => {}
         }
     }
 

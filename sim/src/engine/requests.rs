@@ -322,6 +322,8 @@ impl Engine<'_> {
             return; // it will look again when it runs
         }
         let due = match &slot.state {
+            // A wait on this request alone is satisfied by its completion, however it waits.
+            RankState::Blocked { wait: Wait::Requests { reqs, .. }, .. } if **reqs == [Some(id)] => true,
             RankState::Blocked { wait: Wait::Requests { reqs, how }, .. } if reqs.contains(&Some(id)) => {
                 self.satisfied(reqs, *how)
             }
