@@ -241,6 +241,7 @@ pub(crate) struct Call {
 impl Op {
     /// MPI's argument checks of ranks and tags, before anything happens; `comm_size`
     /// gives the size of a communicator by id. Both backends run the same checks.
+    #[inline]
     pub(crate) fn validate(&self, comm_size: impl Fn(u32) -> usize) -> Result<(), MpiError> {
         let rank_ok = |r: Rank, n: usize| r < n || r == PROC_NULL;
         let check_send = |a: &SendArgs, n: usize| {
@@ -326,6 +327,7 @@ impl Reply {
     }
 
     /// The one completion of a blocking single-request call.
+    #[inline]
     pub(crate) fn into_single(self) -> Completion {
         match self {
             Reply::One(c) => c,
