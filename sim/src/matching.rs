@@ -233,6 +233,10 @@ impl Mailbox {
     /// earliest arrival (ties: lowest rank).
     pub fn candidates(&self, filter: &RecvArgs) -> Vec<Candidate> {
         let Some(index) = &self.unexpected.large else {
+            if self.unexpected.small.is_empty() {
+                // A receive posted before its message (every receive of a ping-pong).
+                return Vec::new();
+            }
             let mut out: Vec<Candidate> = Vec::new();
             let mut senders: Vec<Rank> = Vec::new();
             for (seq, env) in &self.unexpected.small {
