@@ -446,6 +446,19 @@ impl Engine<'_> {
                 _ => {}
             }
         }
+        if let ReqList::Sendrecv([Some(send), Some(recv)]) = *reqs {
+            // A sendrecv's two halves, each pending or done (as they always are: neither
+            // is taken before both are done): the general path's answer, one lookup each.
+            use Standing::{Done, Pending};
+            match (self.standing(Some(send)), self.standing(Some(recv))) {
+                (Some(Done), Some(Done)) => {
+                    self.take_completion(0, send);
+                    return Some(Reply::One(self.take_completion(1, recv)));
+                }
+                (Some(Pending), Some(Pending | Done)) | (Some(Done), Some(Pending)) => return None,
+                _ => {}
+            }
+        }
         if how != WaitHow::All {
             return self.try_complete(rank, reqs, how).map(Reply::Completed);
         }
