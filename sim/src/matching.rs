@@ -80,6 +80,7 @@ trait Index<T>: Default {
 }
 
 impl<T, I: Index<T>> Queue<T, I> {
+    #[inline]
     fn push(&mut self, value: T) {
         let seq = self.next;
         self.next += 1;
@@ -202,6 +203,7 @@ fn remove_from<K: Ord>(map: &mut BTreeMap<K, BTreeSet<u64>>, key: K, seq: u64) {
 
 impl Mailbox {
     /// The earliest posted receive that accepts `env`, removed from the queue.
+    #[inline]
     pub fn take_posted(&mut self, env: &Envelope) -> Option<Posted> {
         let seq = match &self.posted.large {
             Some(index) => {
@@ -224,6 +226,7 @@ impl Mailbox {
     }
 
     /// Adds a receive no message was there for.
+    #[inline]
     pub fn push_posted(&mut self, posted: Posted) {
         self.posted.push(posted);
     }

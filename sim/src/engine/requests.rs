@@ -342,6 +342,15 @@ impl Engine<'_> {
         let due = match &slot.state {
             // A wait on this request alone is satisfied by its completion, however it waits.
             RankState::Blocked { wait: Wait::Requests { reqs, .. }, .. } if **reqs == [Some(id)] => true,
+            // A sendrecv, one half just done: due unless the other is still pending
+            // (satisfied()'s count, with one lookup).
+            RankState::Blocked {
+                wait: Wait::Requests { reqs: ReqList::Sendrecv([Some(a), Some(b)]), how: WaitHow::All },
+                ..
+            } if *a == id || *b == id => {
+                let other = if *a == id { *b } else { *a };
+                self.standing(Some(other)) != Some(Standing::Pending)
+            }
             RankState::Blocked { wait: Wait::Requests { reqs, how }, .. } if reqs.contains(&Some(id)) => {
                 self.satisfied(reqs, *how)
             }
@@ -446,7 +455,8 @@ impl Engine<'_> {
                 _ => {}
             }
         }
-        if let ReqList::Sendrecv([Some(send), Some(recv)]) = *reqs {
+        if let (ReqList::Sendrecv([Some(send), Some(recv)]), WaitHow::All) = (reqs, how) {
+            let (send, recv) = (*send, *recv);
             // A sendrecv's two halves, each pending or done (as they always are: neither
             // is taken before both are done): the general path's answer, one lookup each.
             use Standing::{Done, Pending};
