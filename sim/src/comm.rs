@@ -55,6 +55,7 @@ pub(crate) struct RankCtx {
 
 impl RankCtx {
     #[track_caller]
+    #[inline]
     pub(crate) fn call(&self, kind: CallKind, op: Op) -> Reply {
         self.call_at(kind, CallSite::here(), op)
     }
@@ -62,16 +63,22 @@ impl RankCtx {
     /// [`RankCtx::call`] on behalf of a call made at `site`: a collective's steps carry
     /// the user's file:line. While the call is not over, the engine may hand the rank
     /// completed steps of its nonblocking collectives to advance (MPI's progress rule).
-    pub(crate) fn call_at(&self, kind: CallKind, site: CallSite, op: Op) -> Reply {
+    pub(crate) fn call_at(&self, kind: CallKind, site: CallSite, mut op: Op) -> Reply {
         let site = self.site.get().unwrap_or(site);
-        let mut reply = self.answer(kind, site, op);
-        while let Reply::Progress(done) = reply {
-            self.coll.advance(done);
-            reply = self.answer(kind, site, Op::Resume);
+        loop {
+            match self.answer(kind, site, op) {
+                Reply::Progress(done) => {
+                    self.coll.advance(done);
+                    op = Op::Resume;
+                }
+                reply => return reply,
+            }
         }
-        reply
     }
 
+    /// One call handed to the answerer (inline: it is one step of every call's path, and
+    /// its `Op` and `Reply` are each some hundred bytes, copied at every layer).
+    #[inline]
     fn answer(&self, kind: CallKind, site: CallSite, op: Op) -> Reply {
         self.check_running(kind, site);
         match &self.answerer {
@@ -87,11 +94,22 @@ impl RankCtx {
 
     /// A rank may use only its own communicators and requests, and only while its program
     /// runs: anything else is a misuse reported on the rank that is running.
+    #[inline]
     fn check_running(&self, kind: CallKind, site: CallSite) {
         let Answerer::Simulated { world, .. } = self.answerer else { return };
+        if crate::task::running() != Some(Running { world, rank: self.world_rank }) || !self.live.get() {
+            self.misused(kind, site, world);
+        }
+    }
+
+    /// [`RankCtx::check_running`]'s failure, out of the hot path: the rank that is
+    /// running used this rank's communicator (or its own after it returned, or another
+    /// run's).
+    #[cold]
+    #[inline(never)]
+    fn misused(&self, kind: CallKind, site: CallSite, world: u64) -> ! {
         let me = Running { world, rank: self.world_rank };
         match crate::task::running() {
-            Some(running) if running == me && self.live.get() => {}
             Some(running) => {
                 let whose = match (running.world == world, running == me) {
                     (true, true) => "after its program returned, its own".to_string(),

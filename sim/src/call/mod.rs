@@ -241,16 +241,11 @@ pub(crate) struct Call {
 impl Op {
     /// MPI's argument checks of ranks and tags, before anything happens; `comm_size`
     /// gives the size of a communicator by id. Both backends run the same checks.
+    #[inline]
     pub(crate) fn validate(&self, comm_size: impl Fn(u32) -> usize) -> Result<(), MpiError> {
-        let comm = match self {
-            Op::Send { args, .. } | Op::SendInit { args } | Op::Sendrecv { send: args, .. } => args.chan.comm,
-            Op::Recv { args, .. } | Op::RecvInit { args } | Op::Probe { args, .. } => args.chan.comm,
-            _ => return Ok(()),
-        };
-        let n = comm_size(comm);
-        let rank_ok = |r: Rank| r < n || r == PROC_NULL;
-        let check_send = |a: &SendArgs| {
-            if !rank_ok(a.dest) {
+        let rank_ok = |r: Rank, n: usize| r < n || r == PROC_NULL;
+        let check_send = |a: &SendArgs, n: usize| {
+            if !rank_ok(a.dest, n) {
                 Err(bad_rank("destination", a.dest, n))
             } else if a.tag < 0 {
                 Err(bad_tag(a.tag, false))
@@ -258,20 +253,27 @@ impl Op {
                 Ok(())
             }
         };
-        let check_recv = |a: &RecvArgs| match (a.source, a.tag) {
-            (Some(s), _) if !rank_ok(s) => Err(bad_rank("source", s, n)),
+        let check_recv = |a: &RecvArgs, n: usize| match (a.source, a.tag) {
+            (Some(s), _) if !rank_ok(s, n) => Err(bad_rank("source", s, n)),
             (_, Some(t)) if t < 0 => Err(bad_tag(t, true)),
             _ => Ok(()),
         };
         match self {
-            Op::Send { args, .. } | Op::SendInit { args } => check_send(args),
-            Op::Recv { args, .. } | Op::RecvInit { args } | Op::Probe { args, .. } => check_recv(args),
-            Op::Sendrecv { send, recv } => check_send(send).and_then(|_| check_recv(recv)),
+            Op::Send { args, .. } | Op::SendInit { args } => check_send(args, comm_size(args.chan.comm)),
+            Op::Recv { args, .. } | Op::RecvInit { args } | Op::Probe { args, .. } => {
+                check_recv(args, comm_size(args.chan.comm))
+            }
+            // Both halves are on the send's communicator.
+            Op::Sendrecv { send, recv } => {
+                let n = comm_size(send.chan.comm);
+                check_send(send, n).and_then(|_| check_recv(recv, n))
+            }
             _ => Ok(()),
         }
     }
 }
 
+#[cold]
 fn bad_rank(what: &str, r: Rank, n: usize) -> MpiError {
     MpiError::new(
         ErrorClass::Rank,
@@ -284,6 +286,7 @@ fn bad_rank(what: &str, r: Rank, n: usize) -> MpiError {
     )
 }
 
+#[cold]
 fn bad_tag(t: Tag, recv: bool) -> MpiError {
     MpiError::new(
         ErrorClass::Tag,
@@ -324,6 +327,7 @@ impl Reply {
     }
 
     /// The one completion of a blocking single-request call.
+    #[inline]
     pub(crate) fn into_single(self) -> Completion {
         match self {
             Reply::One(c) => c,

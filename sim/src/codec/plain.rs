@@ -106,7 +106,10 @@ pub(crate) fn encode_elements<T>(values: &[T]) -> Option<Vec<u8>> {
         same::<T, E>().then(|| {
             // SAFETY: `T` is `E`.
             let values = unsafe { std::slice::from_raw_parts(values.as_ptr().cast::<E>(), values.len()) };
-            let mut out = Vec::new();
+            // At its final size at once: growing an empty vector goes through the
+            // allocator's slow path (`reserve`'s out-of-line growth), on every message of
+            // a reduction.
+            let mut out = Vec::with_capacity(values.len() * E::SIZE);
             put_all(values, &mut out);
             out
         })

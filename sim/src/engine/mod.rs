@@ -200,12 +200,11 @@ impl<'o> Engine<'o> {
 
     /// Resumes `rank` and keeps it running while it stays the earliest thing pending.
     fn drive<R>(&mut self, rank: Rank, tasks: &mut Tasks<R>, results: &mut [Option<R>]) {
-        if self.ranks[rank].woken {
-            let reply = self.reply_to_wait(rank);
-            self.ranks[rank].reply = Some(reply);
-        }
+        // The reply travels in this local while the rank runs on; it waits in the rank's
+        // slot only while the rank waits in the queue.
+        let mut reply =
+            if self.ranks[rank].woken { Some(self.reply_to_wait(rank)) } else { self.ranks[rank].reply.take() };
         loop {
-            let reply = self.ranks[rank].reply.take();
             if let Some(call) = self.ranks[rank].in_call.take() {
                 self.record(self.now, rank, || EventKind::Leave { call });
             }
@@ -216,23 +215,23 @@ impl<'o> Engine<'o> {
                 self.failure = Some(SimError::StepLimit { steps, time: self.now, spinning, ranks });
                 return;
             }
-            match tasks.resume(rank, reply) {
+            match tasks.resume(rank, reply.take()) {
                 Step::Call(call) => {
                     self.stats.calls += 1;
                     self.ranks[rank].in_call = self.opens_span(rank, &call);
                     match self.handle(rank, call) {
-                        Flow::Reply(reply, at) => {
-                            let slot = &mut self.ranks[rank];
-                            slot.clock = at;
-                            slot.reply = Some(reply);
+                        Flow::Reply(answer, at) => {
+                            self.ranks[rank].clock = at;
                             if self.queue.runs_before(at, rank) {
                                 if at > self.cfg.time_limit {
                                     self.stop_at_time_limit();
                                     return;
                                 }
                                 self.now = at;
+                                reply = Some(answer);
                                 continue;
                             }
+                            self.ranks[rank].reply = Some(answer);
                             self.queue.push(at, Class::Resume, rank, Action::Resume(rank));
                             return;
                         }
@@ -256,6 +255,7 @@ impl<'o> Engine<'o> {
     /// The call whose `Leave` the rank's next resumption records: the call itself, the
     /// collective a `CollEnd` closes, or none for the engine's own protocol (a collective's
     /// begin marker, a nonblocking collective's rounds, a return into a call).
+    #[inline]
     fn opens_span(&mut self, rank: Rank, call: &Call) -> Option<CallKind> {
         match call.op {
             Op::CollBegin { .. } | Op::CollStart { .. } | Op::Post { .. } | Op::CollDone { .. } => None,
@@ -283,22 +283,24 @@ impl<'o> Engine<'o> {
         Flow::Stop
     }
 
-    fn handle(&mut self, rank: Rank, call: Call) -> Flow {
-        let Call { kind, site, op } = call;
+    fn handle(&mut self, rank: Rank, mut call: Call) -> Flow {
+        // The op is used where it lies (its arms move only their arguments out of it): a
+        // copy of the whole `Op` per call showed in the ping-pong's profile.
+        let (kind, site, op) = (call.kind, call.site, &mut call.op);
         let now = self.now;
         // Any call but a fruitless poll is progress; the poll branches below count again.
         let streak = std::mem::take(&mut self.poll_streak);
         self.ranks[rank].polling = false;
-        if let Some(event) = self.cfg.record_trace.then(|| self.enter_event(kind, site, &op)).flatten() {
+        if let Some(event) = self.cfg.record_trace.then(|| self.enter_event(kind, site, op)).flatten() {
             self.push_event(Event { time: now, rank, kind: event });
         }
         self.ranks[rank].last_call = Some((kind, site));
-        self.reliance.timing |= depends_on_timing(kind, &op);
-        if let Err(error) = self.validate(&op) {
+        self.reliance.timing |= depends_on_timing(kind, op);
+        if let Err(error) = self.validate(op) {
             return self.fail(rank, kind, site, error);
         }
-        let op = self.to_world(op);
-        let flow = match op {
+        self.to_world(op);
+        let flow = match call.op {
             Op::Send { args, block: true } if args.dest != PROC_NULL && self.sends_eagerly(&args) => {
                 // A blocking eager send completes locally after the send overhead: no
                 // request to make, wait for and free (the hot path of most programs).
@@ -373,33 +375,28 @@ impl<'o> Engine<'o> {
         Some(EventKind::Enter { call, site: site.site(), peer, tag, bytes, comm })
     }
 
-    /// Ranks in `op` are ranks of its communicator; the engine works in world ranks.
-    fn to_world(&self, op: Op) -> Op {
-        let send = |mut a: SendArgs| {
-            a.dest = self.comms[a.chan.comm as usize].world_rank(a.dest);
-            a
-        };
-        let recv = |mut a: RecvArgs| {
-            a.source = a.source.map(|s| self.comms[a.chan.comm as usize].world_rank(s));
-            a
-        };
+    /// Ranks in `op` are ranks of its communicator; the engine works in world ranks. Done
+    /// in place: an `Op` is some hundred bytes, and this is on every call's path.
+    fn to_world(&self, op: &mut Op) {
+        let send = |a: &mut SendArgs| a.dest = self.comms[a.chan.comm as usize].world_rank(a.dest);
+        let recv = |a: &mut RecvArgs| a.source = a.source.map(|s| self.comms[a.chan.comm as usize].world_rank(s));
         match op {
-            Op::Send { args, block } => Op::Send { args: send(args), block },
-            Op::SendInit { args } => Op::SendInit { args: send(args) },
-            Op::Recv { args, block } => Op::Recv { args: recv(args), block },
-            Op::RecvInit { args } => Op::RecvInit { args: recv(args) },
-            Op::Probe { args, block } => Op::Probe { args: recv(args), block },
-            Op::Sendrecv { send: s, recv: r } => Op::Sendrecv { send: send(s), recv: recv(r) },
-            Op::Post { coll, recvs, sends } => Op::Post {
-                coll,
-                recvs: recvs.into_iter().map(recv).collect(),
-                sends: sends.into_iter().map(send).collect(),
-            },
-            other => other,
+            Op::Send { args, .. } | Op::SendInit { args } => send(args),
+            Op::Recv { args, .. } | Op::RecvInit { args } | Op::Probe { args, .. } => recv(args),
+            Op::Sendrecv { send: s, recv: r } => {
+                send(s);
+                recv(r);
+            }
+            Op::Post { recvs, sends, .. } => {
+                recvs.iter_mut().for_each(recv);
+                sends.iter_mut().for_each(send);
+            }
+            _ => {}
         }
     }
 
     /// Checks ranks and tags before anything happens, as MPI's argument checks do.
+    #[inline]
     fn validate(&self, op: &Op) -> Result<(), MpiError> {
         op.validate(|comm| self.comms[comm as usize].size)
     }
@@ -418,6 +415,7 @@ impl<'o> Engine<'o> {
 /// Whether a call's outcome or what the program does next can depend on timing: a
 /// wildcard receive or probe (not a collective's own), a test, `MPI_Waitany`,
 /// `MPI_Waitsome` or a clock read.
+#[inline]
 fn depends_on_timing(kind: CallKind, op: &Op) -> bool {
     use CallKind::*;
     let wildcard = |args: &RecvArgs| args.source.is_none() && !args.chan.collective;

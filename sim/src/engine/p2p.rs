@@ -139,9 +139,9 @@ impl Engine<'_> {
             }
             Protocol::Rendezvous => None,
         };
-        let last = self.ranks[src].channel.get(&dst).copied().unwrap_or(Time::ZERO);
-        let visible = arrival.unwrap_or(sent + jitter).max(last);
-        self.ranks[src].channel.insert(dst, visible);
+        let last = self.ranks[src].channel.entry(dst).or_insert(Time::ZERO);
+        let visible = arrival.unwrap_or(sent + jitter).max(*last);
+        *last = visible;
         let id = self.next_msg_id;
         self.next_msg_id += 1;
         self.stats.messages += 1;

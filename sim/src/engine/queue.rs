@@ -73,8 +73,14 @@ const RUNS: usize = 4;
 /// through log2(n) levels, which cost 444 instructions a pop at 1,024 ranks and 518 at
 /// 4,096 (bench/PROFILE.md). Events out of any order cost what the heap costs, and a few
 /// comparisons more.
+///
+/// A queue of one event (a ping-pong's next message or resumption, a ring's single token)
+/// keeps it in [`EventQueue::only`], outside the runs and the heap: pushing it and popping
+/// it are a move each, where the runs cost a scan of their backs and fronts.
 #[derive(Default)]
 pub(super) struct EventQueue {
+    /// The one event queued, when the runs and the heap are empty; `None` otherwise.
+    only: Option<Pending>,
     /// Each run is sorted by key, earliest at the front.
     runs: [VecDeque<Pending>; RUNS],
     /// The run with the earliest front, if any run holds an event.
@@ -87,6 +93,17 @@ impl EventQueue {
     pub fn push(&mut self, time: Time, class: Class, rank: Rank, action: Action) {
         self.seq += 1;
         let pending = Pending { key: Key { time, who: who(class, rank), seq: self.seq }, action };
+        if let Some(only) = self.only.take() {
+            self.place(only);
+        } else if self.first.is_none() && self.heap.is_empty() {
+            self.only = Some(pending);
+            return;
+        }
+        self.place(pending);
+    }
+
+    /// Puts an event into the run it extends, an empty run, or else the heap.
+    fn place(&mut self, pending: Pending) {
         let (mut fit, mut empty): (Option<(usize, Key)>, Option<usize>) = (None, None);
         for (i, run) in self.runs.iter().enumerate() {
             match run.back() {
@@ -117,6 +134,9 @@ impl EventQueue {
 
     /// The earliest event.
     fn peek(&self) -> Option<&Pending> {
+        if self.only.is_some() {
+            return self.only.as_ref();
+        }
         let run = self.first.and_then(|i| self.runs[i].front());
         let heap = self.heap.peek().map(|Reverse(p)| p);
         match (run, heap) {
@@ -127,6 +147,9 @@ impl EventQueue {
 
     /// The earliest event, with its time.
     pub fn pop(&mut self) -> Option<(Time, Action)> {
+        if let Some(p) = self.only.take() {
+            return Some((p.key.time, p.action));
+        }
         let run = self.first.map(|i| (i, self.front_key(i)));
         let from_heap = self.heap.peek().is_some_and(|Reverse(h)| run.is_none_or(|(_, key)| h.key < key));
         let p = match run {
@@ -150,7 +173,7 @@ impl EventQueue {
 
     /// Every queued action, in no particular order.
     pub fn actions(&self) -> impl Iterator<Item = Action> + '_ {
-        let runs = self.runs.iter().flatten();
+        let runs = self.only.iter().chain(self.runs.iter().flatten());
         runs.chain(self.heap.iter().map(|Reverse(p)| p)).map(|p| p.action)
     }
 }

@@ -90,6 +90,7 @@ impl<T> Slab<T> {
         Slab { slots: Vec::new(), free: Vec::new() }
     }
 
+    #[inline]
     pub fn insert(&mut self, value: T) -> ReqId {
         if let Some(slot) = self.free.pop() {
             let entry = &mut self.slots[slot as usize];
@@ -101,6 +102,7 @@ impl<T> Slab<T> {
         }
     }
 
+    #[inline]
     pub fn get(&self, id: ReqId) -> Option<&T> {
         match self.slots.get(id.slot as usize) {
             Some((generation, Some(v))) if *generation == id.generation => Some(v),
@@ -108,6 +110,7 @@ impl<T> Slab<T> {
         }
     }
 
+    #[inline]
     pub fn get_mut(&mut self, id: ReqId) -> Option<&mut T> {
         match self.slots.get_mut(id.slot as usize) {
             Some((generation, Some(v))) if *generation == id.generation => Some(v),
@@ -115,6 +118,7 @@ impl<T> Slab<T> {
         }
     }
 
+    #[inline]
     pub fn remove(&mut self, id: ReqId) -> Option<T> {
         let entry = self.slots.get_mut(id.slot as usize)?;
         if entry.0 != id.generation {
@@ -126,7 +130,20 @@ impl<T> Slab<T> {
         Some(value)
     }
 
+    /// Removes the entry of `id` if it is live, dropping it where it lies: [`Slab::remove`]
+    /// moves the value out first (a copy of a whole request, on the path of every
+    /// completion).
+    #[inline]
+    pub fn free(&mut self, id: ReqId) {
+        if let Some(entry) = self.slots.get_mut(id.slot as usize).filter(|e| e.0 == id.generation && e.1.is_some()) {
+            entry.1 = None;
+            entry.0 = entry.0.wrapping_add(1);
+            self.free.push(id.slot);
+        }
+    }
+
     /// The live handle of slot `slot`.
+    #[inline]
     pub fn id_of(&self, slot: u32) -> ReqId {
         ReqId { slot, generation: self.slots[slot as usize].0 }
     }
@@ -137,6 +154,7 @@ impl<T> Slab<T> {
 }
 
 impl Engine<'_> {
+    #[inline]
     pub(super) fn new_request(
         &mut self,
         owner: Rank,
@@ -277,7 +295,7 @@ impl Engine<'_> {
         if matches!(r.state, ReqState::Active | ReqState::Completing(..)) {
             r.freed = true;
         } else {
-            self.requests.remove(req);
+            self.requests.free(req);
         }
         Flow::Reply(Reply::Done, self.now)
     }
@@ -314,7 +332,7 @@ impl Engine<'_> {
         let req = self.requests.get(id).expect("completed requests exist");
         let (owner, background) = (req.owner, req.background.is_some());
         if req.freed {
-            self.requests.remove(id);
+            self.requests.free(id);
             return;
         }
         let slot = &self.ranks[owner];
@@ -322,6 +340,17 @@ impl Engine<'_> {
             return; // it will look again when it runs
         }
         let due = match &slot.state {
+            // A wait on this request alone is satisfied by its completion, however it waits.
+            RankState::Blocked { wait: Wait::Requests { reqs, .. }, .. } if **reqs == [Some(id)] => true,
+            // A sendrecv, one half just done: due unless the other is still pending
+            // (satisfied()'s count, with one lookup).
+            RankState::Blocked {
+                wait: Wait::Requests { reqs: ReqList::Sendrecv([Some(a), Some(b)]), how: WaitHow::All },
+                ..
+            } if *a == id || *b == id => {
+                let other = if *a == id { *b } else { *a };
+                self.standing(Some(other)) != Some(Standing::Pending)
+            }
             RankState::Blocked { wait: Wait::Requests { reqs, how }, .. } if reqs.contains(&Some(id)) => {
                 self.satisfied(reqs, *how)
             }
@@ -334,6 +363,7 @@ impl Engine<'_> {
     }
 
     /// Resumes a blocked rank at the current time; its reply is made when it runs.
+    #[inline]
     pub(super) fn schedule_wake(&mut self, rank: Rank) {
         let slot = &mut self.ranks[rank];
         slot.woken = true;
@@ -360,6 +390,7 @@ impl Engine<'_> {
 
     /// The reply to `wait` if it is satisfied now. Splits and gates are answered by the
     /// rank that completes them ([`Engine::wake`]).
+    #[inline]
     fn satisfied_reply(&mut self, rank: Rank, wait: &Wait) -> Option<Reply> {
         match wait {
             Wait::Requests { reqs, how } => self.completion_reply(rank, reqs, *how),
@@ -424,6 +455,20 @@ impl Engine<'_> {
                 _ => {}
             }
         }
+        if let (ReqList::Sendrecv([Some(send), Some(recv)]), WaitHow::All) = (reqs, how) {
+            let (send, recv) = (*send, *recv);
+            // A sendrecv's two halves, each pending or done (as they always are: neither
+            // is taken before both are done): the general path's answer, one lookup each.
+            use Standing::{Done, Pending};
+            match (self.standing(Some(send)), self.standing(Some(recv))) {
+                (Some(Done), Some(Done)) => {
+                    self.take_completion(0, send);
+                    return Some(Reply::One(self.take_completion(1, recv)));
+                }
+                (Some(Pending), Some(Pending | Done)) | (Some(Done), Some(Pending)) => return None,
+                _ => {}
+            }
+        }
         if how != WaitHow::All {
             return self.try_complete(rank, reqs, how).map(Reply::Completed);
         }
@@ -478,13 +523,14 @@ impl Engine<'_> {
         )
     }
 
+    #[inline]
     fn take_completion(&mut self, index: usize, id: ReqId) -> Completion {
         let req = self.requests.get_mut(id).expect("completion exists");
         let ReqState::Done(status, payload) = std::mem::replace(&mut req.state, ReqState::Inactive) else {
             unreachable!("only done requests complete")
         };
         if !req.persistent {
-            self.requests.remove(id);
+            self.requests.free(id);
         }
         Completion { index, status, payload }
     }

@@ -49,6 +49,7 @@ pub(crate) struct Running {
 }
 
 /// The rank running on this thread now, if any: set while a task is resumed.
+#[inline]
 pub(crate) fn running() -> Option<Running> {
     RUNNING.with(Cell::get)
 }
@@ -111,6 +112,7 @@ impl<R> Tasks<R> {
     /// the kernel's memory maps) was checked before, by `memory::check`.
     pub fn new(n: usize, stack_size: usize) -> Result<Tasks<R>, String> {
         install_panic_hook();
+        overflow::install();
         let (mut tasks, mut slots) = (Vec::new(), Vec::new());
         let table = tasks.try_reserve_exact(n).and_then(|_| slots.try_reserve_exact(n));
         table.map_err(|_| format!("cannot allocate the table of {n} ranks"))?;

@@ -35,13 +35,21 @@ thread_local! {
     static ARMED: Cell<Option<Armed>> = const { Cell::new(None) };
 }
 
+/// Makes this thread ready to catch its tasks' overflows: the process's fault handler and
+/// the thread's alternate signal stack. Called once per run of tasks, before any is
+/// resumed (resuming is the hot path: every MPI call is a resumption).
+pub(crate) fn install() {
+    imp::install();
+}
+
 /// While the returned guard lives, a stack overflow of the task whose trap handler is
 /// `trap` (its stack's mapping, guard page first, starts at `limit`) makes that task return
-/// [`Ended::Overflowed`].
+/// [`Ended::Overflowed`]. [`install`] must have run on this thread.
+#[inline]
 pub(crate) fn arm(trap: CoroutineTrapHandler<Ended>, limit: usize) -> impl Drop {
-    imp::install();
     struct Disarm(Option<Armed>);
     impl Drop for Disarm {
+        #[inline]
         fn drop(&mut self) {
             ARMED.with(|a| a.set(self.0));
         }
