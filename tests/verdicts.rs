@@ -815,3 +815,16 @@ fn a_trace_stops_growing_at_its_limit_and_says_so() {
     assert!(sim.warnings.contains(&Warning::TraceTruncated { events: 100 }), "{:?}", sim.warnings);
     assert!(sim.warnings.iter().any(|w| w.to_string().contains("--trace-limit")));
 }
+
+/// A deadlock of 30,000 ranks is analysed without recursing once per rank: the wait-for
+/// graph's components came from a recursive search that overflowed a test thread's 2 MiB
+/// stack here (and the main thread's 8 MiB at 100,000 ranks).
+#[test]
+fn a_ring_of_thirty_thousand_ranks_deadlocks_with_its_whole_cycle() {
+    let ranks = 30_000;
+    let world = World::new(ranks).stack_size(16 * 1024).strict(true);
+    let err = world.run(ring(RingOrder::Naive, 8)).expect_err("a naive ring deadlocks in strict mode");
+    let SimError::Deadlock(report) = err else { panic!("expected a deadlock, got {err}") };
+    assert_eq!(report.cycle.len(), ranks, "the cycle is the whole ring");
+    assert_eq!(report.cycle[0], 0);
+}

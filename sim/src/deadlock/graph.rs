@@ -20,7 +20,7 @@
 use super::{BlockedCall, EdgeKind, WaitsOn};
 use crate::call::CallKind;
 use crate::Rank;
-use petgraph::algo::tarjan_scc;
+use petgraph::algo::kosaraju_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
@@ -234,10 +234,13 @@ impl WaitForGraph {
         None
     }
 
-    /// Finds the deadlocked core: the components with a real cycle, one cycle each.
+    /// Finds the deadlocked core: the components with a real cycle, one cycle each. The
+    /// components come from Kosaraju's algorithm, whose depth-first searches keep their
+    /// stack on the heap: Tarjan's, as petgraph writes it, recurses once per node, and a
+    /// ring of 100,000 ranks overflowed the main thread's stack.
     pub fn analyse(&self) -> Analysis {
         let mut components: Vec<(Rank, BTreeSet<NodeIndex>)> = Vec::new();
-        for scc in tarjan_scc(&self.graph) {
+        for scc in kosaraju_scc(&self.graph) {
             let ranks: Vec<Rank> = scc.iter().filter_map(|&i| self.graph[i].rank()).collect();
             let set: BTreeSet<NodeIndex> = scc.iter().copied().collect();
             // A single rank is a cycle only through an AND edge to itself (a receive from

@@ -5,6 +5,7 @@
 use super::{BlockedCall, DeadlockReport, Peer, SendWait};
 use crate::words::{ranks, unbuffered_above};
 use crate::Rank;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Advice for `report` (whose own `hint` is not read), chosen by the pattern of its
 /// blocked calls.
@@ -26,20 +27,35 @@ pub(crate) fn hint(report: &DeadlockReport) -> String {
         })
 }
 
+/// What the hints look at, with the lookups they make per blocked call indexed: a report
+/// can hold hundreds of thousands of ranks.
 struct Facts<'a> {
     report: &'a DeadlockReport,
     /// The blocked calls of the core (every blocked call when there is no core).
     core: Vec<&'a BlockedCall>,
+    /// The same, by rank.
+    core_by_rank: BTreeMap<Rank, &'a BlockedCall>,
+    /// Every blocked call, by rank.
+    blocked_by_rank: BTreeMap<Rank, &'a BlockedCall>,
     /// Blocked calls that only finished ranks could release, with those ranks.
     stuck: Vec<(&'a BlockedCall, Vec<Rank>)>,
 }
 
 impl<'a> Facts<'a> {
     fn of(report: &'a DeadlockReport) -> Facts<'a> {
-        let in_core = |b: &&BlockedCall| report.core.is_empty() || report.core.contains(&b.rank);
-        let core = report.blocked.iter().filter(in_core).collect();
-        let stuck = report.blocked.iter().map(|b| (b, dead_ends(report, b))).filter(|(_, d)| !d.is_empty()).collect();
-        Facts { report, core, stuck }
+        let core_ranks: BTreeSet<Rank> = report.core.iter().copied().collect();
+        let in_core = |b: &&BlockedCall| core_ranks.is_empty() || core_ranks.contains(&b.rank);
+        let core: Vec<&BlockedCall> = report.blocked.iter().filter(in_core).collect();
+        let finished: BTreeSet<Rank> = report.finished.iter().copied().collect();
+        let stuck = report
+            .blocked
+            .iter()
+            .map(|b| (b, dead_ends(report, &finished, b)))
+            .filter(|(_, d)| !d.is_empty())
+            .collect();
+        let core_by_rank = core.iter().map(|b| (b.rank, *b)).collect();
+        let blocked_by_rank = report.blocked.iter().map(|b| (b.rank, b)).collect();
+        Facts { report, core, core_by_rank, blocked_by_rank, stuck }
     }
 
     /// A rank finished without calling a collective the others are in.
@@ -141,9 +157,8 @@ impl<'a> Facts<'a> {
     fn tags_out_of_order(&self) -> Option<String> {
         self.core.iter().filter(|s| s.send_wait.is_some()).find_map(|send| {
             let Some(Peer::Rank(to)) = send.peer else { return None };
-            let recv = self.core.iter().find(|r| {
-                r.rank == to
-                    && r.send_wait.is_none()
+            let recv = self.core_by_rank.get(&to).filter(|r| {
+                r.send_wait.is_none()
                     && r.peer == Some(Peer::Rank(send.rank))
                     && r.comm == send.comm
                     && r.tag.is_some()
@@ -222,13 +237,13 @@ impl<'a> Facts<'a> {
 
     /// A note on messages that did arrive at `ranks` and were not taken, if any.
     fn arrived_note(&self, ranks: &[Rank]) -> String {
+        let ranks: BTreeSet<Rank> = ranks.iter().copied().collect();
         let here: Vec<&super::Unreceived> = self.report.unreceived.iter().filter(|u| ranks.contains(&u.rank)).collect();
         if here.is_empty() {
             return String::new();
         }
-        let elsewhere = here
-            .iter()
-            .any(|u| self.report.blocked.iter().any(|b| b.rank == u.rank && b.comm.is_some_and(|c| c != u.comm)));
+        let elsewhere =
+            here.iter().any(|u| self.blocked_by_rank.get(&u.rank).is_some_and(|b| b.comm.is_some_and(|c| c != u.comm)));
         let check = if elsewhere {
             "sources, tags and communicators (a message on another communicator never matches)"
         } else {
@@ -240,14 +255,14 @@ impl<'a> Facts<'a> {
 
 /// The finished ranks `b` waits for in vain: those of every edge that only finished ranks
 /// could satisfy.
-fn dead_ends(report: &DeadlockReport, b: &BlockedCall) -> Vec<Rank> {
+fn dead_ends(report: &DeadlockReport, finished: &BTreeSet<Rank>, b: &BlockedCall) -> Vec<Rank> {
     let mut out = Vec::new();
     for w in &b.waits_on {
         let mut candidates: Vec<Rank> = w.ranks.clone();
         for comm in &w.any_of {
             candidates.extend(report.communicators.get(comm).into_iter().flatten().filter(|&&r| r != b.rank));
         }
-        if !candidates.is_empty() && candidates.iter().all(|r| report.finished.contains(r)) {
+        if !candidates.is_empty() && candidates.iter().all(|r| finished.contains(r)) {
             out.extend(candidates);
         }
     }
