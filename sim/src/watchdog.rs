@@ -35,24 +35,29 @@ thread_local! {
     static PULSE: RefCell<Option<Arc<Pulse>>> = const { RefCell::new(None) };
 }
 
-/// Beats for `rank` starting to run (`Some`) or having stopped (`None`), if a watchdog
-/// watches this thread; `last` is the call it just made.
-pub(crate) fn beat(rank: Option<Rank>, last: Option<(CallKind, CallSite)>) {
-    PULSE.with(|p| {
-        if let Some(pulse) = p.borrow().as_ref() {
-            pulse.beats.fetch_add(1, Ordering::Relaxed);
-            pulse.running.store(rank.map_or(0, |r| r + 1), Ordering::Relaxed);
-            if let Some((kind, site)) = last {
-                pulse.last_kind.store(kind as u8 as usize + 1, Ordering::Relaxed);
-                let (address, script) = match site {
-                    CallSite::Rust(l) => (l as *const _ as usize, 0),
-                    CallSite::Script(s) => (s as *const _ as usize, 1),
-                };
-                pulse.last_site.store(address, Ordering::Relaxed);
-                pulse.last_script.store(script, Ordering::Relaxed);
-            }
+/// The pulse of the watchdog that watches this thread, if one does: a world's tasks take
+/// it once (a thread-local lookup on every switch cost the ping-pong a hundred
+/// instructions a message).
+pub(crate) fn pulse() -> Option<Arc<Pulse>> {
+    PULSE.with(|p| p.borrow().clone())
+}
+
+impl Pulse {
+    /// Beats for `rank` starting to run (`Some`) or having stopped (`None`); `last` is the
+    /// call it just made.
+    pub(crate) fn beat(&self, rank: Option<Rank>, last: Option<(CallKind, CallSite)>) {
+        self.beats.fetch_add(1, Ordering::Relaxed);
+        self.running.store(rank.map_or(0, |r| r + 1), Ordering::Relaxed);
+        if let Some((kind, site)) = last {
+            self.last_kind.store(kind as u8 as usize + 1, Ordering::Relaxed);
+            let (address, script) = match site {
+                CallSite::Rust(l) => (l as *const _ as usize, 0),
+                CallSite::Script(s) => (s as *const _ as usize, 1),
+            };
+            self.last_site.store(address, Ordering::Relaxed);
+            self.last_script.store(script, Ordering::Relaxed);
         }
-    });
+    }
 }
 
 /// A rank found running its own code for too long.

@@ -105,6 +105,8 @@ pub(crate) struct Tasks<R> {
     stack_size: usize,
     /// This run's number among the worlds of the process.
     world: u64,
+    /// The watchdog's pulse, if one watches this thread.
+    pulse: Option<std::sync::Arc<crate::watchdog::Pulse>>,
 }
 
 impl<R> Tasks<R> {
@@ -117,7 +119,7 @@ impl<R> Tasks<R> {
         let table = tasks.try_reserve_exact(n).and_then(|_| slots.try_reserve_exact(n));
         table.map_err(|_| format!("cannot allocate the table of {n} ranks"))?;
         let world = WORLDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Ok(Tasks { tasks, slots, stack_size, world })
+        Ok(Tasks { tasks, slots, stack_size, world, pulse: crate::watchdog::pulse() })
     }
 
     /// This run's number among the worlds of the process (see [`running`]).
@@ -157,15 +159,17 @@ impl<R> Tasks<R> {
         // Restored afterwards: a rank's program may itself run a world (a nested run).
         let outer = RUNNING.with(|r| r.replace(Some(Running { world: self.world, rank })));
         let armed = overflow::arm(task.trap_handler(), self.slots[rank].1);
-        crate::watchdog::beat(Some(rank), None);
+        if let Some(pulse) = &self.pulse {
+            pulse.beat(Some(rank), None);
+        }
         let result = panic::catch_unwind(AssertUnwindSafe(|| task.resume(reply)));
-        crate::watchdog::beat(
-            None,
-            match &result {
+        if let Some(pulse) = &self.pulse {
+            let last = match &result {
                 Ok(CoroutineResult::Yield(call)) => Some((call.kind, call.site)),
                 _ => None,
-            },
-        );
+            };
+            pulse.beat(None, last);
+        }
         drop(armed);
         RUNNING.with(|r| r.set(outer));
         CAPTURE_PANICS.with(|c| c.set(false));
