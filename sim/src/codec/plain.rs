@@ -119,20 +119,25 @@ pub(crate) fn encode_elements<T>(values: &[T]) -> Option<Vec<u8>> {
         .or_else(|| as_plain::<T, u8>(values))
 }
 
-/// A collective's elements read back to back if `T` is a [`Plain`] number: `Some(None)`
+/// A collective's elements read back to back into `out` (cleared first, so that its
+/// allocation serves every round of a reduction) if `T` is a [`Plain`] number: `Some(false)`
 /// for a length that is not a whole number of them, `None` if `T` is not such a number.
-pub(crate) fn decode_elements<T>(bytes: &[u8]) -> Option<Option<Vec<T>>> {
-    fn as_plain<T, E: Plain>(bytes: &[u8]) -> Option<Option<Vec<T>>> {
+pub(crate) fn decode_elements_into<T>(bytes: &[u8], out: &mut Vec<T>) -> Option<bool> {
+    fn as_plain<T, E: Plain>(bytes: &[u8], out: &mut Vec<T>) -> Option<bool> {
         same::<T, E>().then(|| {
-            get_all::<E>(bytes).map(|v| {
-                // SAFETY: `T` is `E`, so `Vec<E>` is `Vec<T>`.
-                unsafe { std::mem::transmute_copy(&std::mem::ManuallyDrop::new(v)) }
-            })
+            // SAFETY: `T` is `E` (same type id), so `Vec<T>` is `Vec<E>`.
+            let out = unsafe { &mut *(out as *mut Vec<T>).cast::<Vec<E>>() };
+            out.clear();
+            if bytes.len() % E::SIZE != 0 {
+                return false;
+            }
+            out.extend(bytes.chunks_exact(E::SIZE).map(E::get));
+            true
         })
     }
-    None.or_else(|| as_plain::<T, f64>(bytes))
-        .or_else(|| as_plain::<T, f32>(bytes))
-        .or_else(|| as_plain::<T, u8>(bytes))
+    None.or_else(|| as_plain::<T, f64>(bytes, out))
+        .or_else(|| as_plain::<T, f32>(bytes, out))
+        .or_else(|| as_plain::<T, u8>(bytes, out))
 }
 
 #[cfg(test)]
@@ -173,6 +178,10 @@ mod tests {
         assert_eq!(decode::<Vec<f64>>(&[2, 0, 0, 0, 0, 0, 0, 0, 0]), Some(None));
         assert_eq!(decode::<Vec<u8>>(&[3, 1, 2]), Some(None));
         assert_eq!(decode::<Vec<u8>>(&[]), Some(None));
-        assert_eq!(decode_elements::<f64>(&[0; 12]), Some(None));
+        let mut out = vec![1.0f64];
+        assert_eq!(decode_elements_into::<f64>(&[0; 12], &mut out), Some(false));
+        assert_eq!(decode_elements_into::<f64>(&[0; 16], &mut out), Some(true));
+        assert_eq!(out, [0.0, 0.0], "cleared, then filled");
+        assert_eq!(decode_elements_into::<u32>(&[0; 4], &mut Vec::new()), None);
     }
 }

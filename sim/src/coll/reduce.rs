@@ -74,6 +74,11 @@ impl<E: Serialize + DeserializeOwned + Clone> Reduction<'_, E> {
     fn take(&self, p: &Payload, from: Rank) -> Result<Vec<E>, MpiError> {
         wire::take_elements(p, from)
     }
+
+    /// [`Reduction::take`] into `out`, whose allocation serves every round.
+    fn take_into(&self, p: &Payload, from: Rank, out: &mut Vec<E>) -> Result<(), MpiError> {
+        wire::take_elements_into(p, from, out)
+    }
 }
 
 /// Pieces of `count` elements: `parts` contiguous ranges, the first `count % parts` one longer.
@@ -319,11 +324,11 @@ pub(crate) fn allreduce<E: Serialize + DeserializeOwned + Clone>(
                 red.store(&mut acc, span(&pieces, give), theirs, to)?;
             }
         } else {
-            let mut mask = 1;
+            let (mut mask, mut theirs) = (1, Vec::new());
             while mask < f.pof2 {
                 let partner = nr ^ mask;
                 let to = f.old(partner);
-                let theirs = red.take(&net.sendrecv(to, red.send(&acc)?, to), to)?;
+                red.take_into(&net.sendrecv(to, red.send(&acc)?, to), to, &mut theirs)?;
                 red.fold_into(&mut acc, &theirs, nr < partner, to)?;
                 mask <<= 1;
             }

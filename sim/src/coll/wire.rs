@@ -135,19 +135,31 @@ pub(crate) fn decode_value<T: DeserializeOwned>(bytes: &[u8], from: Rank) -> Res
 }
 
 /// Decodes a block of values back to back.
-pub(crate) fn decode_values<T: DeserializeOwned>(mut bytes: &[u8], from: Rank) -> Result<Vec<T>, MpiError> {
+pub(crate) fn decode_values<T: DeserializeOwned>(bytes: &[u8], from: Rank) -> Result<Vec<T>, MpiError> {
+    let mut out = Vec::new();
+    decode_values_into(bytes, from, &mut out)?;
+    Ok(out)
+}
+
+/// [`decode_values`] into `out` (cleared first), keeping its allocation.
+pub(crate) fn decode_values_into<T: DeserializeOwned>(
+    mut bytes: &[u8],
+    from: Rank,
+    out: &mut Vec<T>,
+) -> Result<(), MpiError> {
     let bad = || malformed(from, "values", std::any::type_name::<T>());
-    if let Some(values) = plain::decode_elements::<T>(bytes) {
-        return values.ok_or_else(bad);
+    if let Some(whole) = plain::decode_elements_into::<T>(bytes, out) {
+        return if whole { Ok(()) } else { Err(bad()) };
     }
+    out.clear();
     // Each value takes at least a byte; most numbers take their size or less.
-    let mut out = Vec::with_capacity(bytes.len() / std::mem::size_of::<T>().max(1));
+    out.reserve(bytes.len() / std::mem::size_of::<T>().max(1));
     while !bytes.is_empty() {
         let (v, rest) = postcard::take_from_bytes::<T>(bytes).map_err(|_| bad())?;
         out.push(v);
         bytes = rest;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Encodes values back to back.
@@ -172,8 +184,19 @@ pub(crate) fn elements<E: Serialize>(values: &[E]) -> Result<Payload, MpiError> 
 
 /// The elements of a received payload.
 pub(crate) fn take_elements<E: DeserializeOwned>(p: &Payload, from: Rank) -> Result<Vec<E>, MpiError> {
+    let mut out = Vec::new();
+    take_elements_into(p, from, &mut out)?;
+    Ok(out)
+}
+
+/// [`take_elements`] into `out` (cleared first), keeping its allocation.
+pub(crate) fn take_elements_into<E: DeserializeOwned>(
+    p: &Payload,
+    from: Rank,
+    out: &mut Vec<E>,
+) -> Result<(), MpiError> {
     check_type(p, std::any::type_name::<E>(), from)?;
-    decode_values(&p.bytes, from)
+    decode_values_into(&p.bytes, from, out)
 }
 
 #[cfg(test)]
