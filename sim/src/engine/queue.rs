@@ -34,12 +34,20 @@ struct Key {
     seq: u64,
 }
 
+impl Key {
+    /// Before every event's key (sequences start at 1): the back of an empty run, which
+    /// any event extends.
+    const MIN: Key = Key { time: Time(0), who: 0, seq: 0 };
+    /// After every event's key: the front of an empty run, which no pop takes.
+    const MAX: Key = Key { time: Time(u64::MAX), who: u64::MAX, seq: u64::MAX };
+}
+
 /// The class and rank of an event as [`Key::who`]: they order as `(class, rank)` does.
 fn who(class: Class, rank: Rank) -> u64 {
     (class as u64) << 63 | rank as u64
 }
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Pending {
     key: Key,
     action: Action,
@@ -60,6 +68,20 @@ impl Ord for Pending {
 /// Sorted runs the queue keeps beside its heap (see [`EventQueue`]).
 const RUNS: usize = 4;
 
+/// A sorted first-in-first-out run.
+#[derive(Default)]
+struct Run(VecDeque<Pending>);
+
+impl Run {
+    /// Takes the front event (the run holds one) and returns the new front's key,
+    /// [`Key::MAX`] if the run is now empty.
+    #[inline]
+    fn pop_front(&mut self) -> (Pending, Key) {
+        let p = self.0.pop_front().expect("a run with a front key holds an event");
+        (p, self.0.front().map_or(Key::MAX, |next| next.key))
+    }
+}
+
 /// A min-queue of events; the sequence number makes the order total and stable, so the
 /// order events come out in does not depend on how the queue holds them.
 ///
@@ -71,22 +93,41 @@ const RUNS: usize = 4;
 /// run), and only an event no run can take goes into the heap. A pop takes the smallest of
 /// the runs' fronts and the heap's top: a handful of comparisons instead of a heap's sift
 /// through log2(n) levels, which cost 444 instructions a pop at 1,024 ranks and 518 at
-/// 4,096 (bench/PROFILE.md). Events out of any order cost what the heap costs, and a few
-/// comparisons more.
+/// 4,096 (bench/PROFILE.md). The runs' front and back keys are kept in arrays of their
+/// own ([`Key::MAX`] and [`Key::MIN`] for an empty run), so that choosing a run reads no
+/// run's events. Events out of any order cost what the heap costs, and a few comparisons
+/// more.
 ///
 /// A queue of one event (a ping-pong's next message or resumption, a ring's single token)
 /// keeps it in [`EventQueue::only`], outside the runs and the heap: pushing it and popping
 /// it are a move each, where the runs cost a scan of their backs and fronts.
-#[derive(Default)]
 pub(super) struct EventQueue {
     /// The one event queued, when the runs and the heap are empty; `None` otherwise.
     only: Option<Pending>,
     /// Each run is sorted by key, earliest at the front.
-    runs: [VecDeque<Pending>; RUNS],
-    /// The run with the earliest front, if any run holds an event.
-    first: Option<usize>,
+    runs: [Run; RUNS],
+    /// The key of each run's front event, [`Key::MAX`] for an empty run.
+    fronts: [Key; RUNS],
+    /// The key of each run's back event, [`Key::MIN`] for an empty run.
+    backs: [Key; RUNS],
+    /// The run with the earliest front (any run when all are empty).
+    first: usize,
     heap: BinaryHeap<Reverse<Pending>>,
     seq: u64,
+}
+
+impl Default for EventQueue {
+    fn default() -> Self {
+        EventQueue {
+            only: None,
+            runs: Default::default(),
+            fronts: [Key::MAX; RUNS],
+            backs: [Key::MIN; RUNS],
+            first: 0,
+            heap: BinaryHeap::new(),
+            seq: 0,
+        }
+    }
 }
 
 impl EventQueue {
@@ -95,41 +136,37 @@ impl EventQueue {
         let pending = Pending { key: Key { time, who: who(class, rank), seq: self.seq }, action };
         if let Some(only) = self.only.take() {
             self.place(only);
-        } else if self.first.is_none() && self.heap.is_empty() {
+        } else if self.fronts[self.first] == Key::MAX && self.heap.is_empty() {
             self.only = Some(pending);
             return;
         }
         self.place(pending);
     }
 
-    /// Puts an event into the run it extends, an empty run, or else the heap.
+    /// Puts an event into the run it extends (the one whose back is the greatest key
+    /// before it; an empty run's back is before every key, so it serves when no other
+    /// does), or else into the heap.
+    #[inline]
     fn place(&mut self, pending: Pending) {
-        let (mut fit, mut empty): (Option<(usize, Key)>, Option<usize>) = (None, None);
-        for (i, run) in self.runs.iter().enumerate() {
-            match run.back() {
-                Some(last) if last.key < pending.key && fit.is_none_or(|(_, best)| best < last.key) => {
-                    fit = Some((i, last.key))
-                }
-                Some(_) => {}
-                None => empty = empty.or(Some(i)),
+        let mut fit: Option<usize> = None;
+        for (i, back) in self.backs.iter().enumerate() {
+            if *back < pending.key && fit.is_none_or(|f| self.backs[f] < *back) {
+                fit = Some(i);
             }
         }
-        if let Some((i, _)) = fit {
-            self.runs[i].push_back(pending);
-        } else if let Some(i) = empty {
-            // A new front: it may be the earliest of all.
-            if self.first.is_none_or(|f| pending.key < self.front_key(f)) {
-                self.first = Some(i);
-            }
-            self.runs[i].push_back(pending);
-        } else {
+        let Some(i) = fit else {
             self.heap.push(Reverse(pending));
+            return;
+        };
+        if self.backs[i] == Key::MIN {
+            // A new front: it may be the earliest of all.
+            self.fronts[i] = pending.key;
+            if pending.key < self.fronts[self.first] {
+                self.first = i;
+            }
         }
-    }
-
-    /// The key of the front of run `i`, which holds an event.
-    fn front_key(&self, i: usize) -> Key {
-        self.runs[i].front().expect("the first run holds an event").key
+        self.backs[i] = pending.key;
+        self.runs[i].0.push_back(pending);
     }
 
     /// The earliest event.
@@ -137,7 +174,7 @@ impl EventQueue {
         if self.only.is_some() {
             return self.only.as_ref();
         }
-        let run = self.first.and_then(|i| self.runs[i].front());
+        let run = self.runs[self.first].0.front();
         let heap = self.heap.peek().map(|Reverse(p)| p);
         match (run, heap) {
             (Some(r), Some(h)) => Some(if h.key < r.key { h } else { r }),
@@ -150,17 +187,27 @@ impl EventQueue {
         if let Some(p) = self.only.take() {
             return Some((p.key.time, p.action));
         }
-        let run = self.first.map(|i| (i, self.front_key(i)));
-        let from_heap = self.heap.peek().is_some_and(|Reverse(h)| run.is_none_or(|(_, key)| h.key < key));
-        let p = match run {
-            _ if from_heap => self.heap.pop().map(|Reverse(p)| p),
-            Some((i, _)) => {
-                let p = self.runs[i].pop_front();
-                let fronts = self.runs.iter().enumerate().filter_map(|(i, run)| run.front().map(|p| (i, p.key)));
-                self.first = fronts.min_by_key(|&(_, key)| key).map(|(i, _)| i);
-                p
+        let front = self.fronts[self.first];
+        let from_heap = self.heap.peek().is_some_and(|Reverse(h)| h.key < front);
+        let p = if from_heap {
+            self.heap.pop().map(|Reverse(p)| p)
+        } else if front == Key::MAX {
+            None
+        } else {
+            let i = self.first;
+            let (p, next) = self.runs[i].pop_front();
+            self.fronts[i] = next;
+            if next == Key::MAX {
+                self.backs[i] = Key::MIN;
             }
-            None => None,
+            let mut first = 0;
+            for j in 1..RUNS {
+                if self.fronts[j] < self.fronts[first] {
+                    first = j;
+                }
+            }
+            self.first = first;
+            Some(p)
         };
         p.map(|p| (p.key.time, p.action))
     }
@@ -173,7 +220,7 @@ impl EventQueue {
 
     /// Every queued action, in no particular order.
     pub fn actions(&self) -> impl Iterator<Item = Action> + '_ {
-        let runs = self.only.iter().chain(self.runs.iter().flatten());
+        let runs = self.only.iter().chain(self.runs.iter().flat_map(|run| &run.0));
         runs.chain(self.heap.iter().map(|Reverse(p)| p)).map(|p| p.action)
     }
 }
