@@ -230,7 +230,8 @@ impl<'c> Invocation<'c> {
     /// recursive-doubling allreduce.
     fn agree_all(&self, bytes: u64, max: bool) -> u64 {
         let op = if max { ops::ReduceOp::Max } else { ops::ReduceOp::Sum };
-        let combine = move |a: &u64, b: &u64| <u64 as ops::Element>::apply(op, a, b);
+        let combine =
+            move |acc: &mut [u64], other: &[u64], lower| <u64 as ops::Element>::apply_into(op, acc, other, lower);
         let red = Reduction { combine: &combine, commutative: true, name: op.mpi_name().into() };
         let out = self.run(|net| reduce::allreduce(net, Algorithm::RecursiveDoubling, vec![bytes], &red));
         out[0]
@@ -239,6 +240,12 @@ impl<'c> Invocation<'c> {
     fn facts(&self, bytes: u64) -> Facts {
         Facts { ranks: self.comm.size(), bytes, count: 0, commutative: true, builtin: true }
     }
+}
+
+/// `op` as a [`Reduction`] for `body`.
+pub(crate) fn with_reduction<T, O: Operator<T>, R>(op: &O, body: impl FnOnce(&Reduction<O::Elem>) -> R) -> R {
+    let combine = |acc: &mut [O::Elem], other: &[O::Elem], lower: bool| op.combine_into(acc, other, lower);
+    body(&Reduction { combine: &combine, commutative: op.commutative(), name: op.name() })
 }
 
 /// Checks a v-variant's counts: one per rank.
@@ -589,9 +596,7 @@ impl Comm {
         inv.check_root(root);
         let call = reduce_call(&inv, &op, op.elements(value.clone()), Some(root));
         let (alg, nested) = inv.select(Collective::Reduce, call.marker, call.facts, None);
-        let combine = |a: &O::Elem, b: &O::Elem| op.combine(a, b);
-        let red = Reduction { combine: &combine, commutative: op.commutative(), name: op.name() };
-        let out = inv.run(|net| reduce::reduce(net, alg, root, call.elems, &red));
+        let out = with_reduction(&op, |red| inv.run(|net| reduce::reduce(net, alg, root, call.elems, red)));
         inv.finish(nested);
         out.map(|e| op.assemble(e))
     }
@@ -612,9 +617,7 @@ impl Comm {
         let inv = self.invocation(CallKind::Allreduce);
         let call = reduce_call(&inv, &op, op.elements(value.clone()), None);
         let (alg, nested) = inv.select(Collective::Allreduce, call.marker, call.facts, None);
-        let combine = |a: &O::Elem, b: &O::Elem| op.combine(a, b);
-        let red = Reduction { combine: &combine, commutative: op.commutative(), name: op.name() };
-        let out = inv.run(|net| reduce::allreduce(net, alg, call.elems, &red));
+        let out = with_reduction(&op, |red| inv.run(|net| reduce::allreduce(net, alg, call.elems, red)));
         inv.finish(nested);
         op.assemble(out)
     }
@@ -638,9 +641,7 @@ impl Comm {
         let call = reduce_call(inv, &op, op.elements(value.clone()), None);
         let which = if exclusive { Collective::Exscan } else { Collective::Scan };
         let (alg, nested) = inv.select(which, call.marker, call.facts, None);
-        let combine = |a: &O::Elem, b: &O::Elem| op.combine(a, b);
-        let red = Reduction { combine: &combine, commutative: op.commutative(), name: op.name() };
-        let out = inv.run(|net| reduce::scan(net, alg, call.elems, exclusive, &red));
+        let out = with_reduction(&op, |red| inv.run(|net| reduce::scan(net, alg, call.elems, exclusive, red)));
         inv.finish(nested);
         out.map(|e| op.assemble(e))
     }
@@ -689,9 +690,8 @@ impl Comm {
         let elems: Vec<O::Elem> = parts.into_iter().flatten().collect();
         let call = reduce_call(inv, &op, elems, None);
         let (alg, nested) = inv.select(Collective::ReduceScatter, call.marker, call.facts, None);
-        let combine = |a: &O::Elem, b: &O::Elem| op.combine(a, b);
-        let red = Reduction { combine: &combine, commutative: op.commutative(), name: op.name() };
-        let mine = inv.run(|net| reduce::reduce_scatter(net, alg, &elem_counts, call.elems, &red));
+        let mine =
+            with_reduction(&op, |red| inv.run(|net| reduce::reduce_scatter(net, alg, &elem_counts, call.elems, red)));
         inv.finish(nested);
         let mut out = Vec::with_capacity(my_shape.len());
         let mut rest = mine.into_iter();

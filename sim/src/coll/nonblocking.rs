@@ -280,10 +280,7 @@ fn launch_reduction<T: Clone + 'static, O: Operator<T>, R: 'static>(
     let (alg, _) = inv.select(collective, call.marker, call.facts, None);
     let elems = call.elems;
     let req = CollRequest::start(inv, alg, move |net| {
-        let combiner = op.clone();
-        let combine = move |a: &O::Elem, b: &O::Elem| combiner.combine(a, b);
-        let red = Reduction { combine: &combine, commutative: op.commutative(), name: op.name() };
-        let out = body(alg, net, elems, &red)?;
+        let out = super::with_reduction(&op, |red| body(alg, net, elems, red))?;
         Ok(finish(out.map(|e| op.assemble(e))))
     });
     inv.end();

@@ -139,6 +139,38 @@ pub trait Element: Serialize + DeserializeOwned + Clone + 'static {
 
     /// The order MAX, MIN, MAXLOC and MINLOC use, if the type has one.
     fn order(a: &Self, b: &Self) -> Option<Ordering>;
+
+    /// [`Element::apply`] element by element into `acc`, `acc` the lower operand if
+    /// `acc_lower`; `other` is as long as `acc`. Numbers override it with one loop per
+    /// operator for the common ones, the same values without a call per element.
+    fn apply_into(op: ReduceOp, acc: &mut [Self], other: &[Self], acc_lower: bool) -> Result<(), OpError> {
+        each_into(acc, other, acc_lower, |a, b| Self::apply(op, a, b))
+    }
+}
+
+/// `acc[i] = combine(acc[i], other[i])` (the operands swapped unless `acc_lower`), up to
+/// the first error.
+pub(crate) fn each_into<E>(
+    acc: &mut [E],
+    other: &[E],
+    acc_lower: bool,
+    combine: impl Fn(&E, &E) -> Result<E, OpError>,
+) -> Result<(), OpError> {
+    for (a, b) in acc.iter_mut().zip(other) {
+        *a = if acc_lower { combine(a, b) } else { combine(b, a) }?;
+    }
+    Ok(())
+}
+
+/// `acc[i] = f(acc[i], other[i])` for an operator whose operands commute (or `f` takes
+/// them as `(lower, higher)` when `acc_lower`, `(higher, lower)` otherwise).
+#[inline]
+fn zip_into<E: Copy>(acc: &mut [E], other: &[E], acc_lower: bool, f: impl Fn(E, E) -> E) {
+    if acc_lower {
+        acc.iter_mut().zip(other).for_each(|(a, &b)| *a = f(*a, b));
+    } else {
+        acc.iter_mut().zip(other).for_each(|(a, &b)| *a = f(b, *a));
+    }
 }
 
 /// Why a predefined operator cannot combine two operands.
@@ -228,6 +260,20 @@ macro_rules! integer_element {
             fn order(a: &Self, b: &Self) -> Option<Ordering> {
                 Some(a.cmp(b))
             }
+
+            fn apply_into(op: ReduceOp, acc: &mut [Self], other: &[Self], acc_lower: bool) -> Result<(), OpError> {
+                match op {
+                    ReduceOp::Sum => zip_into(acc, other, acc_lower, <$t>::wrapping_add),
+                    ReduceOp::Prod => zip_into(acc, other, acc_lower, <$t>::wrapping_mul),
+                    ReduceOp::Max => zip_into(acc, other, acc_lower, Ord::max),
+                    ReduceOp::Min => zip_into(acc, other, acc_lower, Ord::min),
+                    ReduceOp::Band => zip_into(acc, other, acc_lower, |x, y| x & y),
+                    ReduceOp::Bor => zip_into(acc, other, acc_lower, |x, y| x | y),
+                    ReduceOp::Bxor => zip_into(acc, other, acc_lower, |x, y| x ^ y),
+                    _ => return each_into(acc, other, acc_lower, |a, b| Self::apply(op, a, b)),
+                }
+                Ok(())
+            }
         }
     )*};
 }
@@ -256,6 +302,16 @@ macro_rules! float_element {
 
             fn order(a: &Self, b: &Self) -> Option<Ordering> {
                 a.partial_cmp(b)
+            }
+
+            /// SUM and PROD in one loop; the others (MAX and MIN refuse NaN) element by element.
+            fn apply_into(op: ReduceOp, acc: &mut [Self], other: &[Self], acc_lower: bool) -> Result<(), OpError> {
+                match op {
+                    ReduceOp::Sum => zip_into(acc, other, acc_lower, |x, y| x + y),
+                    ReduceOp::Prod => zip_into(acc, other, acc_lower, |x, y| x * y),
+                    _ => return each_into(acc, other, acc_lower, |a, b| Self::apply(op, a, b)),
+                }
+                Ok(())
             }
         }
     )*};
@@ -490,6 +546,12 @@ pub trait Operator<T>: Clone + 'static {
     /// `a ∘ b`, `a` from lower ranks.
     fn combine(&self, a: &Self::Elem, b: &Self::Elem) -> Result<Self::Elem, OpError>;
 
+    /// [`Operator::combine`] element by element into `acc`, `acc` the lower operand if
+    /// `acc_lower`; `other` is as long as `acc`.
+    fn combine_into(&self, acc: &mut [Self::Elem], other: &[Self::Elem], acc_lower: bool) -> Result<(), OpError> {
+        each_into(acc, other, acc_lower, |a, b| self.combine(a, b))
+    }
+
     /// Whether `a ∘ b == b ∘ a`.
     fn commutative(&self) -> bool;
 
@@ -510,6 +572,9 @@ impl<T: Operand> Operator<T> for ReduceOp {
     }
     fn combine(&self, a: &T::Elem, b: &T::Elem) -> Result<T::Elem, OpError> {
         <T::Elem as Element>::apply(*self, a, b)
+    }
+    fn combine_into(&self, acc: &mut [T::Elem], other: &[T::Elem], acc_lower: bool) -> Result<(), OpError> {
+        <T::Elem as Element>::apply_into(*self, acc, other, acc_lower)
     }
     fn commutative(&self) -> bool {
         self.is_commutative()
@@ -597,6 +662,57 @@ mod tests {
         assert_eq!(apply(ReduceOp::Maxloc, (5.0f64, 1usize), (5.0, 3)), Ok((5.0, 1)));
         assert_eq!(apply(ReduceOp::Minloc, (2i32, 7i32), (1, 9)), Ok((1, 9)));
         assert!(apply(ReduceOp::Maxloc, 1i32, 2).unwrap_err().to_string().contains("(value, index) pairs"));
+    }
+
+    /// What `apply_into` must give: `apply` on each pair, the first error if any.
+    fn one_by_one<E: Element>(op: ReduceOp, acc: &[E], other: &[E], acc_lower: bool) -> Result<Vec<E>, OpError> {
+        acc.iter().zip(other).map(|(a, b)| if acc_lower { E::apply(op, a, b) } else { E::apply(op, b, a) }).collect()
+    }
+
+    fn check_into<E: Element + PartialEq + std::fmt::Debug>(acc: &[E], other: &[E]) {
+        for op in ReduceOp::ALL {
+            for acc_lower in [true, false] {
+                let mut got = acc.to_vec();
+                let got = E::apply_into(op, &mut got, other, acc_lower).map(|()| got);
+                assert_eq!(got, one_by_one(op, acc, other, acc_lower), "{op} on {acc:?} and {other:?}, {acc_lower}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// Each number type's loops give what its operator gives element by element
+        /// (NaN and overflow among the values; floats are compared by their bits, every
+        /// NaN as one: Rust leaves a NaN result's payload unspecified).
+        #[test]
+        fn slices_fold_as_their_elements_do(
+            ints in proptest::collection::vec((proptest::num::i32::ANY, proptest::num::i32::ANY), 0..9),
+            bytes in proptest::collection::vec((proptest::num::u8::ANY, proptest::num::u8::ANY), 0..9),
+            floats in proptest::collection::vec((proptest::num::f64::ANY, proptest::num::f64::ANY), 0..9),
+        ) {
+            let (a, b): (Vec<i32>, Vec<i32>) = ints.into_iter().unzip();
+            check_into(&a, &b);
+            let (a, b): (Vec<u8>, Vec<u8>) = bytes.into_iter().unzip();
+            check_into(&a, &b);
+            let (a, b): (Vec<f64>, Vec<f64>) = floats.into_iter().unzip();
+            let bits = |v: &[f64]| v.iter().map(|x| if x.is_nan() { u64::MAX } else { x.to_bits() }).collect::<Vec<u64>>();
+            for op in ReduceOp::ALL {
+                for acc_lower in [true, false] {
+                    let mut got = a.clone();
+                    let got = f64::apply_into(op, &mut got, &b, acc_lower).map(|()| bits(&got));
+                    let want = one_by_one(op, &a, &b, acc_lower).map(|v| bits(&v));
+                    proptest::prop_assert_eq!(got, want, "{} on {:?} and {:?}", op, a, b);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_nan_stops_max_as_it_does_one_by_one() {
+        let mut acc = vec![1.0f64, f64::NAN];
+        let err = f64::apply_into(ReduceOp::Max, &mut acc, &[2.0, 3.0], true).unwrap_err();
+        assert!(err.to_string().contains("not ordered"), "{err}");
+        check_into(&[(1.0f64, 2usize)], &[(1.0, 1)]);
+        check_into(&[true, false], &[true, true]);
     }
 
     #[test]

@@ -17,9 +17,13 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::ops::Range;
 
-/// How a reduction combines two elements.
+/// `combine(acc, other, acc_lower)`: see [`Reduction`].
+pub(crate) type Combine<'o, E> = &'o dyn Fn(&mut [E], &[E], bool) -> Result<(), super::ops::OpError>;
+
+/// How a reduction combines two operands: `combine(acc, other, acc_lower)` folds `other`
+/// into `acc` element by element, `acc` the lower operand if `acc_lower`.
 pub(crate) struct Reduction<'o, E> {
-    pub combine: &'o dyn Fn(&E, &E) -> Result<E, super::ops::OpError>,
+    pub combine: Combine<'o, E>,
     pub commutative: bool,
     pub name: String,
 }
@@ -38,11 +42,7 @@ impl<E: Serialize + DeserializeOwned + Clone> Reduction<'_, E> {
         if acc.len() != other.len() {
             return Err(self.mismatch(acc.len(), other.len(), from));
         }
-        for (a, b) in acc.iter_mut().zip(other) {
-            let folded = if acc_lower { (self.combine)(a, b) } else { (self.combine)(b, a) };
-            *a = folded.map_err(|e| MpiError::new(ErrorClass::Op, e.to_string()))?;
-        }
-        Ok(())
+        (self.combine)(acc, other, acc_lower).map_err(|e| MpiError::new(ErrorClass::Op, e.to_string()))
     }
 
     /// Operands of `a` and `b` elements met; one came from `other`.
