@@ -311,11 +311,23 @@ impl<'o> Engine<'o> {
             Op::Send { args, block } => self.start_and_maybe_wait(rank, kind, site, requests::send_op(args), block),
             Op::Recv { args, block } => self.start_and_maybe_wait(rank, kind, site, requests::recv_op(args), block),
             Op::Sendrecv { send, recv } => {
-                let s = self.new_request(rank, kind, site, requests::send_op(send), false);
+                // An eager send done as it leaves (no send overhead) needs no request, as a
+                // blocking eager send does not: the wait is on the receive alone (the round
+                // of most collectives).
+                let s = if send.dest != PROC_NULL
+                    && self.sends_eagerly(&send)
+                    && self.cfg.platform.send_done(rank, send.dest, now) <= now
+                {
+                    self.inject(rank, send, None, kind, site);
+                    None
+                } else {
+                    let s = self.new_request(rank, kind, site, requests::send_op(send), false);
+                    self.start(s);
+                    Some(s)
+                };
                 let r = self.new_request(rank, kind, site, requests::recv_op(recv), false);
-                self.start(s);
                 self.start(r);
-                self.wait(rank, kind, site, rank::ReqList::Sendrecv([Some(s), Some(r)]), crate::call::WaitHow::All)
+                self.wait(rank, kind, site, rank::ReqList::Sendrecv([s, Some(r)]), crate::call::WaitHow::All)
             }
             Op::Probe { args, block } => self.probe_call(rank, kind, site, args, block, streak),
             Op::SendInit { args } => {

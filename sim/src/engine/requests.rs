@@ -351,6 +351,11 @@ impl Engine<'_> {
                 let other = if *a == id { *b } else { *a };
                 self.standing(Some(other)) != Some(Standing::Pending)
             }
+            // A sendrecv whose send needed no request: its receive is all it waits for.
+            RankState::Blocked {
+                wait: Wait::Requests { reqs: ReqList::Sendrecv([None, Some(recv)]), how: WaitHow::All },
+                ..
+            } if *recv == id => true,
             RankState::Blocked { wait: Wait::Requests { reqs, how }, .. } if reqs.contains(&Some(id)) => {
                 self.satisfied(reqs, *how)
             }
@@ -466,6 +471,13 @@ impl Engine<'_> {
                     return Some(Reply::One(self.take_completion(1, recv)));
                 }
                 (Some(Pending), Some(Pending | Done)) | (Some(Done), Some(Pending)) => return None,
+                _ => {}
+            }
+        }
+        if let (ReqList::Sendrecv([None, Some(recv)]), WaitHow::All) = (reqs, how) {
+            match self.standing(Some(*recv)) {
+                Some(Standing::Done) => return Some(Reply::One(self.take_completion(1, *recv))),
+                Some(Standing::Pending) => return None,
                 _ => {}
             }
         }
