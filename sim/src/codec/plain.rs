@@ -46,9 +46,12 @@ fn as_slice<T: ?Sized, E: Plain>(value: &T) -> Option<&[E]> {
 
 /// Appends `values`' elements back to back (no length).
 fn put_all<E: Plain>(values: &[E], out: &mut Vec<u8>) {
-    if E::SIZE == 1 {
-        // SAFETY: a one-byte `Plain` is `u8`.
-        out.extend_from_slice(unsafe { std::slice::from_raw_parts(values.as_ptr().cast::<u8>(), values.len()) });
+    if E::SIZE == 1 || cfg!(target_endian = "little") {
+        // SAFETY: a `Plain` number has no padding and its bytes in memory are, on a
+        // little-endian machine (and for `u8` on any), its little-endian bytes: the slice's
+        // memory is its encoding, copied at once.
+        let bytes = unsafe { std::slice::from_raw_parts(values.as_ptr().cast::<u8>(), std::mem::size_of_val(values)) };
+        out.extend_from_slice(bytes);
     } else {
         out.reserve(values.len() * E::SIZE);
         for &v in values {
@@ -102,21 +105,28 @@ pub(crate) fn decode<T>(bytes: &[u8]) -> Option<Option<T>> {
 
 /// A collective's elements back to back (no length) if `T` is a [`Plain`] number.
 pub(crate) fn encode_elements<T>(values: &[T]) -> Option<Vec<u8>> {
-    fn as_plain<T, E: Plain>(values: &[T]) -> Option<Vec<u8>> {
-        same::<T, E>().then(|| {
+    // At its final size at once: growing an empty vector goes through the allocator's slow
+    // path (`reserve`'s out-of-line growth), on every message of a reduction.
+    if !(same::<T, f64>() || same::<T, f32>() || same::<T, u8>()) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(std::mem::size_of_val(values));
+    encode_elements_into(values, &mut out).then_some(out)
+}
+
+/// [`encode_elements`] into `out` (cleared first, so that a buffer can serve again):
+/// whether `T` is a [`Plain`] number (`out` is untouched if not).
+pub(crate) fn encode_elements_into<T>(values: &[T], out: &mut Vec<u8>) -> bool {
+    fn as_plain<T, E: Plain>(values: &[T], out: &mut Vec<u8>) -> bool {
+        same::<T, E>() && {
             // SAFETY: `T` is `E`.
             let values = unsafe { std::slice::from_raw_parts(values.as_ptr().cast::<E>(), values.len()) };
-            // At its final size at once: growing an empty vector goes through the
-            // allocator's slow path (`reserve`'s out-of-line growth), on every message of
-            // a reduction.
-            let mut out = Vec::with_capacity(values.len() * E::SIZE);
-            put_all(values, &mut out);
-            out
-        })
+            out.clear();
+            put_all(values, out);
+            true
+        }
     }
-    None.or_else(|| as_plain::<T, f64>(values))
-        .or_else(|| as_plain::<T, f32>(values))
-        .or_else(|| as_plain::<T, u8>(values))
+    as_plain::<T, f64>(values, out) || as_plain::<T, f32>(values, out) || as_plain::<T, u8>(values, out)
 }
 
 /// A collective's elements read back to back into `out` (cleared first, so that its

@@ -71,6 +71,11 @@ impl<E: Serialize + DeserializeOwned + Clone> Reduction<'_, E> {
         wire::elements(v)
     }
 
+    /// [`Reduction::send`] in `spare`'s allocation.
+    fn send_into(&self, v: &[E], spare: Vec<u8>) -> Result<Payload, MpiError> {
+        wire::elements_into(v, spare)
+    }
+
     fn take(&self, p: &Payload, from: Rank) -> Result<Vec<E>, MpiError> {
         wire::take_elements(p, from)
     }
@@ -324,11 +329,15 @@ pub(crate) fn allreduce<E: Serialize + DeserializeOwned + Clone>(
                 red.store(&mut acc, span(&pieces, give), theirs, to)?;
             }
         } else {
-            let (mut mask, mut theirs) = (1, Vec::new());
+            // Each round's values arrive in a buffer the next round's send reuses, and are
+            // decoded into one vector: no allocation a round.
+            let (mut mask, mut theirs, mut spare) = (1, Vec::new(), Vec::new());
             while mask < f.pof2 {
                 let partner = nr ^ mask;
                 let to = f.old(partner);
-                red.take_into(&net.sendrecv(to, red.send(&acc)?, to), to, &mut theirs)?;
+                let got = net.sendrecv(to, red.send_into(&acc, std::mem::take(&mut spare))?, to);
+                red.take_into(&got, to, &mut theirs)?;
+                spare = got.bytes;
                 red.fold_into(&mut acc, &theirs, nr < partner, to)?;
                 mask <<= 1;
             }

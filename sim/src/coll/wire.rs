@@ -167,7 +167,15 @@ pub(crate) fn encode_values<T: Serialize>(values: &[T]) -> Result<Vec<u8>, MpiEr
     if let Some(bytes) = plain::encode_elements(values) {
         return Ok(bytes);
     }
-    let mut bytes = Vec::new();
+    encode_values_into(values, Vec::new())
+}
+
+/// [`encode_values`] into `bytes` (cleared first), keeping its allocation.
+pub(crate) fn encode_values_into<T: Serialize>(values: &[T], mut bytes: Vec<u8>) -> Result<Vec<u8>, MpiError> {
+    if plain::encode_elements_into(values, &mut bytes) {
+        return Ok(bytes);
+    }
+    bytes.clear();
     for v in values {
         bytes = postcard::to_extend(v, bytes).map_err(|e| {
             let name = written(std::any::type_name::<T>());
@@ -180,6 +188,12 @@ pub(crate) fn encode_values<T: Serialize>(values: &[T]) -> Result<Vec<u8>, MpiEr
 /// A reduction's elements as a payload.
 pub(crate) fn elements<E: Serialize>(values: &[E]) -> Result<Payload, MpiError> {
     Ok(payload(std::any::type_name::<E>(), encode_values(values)?))
+}
+
+/// [`elements`] in `spare`'s allocation (a received payload's, as a reduction's next
+/// round sends what it just folded).
+pub(crate) fn elements_into<E: Serialize>(values: &[E], spare: Vec<u8>) -> Result<Payload, MpiError> {
+    Ok(payload(std::any::type_name::<E>(), encode_values_into(values, spare)?))
 }
 
 /// The elements of a received payload.
@@ -202,6 +216,26 @@ pub(crate) fn take_elements_into<E: DeserializeOwned>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A spare buffer's old bytes never leak into what is encoded in it, and what is
+    /// decoded into a used vector replaces its values.
+    #[test]
+    fn reused_buffers_hold_only_the_new_values() {
+        let stale = || vec![0xAB; 40];
+        let floats = [1.5f64, -2.0, 3.25];
+        assert_eq!(elements_into(&floats, stale()).unwrap(), elements(&floats).unwrap());
+        let bytes = [7u8, 8];
+        assert_eq!(elements_into(&bytes, stale()).unwrap(), elements(&bytes).unwrap());
+        let pairs = [(1.0f64, 2usize), (3.0, 4)];
+        let p = elements_into(&pairs, stale()).unwrap();
+        assert_eq!(p, elements(&pairs).unwrap());
+        let mut out = vec![(9.0, 9), (9.0, 9), (9.0, 9)];
+        take_elements_into::<(f64, usize)>(&p, 1, &mut out).unwrap();
+        assert_eq!(out, pairs);
+        let mut out = vec![0.0; 7];
+        take_elements_into::<f64>(&elements(&floats).unwrap(), 1, &mut out).unwrap();
+        assert_eq!(out, floats);
+    }
 
     #[test]
     fn blocks_split_without_prefixes() {
