@@ -144,8 +144,14 @@ pub trait Element: Serialize + DeserializeOwned + Clone + 'static {
     /// `acc_lower`; `other` is as long as `acc`. Numbers override it with one loop per
     /// operator for the common ones, the same values without a call per element.
     fn apply_into(op: ReduceOp, acc: &mut [Self], other: &[Self], acc_lower: bool) -> Result<(), OpError> {
-        each_into(acc, other, acc_lower, |a, b| Self::apply(op, a, b))
+        apply_each(op, acc, other, acc_lower)
     }
+}
+
+/// [`Element::apply`] pair by pair: what [`Element::apply_into`] does for any element, and
+/// for the operators a number's own loops leave out.
+fn apply_each<E: Element>(op: ReduceOp, acc: &mut [E], other: &[E], acc_lower: bool) -> Result<(), OpError> {
+    each_into(acc, other, acc_lower, |a, b| E::apply(op, a, b))
 }
 
 /// `acc[i] = combine(acc[i], other[i])` (the operands swapped unless `acc_lower`), up to
@@ -270,7 +276,7 @@ macro_rules! integer_element {
                     ReduceOp::Band => zip_into(acc, other, acc_lower, |x, y| x & y),
                     ReduceOp::Bor => zip_into(acc, other, acc_lower, |x, y| x | y),
                     ReduceOp::Bxor => zip_into(acc, other, acc_lower, |x, y| x ^ y),
-                    _ => return each_into(acc, other, acc_lower, |a, b| Self::apply(op, a, b)),
+                    _ => return apply_each(op, acc, other, acc_lower),
                 }
                 Ok(())
             }
@@ -309,7 +315,7 @@ macro_rules! float_element {
                 match op {
                     ReduceOp::Sum => zip_into(acc, other, acc_lower, |x, y| x + y),
                     ReduceOp::Prod => zip_into(acc, other, acc_lower, |x, y| x * y),
-                    _ => return each_into(acc, other, acc_lower, |a, b| Self::apply(op, a, b)),
+                    _ => return apply_each(op, acc, other, acc_lower),
                 }
                 Ok(())
             }

@@ -26,7 +26,7 @@ mod queue;
 mod rank;
 mod requests;
 
-use crate::call::{Call, CallKind, Op, RecvArgs, Reply, SendArgs, PROC_NULL};
+use crate::call::{Call, CallKind, Op, RecvArgs, Reply, SendArgs};
 use crate::error::{RankFailure, SimError};
 use crate::hazard::Reliance;
 use crate::matching::Mailbox;
@@ -301,7 +301,7 @@ impl<'o> Engine<'o> {
         }
         self.to_world(op);
         let flow = match call.op {
-            Op::Send { args, block: true } if args.dest != PROC_NULL && self.sends_eagerly(&args) => {
+            Op::Send { args, block: true } if self.sends_eagerly(&args) => {
                 // A blocking eager send completes locally after the send overhead: no
                 // request to make, wait for and free (the hot path of most programs).
                 let sent = self.cfg.platform.send_done(rank, args.dest, now);
@@ -314,10 +314,7 @@ impl<'o> Engine<'o> {
                 // An eager send done as it leaves (no send overhead) needs no request, as a
                 // blocking eager send does not: the wait is on the receive alone (the round
                 // of most collectives).
-                let s = if send.dest != PROC_NULL
-                    && self.sends_eagerly(&send)
-                    && self.cfg.platform.send_done(rank, send.dest, now) <= now
-                {
+                let s = if self.sends_eagerly(&send) && self.cfg.platform.send_done(rank, send.dest, now) <= now {
                     self.inject(rank, send, None, kind, site);
                     None
                 } else {

@@ -51,9 +51,11 @@ enum Arrived {
 }
 
 impl Engine<'_> {
-    /// Whether a send goes out eagerly (the cost model's eager rule).
+    /// Whether a send to a rank (not `PROC_NULL`) goes out eagerly (the cost model's eager
+    /// rule).
     pub(super) fn sends_eagerly(&self, args: &SendArgs) -> bool {
-        self.cfg.platform.protocol(args.mode, args.payload.len(), self.cfg.strict) == Protocol::Eager
+        args.dest != PROC_NULL
+            && self.cfg.platform.protocol(args.mode, args.payload.len(), self.cfg.strict) == Protocol::Eager
     }
 
     /// Starts send request `id`: its message goes on the wire.
@@ -223,14 +225,14 @@ impl Engine<'_> {
         let mid = self.messages.id_of(slot);
         if self.following_causality() {
             // Before the message leaves the table: until then its own taint is open.
-            let m = self.messages.get(mid).expect("matched messages exist");
+            let m = self.messages.get_mut(mid).expect("matched messages exist");
             let held = match (m.chan.collective || m.mode == SendMode::Buffered, m.protocol) {
                 (true, _) => Held::Not,
                 (false, Protocol::Rendezvous) => Held::Rendezvous,
                 (false, Protocol::Eager) if arrived == Arrived::Expected => Held::InTime,
                 (false, Protocol::Eager) => Held::Early,
             };
-            let (ends, brought) = ((m.src, m.dst, recv), m.taints.clone());
+            let (ends, brought) = ((m.src, m.dst, recv), std::mem::take(&mut m.taints));
             self.matched_causally(ends, held, at_post, &brought);
         }
         let m = self.messages.remove(mid).expect("matched messages exist");

@@ -62,6 +62,22 @@ impl From<Vec<Option<ReqId>>> for ReqList {
     }
 }
 
+impl ReqList {
+    /// The one request a wait is on, with its index in the call's completions: a blocking
+    /// call's own, or the receive of a sendrecv whose eager send needed no request (index
+    /// 1, as `MPI_Sendrecv` numbers its halves). `None` for any other list.
+    pub fn single(&self) -> Option<(usize, ReqId)> {
+        match self {
+            ReqList::Sendrecv([None, Some(recv)]) => Some((1, *recv)),
+            ReqList::Sendrecv(_) => None,
+            _ => match **self {
+                [Some(id)] => Some((0, id)),
+                _ => None,
+            },
+        }
+    }
+}
+
 impl std::ops::Deref for ReqList {
     type Target = [Option<ReqId>];
 

@@ -341,7 +341,11 @@ impl Engine<'_> {
         }
         let due = match &slot.state {
             // A wait on this request alone is satisfied by its completion, however it waits.
-            RankState::Blocked { wait: Wait::Requests { reqs, .. }, .. } if **reqs == [Some(id)] => true,
+            RankState::Blocked { wait: Wait::Requests { reqs, .. }, .. }
+                if reqs.single().is_some_and(|(_, r)| r == id) =>
+            {
+                true
+            }
             // A sendrecv, one half just done: due unless the other is still pending
             // (satisfied()'s count, with one lookup).
             RankState::Blocked {
@@ -351,11 +355,6 @@ impl Engine<'_> {
                 let other = if *a == id { *b } else { *a };
                 self.standing(Some(other)) != Some(Standing::Pending)
             }
-            // A sendrecv whose send needed no request: its receive is all it waits for.
-            RankState::Blocked {
-                wait: Wait::Requests { reqs: ReqList::Sendrecv([None, Some(recv)]), how: WaitHow::All },
-                ..
-            } if *recv == id => true,
             RankState::Blocked { wait: Wait::Requests { reqs, how }, .. } if reqs.contains(&Some(id)) => {
                 self.satisfied(reqs, *how)
             }
@@ -453,9 +452,9 @@ impl Engine<'_> {
     /// done allocates nothing, and a single completion (a sendrecv's is its receive's)
     /// travels without a vector.
     fn completion_reply(&mut self, rank: Rank, reqs: &ReqList, how: WaitHow) -> Option<Reply> {
-        if let [Some(id)] = **reqs {
+        if let Some((index, id)) = reqs.single() {
             match self.requests.get(id).map(|r| &r.state) {
-                Some(ReqState::Done(..)) => return Some(Reply::One(self.take_completion(0, id))),
+                Some(ReqState::Done(..)) => return Some(Reply::One(self.take_completion(index, id))),
                 Some(ReqState::Active | ReqState::Completing(..)) => return None,
                 _ => {}
             }
@@ -471,13 +470,6 @@ impl Engine<'_> {
                     return Some(Reply::One(self.take_completion(1, recv)));
                 }
                 (Some(Pending), Some(Pending | Done)) | (Some(Done), Some(Pending)) => return None,
-                _ => {}
-            }
-        }
-        if let (ReqList::Sendrecv([None, Some(recv)]), WaitHow::All) = (reqs, how) {
-            match self.standing(Some(*recv)) {
-                Some(Standing::Done) => return Some(Reply::One(self.take_completion(1, *recv))),
-                Some(Standing::Pending) => return None,
                 _ => {}
             }
         }
