@@ -86,6 +86,7 @@ impl RankCtx {
                 // SAFETY: `check_running` made sure this rank's task is the one running, and
                 // its yielder lives on that task's stack for the whole of the program.
                 let yielder = unsafe { &**yielder };
+                crate::task::suspending();
                 yielder.suspend(Call { kind, site, op }).expect("the engine answers every call it resumes")
             }
             Answerer::Other(backend) => backend.call(kind, site, op),

@@ -42,6 +42,7 @@ pub mod lesson;
 mod matching;
 pub mod memory;
 pub mod platform;
+mod prefetch;
 pub mod python;
 pub mod real;
 pub mod report;

@@ -182,6 +182,12 @@ impl EventQueue {
         }
     }
 
+    /// What the earliest event does.
+    #[inline]
+    pub fn next_action(&self) -> Option<Action> {
+        self.peek().map(|p| p.action)
+    }
+
     /// The earliest event, with its time.
     pub fn pop(&mut self) -> Option<(Time, Action)> {
         if let Some(p) = self.only.take() {

@@ -142,6 +142,14 @@ impl<T> Slab<T> {
         }
     }
 
+    /// Asks the cache for the entry in `slot`.
+    #[inline]
+    pub fn prefetch(&self, slot: u32) {
+        if let Some(entry) = self.slots.get(slot as usize) {
+            crate::prefetch::value(entry);
+        }
+    }
+
     /// The live handle of slot `slot`.
     #[inline]
     pub fn id_of(&self, slot: u32) -> ReqId {

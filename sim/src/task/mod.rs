@@ -54,6 +54,11 @@ pub(crate) fn running() -> Option<Running> {
     RUNNING.with(Cell::get)
 }
 
+/// How much of a suspended stack [`Tasks::prefetch`] asks for, below and above where its
+/// task noted it suspends.
+const STACK_BELOW: usize = 256;
+const STACK_ABOVE: usize = 3072;
+
 /// Stacks kept across runs, so that many small worlds (tests, sweeps) reuse their maps.
 const POOL_MAX: usize = 1024;
 
@@ -62,6 +67,15 @@ thread_local! {
     static CAPTURE_PANICS: Cell<bool> = const { Cell::new(false) };
     static LAST_PANIC: RefCell<Option<(String, Option<Site>)>> = const { RefCell::new(None) };
     static RUNNING: Cell<Option<Running>> = const { Cell::new(None) };
+    static SUSPENDED_AT: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Notes, in the running task, about where on its stack it suspends (see
+/// [`Tasks::prefetch`]).
+#[inline(always)]
+pub(crate) fn suspending() {
+    let here = 0u8;
+    SUSPENDED_AT.with(|s| s.set(std::hint::black_box(&here) as *const u8 as usize));
 }
 
 /// Numbers worlds, so that a rank can tell its own communicators from another run's.
@@ -107,6 +121,9 @@ pub(crate) struct Tasks<R> {
     world: u64,
     /// The watchdog's pulse, if one watches this thread.
     pulse: Option<std::sync::Arc<crate::watchdog::Pulse>>,
+    /// Per task: about where its stack pointer was when it last suspended, and its stack's
+    /// base (its highest address): the frames between are what resuming it touches.
+    suspended_at: Vec<(usize, usize)>,
 }
 
 impl<R> Tasks<R> {
@@ -115,11 +132,14 @@ impl<R> Tasks<R> {
     pub fn new(n: usize, stack_size: usize) -> Result<Tasks<R>, String> {
         install_panic_hook();
         overflow::install();
-        let (mut tasks, mut slots) = (Vec::new(), Vec::new());
-        let table = tasks.try_reserve_exact(n).and_then(|_| slots.try_reserve_exact(n));
+        let (mut tasks, mut slots, mut suspended_at) = (Vec::new(), Vec::new(), Vec::new());
+        let table = tasks
+            .try_reserve_exact(n)
+            .and_then(|_| slots.try_reserve_exact(n))
+            .and_then(|_| suspended_at.try_reserve_exact(n));
         table.map_err(|_| format!("cannot allocate the table of {n} ranks"))?;
         let world = WORLDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Ok(Tasks { tasks, slots, stack_size, world, pulse: crate::watchdog::pulse() })
+        Ok(Tasks { tasks, slots, stack_size, world, pulse: crate::watchdog::pulse(), suspended_at })
     }
 
     /// This run's number among the worlds of the process (see [`running`]).
@@ -138,6 +158,7 @@ impl<R> Tasks<R> {
     {
         let stack = take_stack(self.stack_size)?;
         let limit = corosensei::stack::Stack::limit(&stack).get();
+        let base = corosensei::stack::Stack::base(&stack).get();
         let slot = Rc::new(Cell::new(None));
         let value = slot.clone();
         let run = move |yielder: &Yielder, _first: Option<Reply>| {
@@ -149,6 +170,7 @@ impl<R> Tasks<R> {
         let task = unsafe { Task::with_stack_unchecked(stack, run) };
         self.tasks.push(Some(task));
         self.slots.push((slot, limit));
+        self.suspended_at.push((base, base));
         Ok(())
     }
 
@@ -174,7 +196,10 @@ impl<R> Tasks<R> {
         RUNNING.with(|r| r.set(outer));
         CAPTURE_PANICS.with(|c| c.set(false));
         match result {
-            Ok(CoroutineResult::Yield(call)) => Step::Call(call),
+            Ok(CoroutineResult::Yield(call)) => {
+                self.suspended_at[rank].0 = SUSPENDED_AT.with(Cell::get);
+                Step::Call(call)
+            }
             Ok(CoroutineResult::Return(Ended::Returned)) => {
                 self.recycle(rank);
                 Step::Returned(self.slots[rank].0.take().expect("a returned program left its value"))
@@ -211,6 +236,16 @@ impl<R> Tasks<R> {
                 Step::Failed(failure(None, site, None, Some(message)))
             }
         }
+    }
+
+    /// Asks the cache for what resuming `rank` will touch first: its task and the top of
+    /// its suspended stack (the frames of the call it is in).
+    #[inline]
+    pub fn prefetch(&self, rank: usize) {
+        crate::prefetch::value(&self.tasks[rank]);
+        let (at, base) = self.suspended_at[rank];
+        let from = at.saturating_sub(STACK_BELOW);
+        crate::prefetch::lines(from, base.min(at + STACK_ABOVE) - from);
     }
 
     fn recycle(&mut self, rank: usize) {
