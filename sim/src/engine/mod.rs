@@ -62,6 +62,13 @@ pub(crate) struct Config {
     pub causality: bool,
 }
 
+/// The ranks from which the event loop prefetches each next event's state
+/// ([`Engine::prefetch`]). On the development machine an allreduce message costs the same
+/// from 256 to 1,536 ranks and about twice as much from 2,048 on, where the ranks' state
+/// no longer stays cached between their turns; below, the prefetches' instructions (about
+/// 350 a message, 10%) would buy nothing (bench/PROFILE.md).
+const PREFETCH_RANKS: usize = 2048;
+
 /// How a handled call continues.
 enum Flow {
     /// Reply at the given time on the rank's clock.
@@ -153,8 +160,10 @@ impl<'o> Engine<'o> {
                 break;
             }
             self.now = time;
-            if let Some(next) = self.queue.next_action() {
-                self.prefetch(next, tasks);
+            if self.cfg.ranks >= PREFETCH_RANKS {
+                if let Some(next) = self.queue.next_action() {
+                    self.prefetch(next, tasks);
+                }
             }
             match action {
                 Action::Resume(rank) => self.drive(rank, tasks, &mut results),

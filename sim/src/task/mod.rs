@@ -57,7 +57,7 @@ pub(crate) fn running() -> Option<Running> {
 /// How much of a suspended stack [`Tasks::prefetch`] asks for, below and above where its
 /// task noted it suspends.
 const STACK_BELOW: usize = 256;
-const STACK_ABOVE: usize = 3072;
+const STACK_ABOVE: usize = 1024;
 
 /// Stacks kept across runs, so that many small worlds (tests, sweeps) reuse their maps.
 const POOL_MAX: usize = 1024;
@@ -193,13 +193,12 @@ impl<R> Tasks<R> {
             pulse.beat(None, last);
         }
         drop(armed);
+        // Where it suspended, if it did (a task that ended is never resumed).
+        self.suspended_at[rank].0 = SUSPENDED_AT.with(Cell::get);
         RUNNING.with(|r| r.set(outer));
         CAPTURE_PANICS.with(|c| c.set(false));
         match result {
-            Ok(CoroutineResult::Yield(call)) => {
-                self.suspended_at[rank].0 = SUSPENDED_AT.with(Cell::get);
-                Step::Call(call)
-            }
+            Ok(CoroutineResult::Yield(call)) => Step::Call(call),
             Ok(CoroutineResult::Return(Ended::Returned)) => {
                 self.recycle(rank);
                 Step::Returned(self.slots[rank].0.take().expect("a returned program left its value"))
