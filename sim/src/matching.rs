@@ -64,7 +64,8 @@ pub(crate) struct Mailbox {
 struct Queue<T, I> {
     next: u64,
     small: Vec<(u64, T)>,
-    large: Option<I>,
+    /// Boxed: a mailbox's two queues are on every message's path, their indexes rarely.
+    large: Option<Box<I>>,
 }
 
 impl<T, I> Default for Queue<T, I> {
@@ -92,7 +93,7 @@ impl<T, I: Index<T>> Queue<T, I> {
         } else if self.small.len() < SMALL {
             self.small.push((seq, value));
         } else {
-            let mut index = I::default();
+            let mut index = Box::new(I::default());
             for (s, v) in self.small.drain(..) {
                 index.insert(s, v);
             }

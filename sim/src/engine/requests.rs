@@ -662,7 +662,7 @@ impl Engine<'_> {
     fn park(&mut self, rank: Rank, kind: CallKind, site: CallSite, wait: Wait, block: bool) -> Flow {
         let in_call = self.ranks[rank].in_call.take();
         self.ranks[rank].state = RankState::Ready;
-        self.ranks[rank].parked = Some(Parked { kind, site, wait, block, in_call, reply: None });
+        self.ranks[rank].parked = Some(Box::new(Parked { kind, site, wait, block, in_call, reply: None }));
         Flow::Reply(Reply::Progress(self.take_background(rank)), self.now)
     }
 
@@ -686,7 +686,7 @@ impl Engine<'_> {
             let e = MpiError::new(ErrorClass::Other, "a return into a call that was not interrupted");
             return self.fail(rank, CallKind::Wait, crate::site::CallSite::here(), e);
         };
-        let Parked { kind, site, wait, block, in_call, reply } = parked;
+        let Parked { kind, site, wait, block, in_call, reply } = *parked;
         self.ranks[rank].in_call = in_call;
         if let Some(reply) = reply {
             return Flow::Reply(reply, self.now);
