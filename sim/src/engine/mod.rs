@@ -2,8 +2,9 @@
 //! clock.
 //!
 //! Invariants:
-//! - Events run in `(time, class, rank, seq)` order: at equal times, message deliveries and
-//!   request completions run before ranks resume, lower ranks first.
+//! - Events run in `(time, rank, class, by, seq)` order: at equal times, lower ranks
+//!   first, and a rank's message deliveries (lower senders first) and request completions
+//!   before it resumes.
 //! - A rank runs only while its clock is the earliest thing pending, so every call it makes
 //!   sees exactly the messages that have arrived by its own virtual time.
 //! - The engine is a plain `&mut self` state machine: a rank's program only suspends with

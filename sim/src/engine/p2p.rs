@@ -172,7 +172,7 @@ impl Engine<'_> {
         if let (Protocol::Eager, Some(req)) = (protocol, send_req) {
             self.complete_at(req, sent, Status::EMPTY, None);
         }
-        self.queue.push(visible, Class::Delivery, src, Action::Envelope(m.slot));
+        self.queue.push_by(visible, Class::Delivery, dst, src, Action::Envelope(m.slot));
         m.slot
     }
 

@@ -1,4 +1,7 @@
-//! The event queue: what happens next, in `(time, class, rank, seq)` order.
+//! The event queue: what happens next, in `(time, rank, class, by, seq)` order: at one
+//! instant, rank by rank, each rank's message deliveries (by sender) and request
+//! completions before it resumes. Everything that happens to a rank at one instant is then
+//! one visit to its state, while it is in the cache.
 
 use crate::call::ReqId;
 use crate::time::Time;
@@ -6,8 +9,8 @@ use crate::Rank;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
-/// What kind of thing an event is, in the order things at one instant happen: messages
-/// and completions first, so that a rank resuming at that instant sees all of them.
+/// What kind of thing an event of a rank's is, in the order things happen to it at one
+/// instant: messages and completions first, so that it sees all of them when it resumes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) enum Class {
     Delivery,
@@ -25,8 +28,8 @@ pub(super) enum Action {
     Complete(ReqId),
 }
 
-/// An event's place in the order: its time, then its class and rank as one number
-/// (`class << 63 | rank`: one comparison where the order names two), then its sequence.
+/// An event's place in the order: its time, then its rank, class and tie-breaking rank as
+/// one number ([`who`]: one comparison where the order names three), then its sequence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Key {
     time: Time,
@@ -42,9 +45,11 @@ impl Key {
     const MAX: Key = Key { time: Time(u64::MAX), who: u64::MAX, seq: u64::MAX };
 }
 
-/// The class and rank of an event as [`Key::who`]: they order as `(class, rank)` does.
-fn who(class: Class, rank: Rank) -> u64 {
-    (class as u64) << 63 | rank as u64
+/// The rank, class and tie-breaking rank of an event as [`Key::who`]: they order as
+/// `(rank, class, by)` does (`rank << 32 | class << 31 | by`; ranks are below 2^31).
+fn who(rank: Rank, class: Class, by: Rank) -> u64 {
+    debug_assert!(rank < 1 << 31 && by < 1 << 31, "ranks are below 2^31");
+    (rank as u64) << 32 | (class as u64) << 31 | by as u64
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,9 +91,9 @@ impl Run {
 /// order events come out in does not depend on how the queue holds them.
 ///
 /// Most events arrive nearly in order: ranks resuming at one instant in rank order post
-/// their messages' envelopes in that order, and the deliveries at one instant wake their
-/// receivers in a few increasing sequences (an allreduce round's partners `r ^ mask` are
-/// two). So besides a binary heap the queue keeps [`RUNS`] sorted first-in-first-out runs:
+/// envelopes for a few increasing sequences of receivers (an allreduce round's partners
+/// `r ^ mask` are two), and the deliveries at one instant, in receiver order, wake their
+/// receivers in order. So besides a binary heap the queue keeps [`RUNS`] sorted first-in-first-out runs:
 /// an event joins the run whose last event is the greatest one before it (or an empty
 /// run), and only an event no run can take goes into the heap. A pop takes the smallest of
 /// the runs' fronts and the heap's top: a handful of comparisons instead of a heap's sift
@@ -131,9 +136,18 @@ impl Default for EventQueue {
 }
 
 impl EventQueue {
+    /// Queues an event of `rank`'s at `time`.
+    #[inline]
     pub fn push(&mut self, time: Time, class: Class, rank: Rank, action: Action) {
+        self.push_by(time, class, rank, rank, action);
+    }
+
+    /// Queues an event of `rank`'s at `time` that ties with others of the same rank,
+    /// class and instant by `by` (a message's envelope by its sender), then by when it was
+    /// queued.
+    pub fn push_by(&mut self, time: Time, class: Class, rank: Rank, by: Rank, action: Action) {
         self.seq += 1;
-        let pending = Pending { key: Key { time, who: who(class, rank), seq: self.seq }, action };
+        let pending = Pending { key: Key { time, who: who(rank, class, by), seq: self.seq }, action };
         if let Some(only) = self.only.take() {
             self.place(only);
         } else if self.fronts[self.first] == Key::MAX && self.heap.is_empty() {
@@ -221,7 +235,7 @@ impl EventQueue {
     /// Whether `rank` resuming at `time` comes before everything queued: then it may run
     /// on without a round trip through the queue.
     pub fn runs_before(&self, time: Time, rank: Rank) -> bool {
-        self.peek().is_none_or(|next| (time, who(Class::Resume, rank)) < (next.key.time, next.key.who))
+        self.peek().is_none_or(|next| (time, who(rank, Class::Resume, rank)) < (next.key.time, next.key.who))
     }
 
     /// Every queued action, in no particular order.
@@ -236,19 +250,22 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// The order as the engine states it, `(time, class, rank, seq)`, kept in a plain list
+    /// An event's key as the order states it: `(time, rank, class, by, seq)`.
+    type RefKey = (Time, Rank, Class, Rank, u64);
+
+    /// The order as the engine states it, [`RefKey`], kept in a plain list
     /// searched for its least element: every order of pushes and pops must give the same
     /// events in the same order from the queue.
     #[derive(Default)]
     struct Reference {
-        events: Vec<((Time, Class, Rank, u64), Action)>,
+        events: Vec<(RefKey, Action)>,
         seq: u64,
     }
 
     impl Reference {
-        fn push(&mut self, time: Time, class: Class, rank: Rank, action: Action) {
+        fn push(&mut self, time: Time, class: Class, rank: Rank, by: Rank, action: Action) {
             self.seq += 1;
-            self.events.push(((time, class, rank, self.seq), action));
+            self.events.push(((time, rank, class, by, self.seq), action));
         }
 
         fn first(&self) -> Option<usize> {
@@ -264,14 +281,20 @@ mod tests {
     #[derive(Debug, Clone)]
     enum Step {
         Pop,
-        Push { ahead: u64, resume: bool, rank: usize },
+        /// An envelope for `rank` from `by`, or `rank` resuming.
+        Push {
+            ahead: u64,
+            resume: bool,
+            rank: usize,
+            by: usize,
+        },
     }
 
     fn steps() -> impl Strategy<Value = Vec<Step>> {
         let step = prop_oneof![
             1 => Just(Step::Pop),
-            3 => (prop_oneof![Just(0u64), Just(1), 0..5u64, 0..1000u64], any::<bool>(), 0..40usize)
-                .prop_map(|(ahead, resume, rank)| Step::Push { ahead, resume, rank }),
+            3 => (prop_oneof![Just(0u64), Just(1), 0..5u64, 0..1000u64], any::<bool>(), 0..40usize, 0..40usize)
+                .prop_map(|(ahead, resume, rank, by)| Step::Push { ahead, resume, rank, by }),
         ];
         prop::collection::vec(step, 0..400)
     }
@@ -288,20 +311,22 @@ mod tests {
                         now = time;
                     }
                 }
-                Step::Push { ahead, resume, rank } => {
+                Step::Push { ahead, resume, rank, by } => {
                     let (class, action) = if resume {
                         (Class::Resume, Action::Resume(rank))
                     } else {
                         (Class::Delivery, Action::Envelope(i as u32))
                     };
                     let time = Time(now.0 + ahead);
-                    queue.push(time, class, rank, action);
-                    reference.push(time, class, rank, action);
+                    let by = if resume { rank } else { by };
+                    queue.push_by(time, class, rank, by, action);
+                    reference.push(time, class, rank, by, action);
                 }
             }
             let next = reference.first().map(|i| reference.events[i].0);
             for (time, rank) in [(now, 0), (now, 20), (Time(now.0 + 1), 39)] {
-                let want = next.is_none_or(|(t, class, r, _)| (time, Class::Resume, rank) < (t, class, r));
+                let want =
+                    next.is_none_or(|(t, r, class, by, _)| (time, rank, Class::Resume, rank) < (t, r, class, by));
                 assert_eq!(queue.runs_before(time, rank), want, "runs_before after step {i}");
             }
             assert_eq!(queue.actions().count(), reference.events.len());
@@ -326,15 +351,15 @@ mod tests {
         let mut steps = Vec::new();
         for mask in [1, 2, 4, 8, 16, 32] {
             for rank in 0..64 {
-                steps.push(Step::Push { ahead: 0, resume: true, rank });
+                steps.push(Step::Push { ahead: 0, resume: true, rank, by: rank });
             }
             for rank in 0..64 {
                 steps.push(Step::Pop);
-                steps.push(Step::Push { ahead: 100, resume: false, rank });
+                steps.push(Step::Push { ahead: 100, resume: false, rank: rank ^ mask, by: rank });
             }
             for rank in 0..64usize {
                 steps.push(Step::Pop);
-                steps.push(Step::Push { ahead: 0, resume: true, rank: rank ^ mask });
+                steps.push(Step::Push { ahead: 0, resume: true, rank, by: rank });
             }
         }
         check(&steps);
