@@ -242,8 +242,10 @@ impl<R> Tasks<R> {
     #[inline]
     pub fn prefetch(&self, rank: usize) {
         crate::prefetch::value(&self.tasks[rank]);
-        let (at, base) = self.suspended_at[rank];
-        let from = at.saturating_sub(STACK_BELOW);
+        // Within the stack whatever was noted (a hint must not become a long loop).
+        let (limit, (at, base)) = (self.slots[rank].1, self.suspended_at[rank]);
+        let at = at.clamp(limit, base);
+        let from = at.saturating_sub(STACK_BELOW).max(limit);
         crate::prefetch::lines(from, base.min(at + STACK_ABOVE) - from);
     }
 
