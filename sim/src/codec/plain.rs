@@ -103,19 +103,8 @@ pub(crate) fn decode<T>(bytes: &[u8]) -> Option<Option<T>> {
     None.or_else(|| seq::<T, u8>(bytes)).or_else(|| seq::<T, f64>(bytes)).or_else(|| seq::<T, f32>(bytes))
 }
 
-/// A collective's elements back to back (no length) if `T` is a [`Plain`] number.
-pub(crate) fn encode_elements<T>(values: &[T]) -> Option<Vec<u8>> {
-    // At its final size at once: growing an empty vector goes through the allocator's slow
-    // path (`reserve`'s out-of-line growth), on every message of a reduction.
-    if !(same::<T, f64>() || same::<T, f32>() || same::<T, u8>()) {
-        return None;
-    }
-    let mut out = Vec::with_capacity(std::mem::size_of_val(values));
-    encode_elements_into(values, &mut out).then_some(out)
-}
-
-/// [`encode_elements`] into `out` (cleared first, so that a buffer can serve again):
-/// whether `T` is a [`Plain`] number (`out` is untouched if not).
+/// A collective's elements back to back (no length) into `out` (cleared first, so that a
+/// buffer can serve again): whether `T` is a [`Plain`] number (`out` is untouched if not).
 pub(crate) fn encode_elements_into<T>(values: &[T], out: &mut Vec<u8>) -> bool {
     fn as_plain<T, E: Plain>(values: &[T], out: &mut Vec<u8>) -> bool {
         same::<T, E>() && {
@@ -179,8 +168,11 @@ mod tests {
         assert!(encode(&7u8).is_none());
         assert!(encode(&[1u8, 2]).is_none(), "an array encodes as a tuple, without a length");
         assert!(decode::<Vec<i64>>(&[0]).is_none());
-        assert!(encode_elements(&[1u64]).is_none());
-        assert_eq!(encode_elements(&[1.5f64]).unwrap(), 1.5f64.to_le_bytes());
+        let mut out = vec![9];
+        assert!(!encode_elements_into(&[1u64], &mut out));
+        assert_eq!(out, [9], "a type not plain leaves the buffer as it was");
+        assert!(encode_elements_into(&[1.5f64], &mut out));
+        assert_eq!(out, 1.5f64.to_le_bytes());
     }
 
     #[test]

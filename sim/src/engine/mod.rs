@@ -155,13 +155,14 @@ impl<'o> Engine<'o> {
         for rank in 0..self.cfg.ranks {
             self.queue.push(Time::ZERO, Class::Resume, rank, Action::Resume(rank));
         }
+        let prefetch = self.cfg.ranks >= PREFETCH_RANKS;
         while let Some((time, action)) = self.queue.pop() {
             if time > self.cfg.time_limit {
                 self.stop_at_time_limit();
                 break;
             }
             self.now = time;
-            if self.cfg.ranks >= PREFETCH_RANKS {
+            if prefetch {
                 if let Some(next) = self.queue.next_action() {
                     self.prefetch(next, tasks);
                 }

@@ -93,8 +93,8 @@ impl Run {
 /// Most events arrive nearly in order: ranks resuming at one instant in rank order post
 /// envelopes for a few increasing sequences of receivers (an allreduce round's partners
 /// `r ^ mask` are two), and the deliveries at one instant, in receiver order, wake their
-/// receivers in order. So besides a binary heap the queue keeps [`RUNS`] sorted first-in-first-out runs:
-/// an event joins the run whose last event is the greatest one before it (or an empty
+/// receivers in order. So besides a binary heap the queue keeps [`RUNS`] sorted
+/// first-in-first-out runs: an event joins the run whose last event is the greatest one before it (or an empty
 /// run), and only an event no run can take goes into the heap. A pop takes the smallest of
 /// the runs' fronts and the heap's top: a handful of comparisons instead of a heap's sift
 /// through log2(n) levels, which cost 444 instructions a pop at 1,024 ranks and 518 at
